@@ -1,0 +1,3 @@
+from kfuncfix.cli import main
+
+main()
