@@ -1,0 +1,10 @@
+"""The one exception the BTF package raises for bad input."""
+
+
+class BTFError(Exception):
+    """Malformed, truncated or unsupported BTF or ELF input.
+
+    The message is one line naming what was wrong and, where known, the byte offset.
+    Every reader entry point converts lower-level failures into this class, so callers
+    need to catch only this (and OSError for files that cannot be opened).
+    """

@@ -1,0 +1,85 @@
+"""Command line: options in, library calls, printing out; nothing else.
+
+Each command group lives in its own module of this package and is
+registered on the `main` group below.  Exit codes: 0 done or clean,
+1 findings or partial result, 2 usage or environment error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import click
+
+from kfuncfix import __version__
+from kfuncfix.errors import KfuncfixError
+
+
+class KfuncfixGroup(click.Group):
+    """A group that turns our errors into one line and exit 2 (no traceback)."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except KfuncfixError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            click.echo(f"kfuncfix: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except OSError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            where = f" {exc.filename}" if exc.filename else ""
+            click.echo(f"kfuncfix: error:{where}: {exc.strerror or exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=KfuncfixGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kfuncfix")
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="Run as if kfuncfix was started in DIR (as git -C).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only findings and errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Print warnings and progress details.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def main(ctx: click.Context, directory: str | None, quiet: bool, verbose: bool, debug: bool) -> None:
+    """Find every kfunc of a Linux kernel tree and rewrite its definitions.
+
+    \b
+    Examples:
+      kfuncfix list                 every kfunc of the tree in .
+      kfuncfix check ~/linux        lint: untagged kfuncs, exit 1 if any
+      kfuncfix diff --stat          what the default rule would change
+      kfuncfix demo                 the whole job on the bundled sample tree
+    """
+    if directory:
+        try:
+            os.chdir(directory)
+        except OSError as exc:
+            raise click.UsageError(f"cannot change to {directory}: {exc.strerror}") from exc
+    ctx.ensure_object(dict)
+    ctx.obj.update(quiet=quiet, verbose=verbose, debug=debug)
+
+
+def _register() -> None:
+    """Add the commands of every module of this package (each lists its COMMANDS)."""
+    import importlib
+    import pkgutil
+
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for command in getattr(module, "COMMANDS", ()):
+            main.add_command(command)
+
+
+_register()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

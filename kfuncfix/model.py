@@ -1,0 +1,140 @@
+"""The values discovery produces: BTF id sets, kfuncs and their definitions.
+
+These are plain dataclasses so that every later stage (rules, series, audit,
+reports) reads the same picture of a tree.  Paths are relative to the tree
+root, POSIX style.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kfuncfix.source.header import FunctionDef
+from kfuncfix.source.prototype import Prototype
+from kfuncfix.source.scan import SourceFile
+
+# How a set is registered, which decides whether its entries are kfuncs.
+KFUNC = "kfunc"
+DTOR = "dtor"
+FMODRET = "fmodret"
+UNREGISTERED = "unregistered"
+
+TAGGED = "tagged"
+UNTAGGED = "untagged"
+UNRESOLVED = "unresolved"
+
+# Risk signals recorded per definition.
+RISK_STATIC_NO_NOINLINE = "static-without-noinline"
+RISK_GLOBAL_NO_USED = "global-without-__used"
+RISK_STATIC_INLINE = "static-inline"
+RISK_UNUSED_PARAMS = "unused-parameters"
+RISK_MACRO_DEFINITION = "macro-generated-definition"
+RISK_NO_PROTOTYPE = "prototype-not-parsed"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A byte range in one file."""
+
+    file: str
+    start: int
+    end: int
+    line: int
+
+
+@dataclass
+class SetEntry:
+    """One `BTF_ID_FLAGS(func, name, ...)` or `BTF_ID(func, name)` line of a set."""
+
+    name: str
+    flags: tuple[str, ...]
+    condition: tuple[str, ...]
+    span: Span
+    via_macro: str | None = None  # the macro whose expansion produced this entry
+
+
+@dataclass
+class Unresolved:
+    """An entry or macro that could not be turned into kfunc names."""
+
+    text: str
+    reason: str
+    span: Span
+
+
+@dataclass
+class IdSet:
+    """A `BTF_SET8_START(x)` ... `BTF_SET8_END(x)` block (or KFUNCS/SET variant)."""
+
+    name: str
+    macro: str  # "BTF_SET8", "BTF_KFUNCS", "BTF_SET" or "BTF_ID_LIST"
+    start_span: Span  # the whole START line macro call
+    end_span: Span | None  # the whole END line macro call
+    entries: list[SetEntry] = field(default_factory=list)
+    unresolved: list[Unresolved] = field(default_factory=list)
+    kind: str = UNREGISTERED
+    registered_by: list[str] = field(default_factory=list)  # e.g. "register_btf_kfunc_id_set"
+
+    @property
+    def file(self) -> str:
+        return self.start_span.file
+
+
+@dataclass
+class Definition:
+    """One definition of a kfunc: where it is, its spans, prototype and risks."""
+
+    file: str
+    source: SourceFile
+    func: FunctionDef
+    prototype: Prototype | None
+    tagged: bool
+    risks: list[str] = field(default_factory=list)
+    unused_params: list[str] = field(default_factory=list)
+
+    @property
+    def line(self) -> int:
+        return self.func.line
+
+
+@dataclass
+class Kfunc:
+    """A name listed in a registered set, with every definition found for it."""
+
+    name: str
+    kind: str  # KFUNC, DTOR or FMODRET
+    set: IdSet
+    entry: SetEntry
+    definitions: list[Definition] = field(default_factory=list)
+    reason: str = ""  # why it is unresolved, when it is
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return self.entry.flags
+
+    @property
+    def condition(self) -> tuple[str, ...]:
+        return self.entry.condition
+
+    @property
+    def status(self) -> str:
+        if not self.definitions:
+            return UNRESOLVED
+        return TAGGED if all(d.tagged for d in self.definitions) else UNTAGGED
+
+
+@dataclass
+class TreeIndex:
+    """Everything discovery learned about one tree."""
+
+    root: str
+    sources: dict[str, SourceFile]  # every candidate file that was scanned
+    sets: list[IdSet]
+    kfuncs: list[Kfunc]  # one per (set, entry) of kfunc, dtor and fmodret sets
+    unresolved: list[Unresolved]
+    warnings: list[str]
+    defines_bpf_kfunc: bool  # the tree defines the `__bpf_kfunc` macro
+    is_git: bool
+
+    def kfunc_sets(self) -> list[IdSet]:
+        return [s for s in self.sets if s.kind == KFUNC]

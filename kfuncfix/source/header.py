@@ -1,0 +1,206 @@
+"""The part of a definition before its body: specifiers, declarator, parameters.
+
+Given the masked text between the end of the previous top-level statement and
+a top-level `{`, decide whether it is a function definition and record the
+exact byte span of every piece a rewrite may touch.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kfuncfix.source.scan import SourceFile
+
+ITEM_RE = re.compile(rb"(?P<id>[A-Za-z_]\w*)|(?P<num>\d\w*)|(?P<sp>\s+)|(?P<ch>.)", re.S)
+MACRO_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+
+# Identifiers that are never a function's name even when '(' follows them.
+NOT_A_NAME = frozenset(
+    """
+    __attribute__ __attribute __declspec __typeof__ typeof __typeof sizeof alignof
+    _Alignas __aligned __section __printf __scanf __alias __acquires __releases
+    __must_hold __cond_acquires __cond_releases __diag_ignore __free __counted_by
+    __nocfi __assume_aligned __malloc __no_sanitize_address __weak_alias
+    if while for switch return asm __asm__ __asm volatile
+    void char short int long float double signed unsigned _Bool bool struct union enum
+    const static extern inline register auto
+    """.split()
+)
+STORAGE = frozenset({"static", "extern"})
+INLINE = frozenset({"inline", "__inline", "__inline__", "__always_inline"})
+
+
+@dataclass(frozen=True)
+class Specifier:
+    """One token before the declarator: a keyword, type word, `*`, or attribute."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class FunctionDef:
+    """A top-level function definition with byte-exact spans into its file."""
+
+    path: str
+    name: str
+    start: int  # first specifier or attribute
+    name_start: int
+    name_end: int
+    params_start: int  # the '('
+    params_end: int  # just past the ')'
+    brace: int  # the body's '{'
+    body_end: int = -1  # just past the body's '}'
+    specifiers: list[Specifier] = field(default_factory=list)
+    macro: bool = False  # produced by a macro: `BPF_CALL_2(name, ...) {`
+    macro_args: list[str] = field(default_factory=list)
+    line: int = 0
+    condition: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> set[str]:
+        return {s.text for s in self.specifiers}
+
+    @property
+    def is_static(self) -> bool:
+        return "static" in self.words
+
+    @property
+    def is_inline(self) -> bool:
+        return bool(self.words & INLINE)
+
+
+@dataclass(frozen=True)
+class _Item:
+    kind: str  # "id", "group", "star", "other"
+    start: int
+    end: int
+    text: str = ""
+
+
+def _items(masked: bytes, start: int, end: int) -> list[_Item]:
+    """Split header text into identifiers, `*`, balanced paren groups and others."""
+    items: list[_Item] = []
+    depth = 0
+    group_start = 0
+    for m in ITEM_RE.finditer(masked, start, end):
+        kind = m.lastgroup
+        if kind == "sp":
+            continue
+        ch = m.group()
+        if depth:
+            if ch == b"(":
+                depth += 1
+            elif ch == b")":
+                depth -= 1
+                if depth == 0:
+                    items.append(_Item("group", group_start, m.end()))
+            continue
+        if ch == b"(":
+            depth = 1
+            group_start = m.start()
+        elif kind == "id":
+            items.append(_Item("id", m.start(), m.end(), ch.decode("ascii")))
+        elif ch == b"*":
+            items.append(_Item("star", m.start(), m.end(), "*"))
+        else:
+            items.append(_Item("other", m.start(), m.end(), ch.decode("latin-1")))
+    return items
+
+
+def _is_attribute_word(text: str) -> bool:
+    return text.startswith("__") or bool(MACRO_NAME_RE.match(text)) or text in (
+        "noinline",
+        "notrace",
+        "asmlinkage",
+    )
+
+
+def _attributes_only(items: list[_Item]) -> bool:
+    """True if items are only annotations: `__acquires(x) __must_check NOKPROBE`."""
+    prev_attr = False
+    for item in items:
+        if item.kind == "id":
+            prev_attr = _is_attribute_word(item.text)
+            if not prev_attr:
+                return False
+        elif item.kind == "group":
+            if not prev_attr:
+                return False
+            prev_attr = False
+        else:
+            return False
+    return True
+
+
+def _statement_start(masked: bytes, items: list[_Item]) -> int:
+    """Index of the first item of the last statement in the header text.
+
+    Macro invocations such as `BTF_SET8_END(x)` or `SEC("tc")` end a line
+    without a semicolon; what follows them on the next lines is a new
+    statement.
+    """
+    first = 0
+    for i in range(1, len(items) - 1):
+        item, before = items[i], items[i - 1]
+        if (
+            item.kind == "group"
+            and before.kind == "id"
+            and MACRO_NAME_RE.match(before.text)
+            and b"\n" in masked[item.end : items[i + 1].start]
+        ):
+            first = i + 1
+    return first
+
+
+def analyze_header(src: SourceFile, masked: bytearray, start: int, brace: int) -> FunctionDef | None:
+    """A FunctionDef if the text before this top-level `{` declares a function."""
+    items = _items(bytes(masked[start:brace]), 0, brace - start)
+    if not items:
+        return None
+    if any(it.kind == "other" and it.text in "=" for it in items):
+        return None  # an initializer: `struct x y = {`
+    items = items[_statement_start(bytes(masked[start:brace]), items) :]
+    for i, item in enumerate(items):
+        if item.kind != "group" or i == 0:
+            continue
+        name = items[i - 1]
+        if name.kind != "id" or name.text in NOT_A_NAME:
+            continue
+        if not _attributes_only(items[i + 1 :]):
+            continue
+        if any(it.kind == "other" for it in items[: i - 1]):
+            return None  # `x = y, z(...) {` or similar: not a definition header
+        specs = [
+            Specifier(
+                src.text(start + it.start, start + it.end)
+                if it.kind == "group"
+                else it.text,
+                start + it.start,
+                start + it.end,
+            )
+            for it in items[: i - 1]
+        ]
+        func = FunctionDef(
+            path=src.path,
+            name=name.text,
+            start=start + items[0].start,
+            name_start=start + name.start,
+            name_end=start + name.end,
+            params_start=start + item.start,
+            params_end=start + item.end,
+            brace=brace,
+            specifiers=specs,
+        )
+        if MACRO_NAME_RE.match(name.text):
+            func.macro = True
+            inner = masked[start + item.start + 1 : start + item.end - 1].decode("latin-1")
+            func.macro_args = [a.strip() for a in inner.split(",")]
+        func.line = src.line_of(func.name_start)
+        func.condition = src.condition_at(func.name_start)
+        return func
+    return None

@@ -1,0 +1,232 @@
+"""Top-level scan of unpreprocessed kernel C, over raw bytes.
+
+Kernel sources cannot be preprocessed for a refactoring tool: rewrites must
+land in the text as written.  This scanner is written by hand because no
+maintained Python library models *unpreprocessed* C with byte positions
+(pycparser needs preprocessed input; it is used later, per prototype).
+
+One regular expression finds everything that matters (comments, literals,
+preprocessor lines, brackets and semicolons); the rest of the text is never
+looked at byte by byte in Python, which keeps a whole-tree scan fast.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+
+from kfuncfix.source.header import FunctionDef, analyze_header
+
+TOKEN_RE = re.compile(
+    rb"""
+      (?P<lcomment>//(?:\\\r?\n|[^\n])*)
+    | (?P<bcomment>/\*.*?(?:\*/|\Z))
+    | (?P<string>"(?:\\.|[^"\\\n])*")
+    | (?P<char>'(?:\\.|[^'\\\n])*')
+    | (?P<pp>^[ \t]*\#(?:\\\r?\n|/\*.*?\*/|[^\n])*)
+    | (?P<punct>[{}()\[\];])
+    """,
+    re.M | re.S | re.X,
+)
+DIRECTIVE_RE = re.compile(rb"^[ \t]*#[ \t]*(\w*)[ \t]*(.*)", re.S)
+CONTINUATION_RE = re.compile(rb"\\\r?\n")
+# Every byte but the newline becomes a space: masked text keeps offsets and lines.
+BLANK = bytes(10 if b == 10 else 32 for b in range(256))
+CLOSER_OF = {ord("}"): ord("{"), ord(")"): ord("("), ord("]"): ord("[")}
+
+
+@dataclass(frozen=True)
+class Directive:
+    """A preprocessor line (continuations included) with its byte span."""
+
+    kind: str  # "define", "include", "if", "ifdef", "endif", ...
+    rest: str  # text after the directive name, continuations folded
+    start: int
+    end: int
+
+
+@dataclass
+class _Cond:
+    text: str  # condition of the current branch, as the kernel wrote it
+    negated: list[str]  # conditions of earlier branches, now false
+    dead: bool  # this branch is `#if 0`-dead
+    live_done: bool  # an earlier branch was `#if 1`: later ones are dead
+    stack_at_if: list
+    first_branch_end: list | None = None
+    guard: str | None = None  # `#ifndef X` that may turn out to be a guard
+    start: int = 0
+    is_guard: bool = False
+
+    def describe(self) -> str:
+        parts = [f"!({n})" if " " in n else f"!{n}" for n in self.negated]
+        if self.text:
+            parts.append(self.text)
+        return " && ".join(parts)
+
+
+@dataclass
+class SourceFile:
+    """One C file: its exact bytes, a masked copy, and what the scan found."""
+
+    path: str
+    data: bytes
+    masked: bytes = b""
+    functions: list[FunctionDef] = field(default_factory=list)
+    directives: list[Directive] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    _cond_offsets: list[int] = field(default_factory=list)
+    _cond_values: list[tuple[tuple[str, ...], bool]] = field(default_factory=list)
+    _newlines: list[int] | None = None
+
+    def line_of(self, offset: int) -> int:
+        """1-based line number of a byte offset."""
+        if self._newlines is None:
+            self._newlines = [m.start() for m in re.finditer(b"\n", self.data)]
+        return bisect.bisect_left(self._newlines, offset) + 1
+
+    def line_start(self, offset: int) -> int:
+        return self.data.rfind(b"\n", 0, offset) + 1
+
+    def condition_at(self, offset: int) -> tuple[str, ...]:
+        """The `#if` conditions (outermost first) in force at a byte offset."""
+        i = bisect.bisect_right(self._cond_offsets, offset) - 1
+        return self._cond_values[i][0] if i >= 0 else ()
+
+    def is_dead(self, offset: int) -> bool:
+        """True inside a region the preprocessor never compiles (`#if 0`)."""
+        i = bisect.bisect_right(self._cond_offsets, offset) - 1
+        return self._cond_values[i][1] if i >= 0 else False
+
+    def text(self, start: int, end: int) -> str:
+        return self.data[start:end].decode("utf-8", "surrogateescape")
+
+
+def scan(path: str, data: bytes) -> SourceFile:
+    """Scan one file: comments, literals, conditionals, top-level definitions."""
+    src = SourceFile(path=path, data=data)
+    masked = bytearray(data)
+    conds: list[_Cond] = []
+    stack: list[tuple[int, int, FunctionDef | None]] = []  # (char, offset, pending def)
+    stmt_start = 0
+    dead = False
+
+    def record_conditions(offset: int) -> None:
+        value = tuple(c.describe() for c in conds if not c.is_guard and c.describe())
+        src._cond_offsets.append(offset)
+        src._cond_values.append((value, dead))
+
+    record_conditions(0)
+    for m in TOKEN_RE.finditer(data):
+        kind = m.lastgroup
+        start, end = m.span()
+        if kind == "punct":
+            if dead:
+                masked[start:end] = b" "
+                continue
+            ch = data[start]
+            if ch in (0x7B, 0x28, 0x5B):  # { ( [
+                pending = None
+                if ch == 0x7B and not stack:
+                    pending = analyze_header(src, masked, stmt_start, start)
+                stack.append((ch, start, pending))
+            elif ch == 0x3B:  # ;
+                if not stack:
+                    stmt_start = end
+            else:
+                opener = CLOSER_OF[ch]
+                depth = next(
+                    (i for i in range(len(stack) - 1, -1, -1) if stack[i][0] == opener), None
+                )
+                if depth is None:
+                    src.warnings.append(
+                        f"{path}:{src.line_of(start)}: unbalanced '{chr(ch)}' ignored"
+                    )
+                    continue
+                if depth != len(stack) - 1:
+                    _, where, _ = stack[-1]
+                    src.warnings.append(
+                        f"{path}:{src.line_of(where)}: unclosed '{chr(stack[-1][0])}'"
+                    )
+                _, _, pending = stack[depth]
+                del stack[depth:]
+                if not stack:
+                    if pending is not None and ch == 0x7D:
+                        pending.body_end = end
+                        src.functions.append(pending)
+                    if ch == 0x7D:
+                        stmt_start = end
+            continue
+
+        masked[start:end] = data[start:end].translate(BLANK)
+        if kind == "string" and end - start >= 2:
+            masked[start] = masked[end - 1] = 0x22
+        if kind != "pp":
+            continue
+        directive = _directive(data, start, end)
+        src.directives.append(directive)
+        name = directive.kind
+        if name in ("if", "ifdef", "ifndef"):
+            text = directive.rest.strip()
+            if name == "ifndef":
+                cond = _Cond(f"!{text}", [], False, False, stack[:], guard=text, start=end)
+            else:
+                is_zero = name == "if" and text in ("0", "(0)")
+                is_one = name == "if" and text in ("1", "(1)")
+                cond = _Cond(text, [], is_zero, is_one, stack[:], start=end)
+            conds.append(cond)
+        elif name in ("elif", "else", "elifdef", "elifndef") and conds:
+            cond = conds[-1]
+            if cond.first_branch_end is None:
+                cond.first_branch_end = stack[:]
+            stack = cond.stack_at_if[:]
+            if cond.text:
+                cond.negated.append(cond.text)
+            text = directive.rest.strip() if name != "else" else ""
+            if name == "elifdef":
+                text = text
+            elif name == "elifndef":
+                text = f"!{text}"
+            if cond.dead and text == "":
+                cond.dead = cond.live_done  # `#else` of `#if 0` is live
+            elif text in ("0", "(0)"):
+                cond.dead = True
+            else:
+                cond.dead = cond.live_done
+            if text in ("1", "(1)"):
+                cond.live_done = True
+            cond.text = text
+            cond.is_guard = False
+        elif name == "endif" and conds:
+            cond = conds.pop()
+            if cond.first_branch_end is not None:
+                stack = cond.first_branch_end
+        elif name == "define" and conds and conds[-1].guard:
+            cond = conds[-1]
+            macro = directive.rest.split(None, 1)[0] if directive.rest.strip() else ""
+            between = masked[cond.start : start]
+            if macro == cond.guard and not between.strip() and not cond.negated:
+                cond.is_guard = True
+        if name in ("if", "ifdef", "ifndef", "elif", "else", "endif", "elifdef", "elifndef"):
+            dead = any(c.dead for c in conds)
+            record_conditions(end)
+        if not stack:
+            stmt_start = end
+
+    if conds:
+        src.warnings.append(f"{path}: {len(conds)} unterminated #if block(s)")
+    if stack:
+        ch, where, _ = stack[0]
+        src.warnings.append(f"{path}:{src.line_of(where)}: unclosed '{chr(ch)}' at end of file")
+    src.masked = bytes(masked)
+    return src
+
+
+def _directive(data: bytes, start: int, end: int) -> Directive:
+    raw = CONTINUATION_RE.sub(b" ", data[start:end])
+    m = DIRECTIVE_RE.match(raw)
+    kind = m.group(1).decode("ascii", "replace") if m else ""
+    rest = m.group(2).decode("utf-8", "surrogateescape") if m else ""
+    # Comments inside the directive are not part of its value.
+    rest = re.sub(r"/\*.*?\*/|//.*", " ", rest, flags=re.S).strip()
+    return Directive(kind, rest, start, end)
