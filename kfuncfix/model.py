@@ -74,6 +74,9 @@ class IdSet:
     unresolved: list[Unresolved] = field(default_factory=list)
     kind: str = UNREGISTERED
     registered_by: list[str] = field(default_factory=list)  # e.g. "register_btf_kfunc_id_set"
+    # BTF_ID_LIST only: every slot in order (None for struct/unused entries),
+    # because dtor arrays refer to entries by index.
+    slots: list[SetEntry | None] = field(default_factory=list)
 
     @property
     def file(self) -> str:

@@ -48,7 +48,9 @@ class KfuncfixGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Print warnings and progress details.")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
-def main(ctx: click.Context, directory: str | None, quiet: bool, verbose: bool, debug: bool) -> None:
+def main(
+    ctx: click.Context, directory: str | None, quiet: bool, verbose: bool, debug: bool
+) -> None:
     """Find every kfunc of a Linux kernel tree and rewrite its definitions.
 
     \b

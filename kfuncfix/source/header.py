@@ -157,7 +157,9 @@ def _statement_start(masked: bytes, items: list[_Item]) -> int:
     return first
 
 
-def analyze_header(src: SourceFile, masked: bytearray, start: int, brace: int) -> FunctionDef | None:
+def analyze_header(
+    src: SourceFile, masked: bytearray, start: int, brace: int
+) -> FunctionDef | None:
     """A FunctionDef if the text before this top-level `{` declares a function."""
     items = _items(bytes(masked[start:brace]), 0, brace - start)
     if not items:

@@ -18,8 +18,12 @@ from kfuncfix.source.header import FunctionDef
 from kfuncfix.source.scan import SourceFile
 
 TOKEN_RE = re.compile(r"[A-Za-z_]\w*|\d[\w.]*|\.\.\.|\S")
-KEEP_DUNDER_RE = re.compile(r"__(?:[us]\d+|be\d+|le\d+|wsum|sum16|poll_t|kernel_\w+|int128\w*|[us]128)\Z")
-DROP_WORDS = frozenset({"noinline", "notrace", "asmlinkage", "static", "extern", "inline", "register"})
+KEEP_DUNDER_RE = re.compile(
+    r"__(?:[us]\d+|be\d+|le\d+|wsum|sum16|poll_t|kernel_\w+|int128\w*|[us]128)\Z"
+)
+DROP_WORDS = frozenset(
+    {"noinline", "notrace", "asmlinkage", "static", "extern", "inline", "register"}
+)
 C_KEYWORDS = frozenset(
     """
     void char short int long float double signed unsigned _Bool struct union enum const volatile
@@ -77,7 +81,7 @@ def clean_tokens(text: str) -> list[str]:
     i = 0
     while i < len(raw):
         tok = raw[i]
-        if _is_annotation(tok):
+        if _is_annotation(tok) and not (out and out[-1] in TAG_WORDS):
             i += 1
             if i < len(raw) and raw[i] == "(":
                 depth = 0

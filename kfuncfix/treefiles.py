@@ -1,0 +1,140 @@
+"""Which files of a tree to read: one fast byte search, never a Python walk of the tree.
+
+In a git tree the search is `git grep -l -P` (threaded, reads the index's file
+list); elsewhere GNU `grep -rlP`; only when neither is available does Python walk
+the tree itself.  Patterns are written so that PCRE and Python's `re` agree.
+
+Scope, as a kernel developer expects: `.c` and `.h` files, without
+`Documentation/` and without `tools/` except the BPF selftests (whose
+`bpf_testmod` is an out-of-tree-style kernel module), and without the BPF
+programs under `tools/testing/selftests/bpf/progs/` (they call kfuncs, they
+never define them).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from kfuncfix.errors import KfuncfixError
+
+SELFTESTS = "tools/testing/selftests/bpf/"
+SELFTEST_PROGS = "tools/testing/selftests/bpf/progs/"
+EXCLUDED_TOP = ("Documentation/", "tools/")
+
+
+def in_scope(rel: str) -> bool:
+    """True for the C files discovery looks at (see the module docstring)."""
+    if not rel.endswith((".c", ".h")):
+        return False
+    if rel.startswith(SELFTEST_PROGS):
+        return False
+    if rel.startswith(SELFTESTS):
+        return True
+    return not rel.startswith(EXCLUDED_TOP)
+
+
+class TreeFiles:
+    """Read access to one tree, optionally with some files replaced in memory.
+
+    `overlay` maps relative paths to new contents (None: the file is gone); it
+    lets `check --patch` see a patched tree without writing one.
+    """
+
+    def __init__(self, root: Path, overlay: dict[str, bytes | None] | None = None) -> None:
+        if not root.exists():
+            raise KfuncfixError(f"{root}: no such directory")
+        if not root.is_dir():
+            raise KfuncfixError(f"{root}: not a directory")
+        self.root = root.resolve()
+        self.overlay = dict(overlay or {})
+        self.is_git = _is_git_toplevel(self.root)
+
+    def read(self, rel: str) -> bytes:
+        if rel in self.overlay:
+            data = self.overlay[rel]
+            if data is None:
+                raise FileNotFoundError(2, "No such file (deleted by the patch)", rel)
+            return data
+        return (self.root / rel).read_bytes()
+
+    def grep(self, pattern: str) -> list[str]:
+        """Relative paths of in-scope files with a line matching `pattern` (sorted)."""
+        if self.is_git:
+            found = self._git_grep(pattern)
+        elif shutil.which("grep"):
+            found = self._gnu_grep(pattern)
+        else:
+            found = self._python_grep(pattern, self._walk())
+        found = {f for f in found if in_scope(f)}
+        if self.overlay:
+            regex = re.compile(pattern.encode(), re.M)
+            for rel, data in self.overlay.items():
+                found.discard(rel)
+                if data is not None and in_scope(rel) and regex.search(data):
+                    found.add(rel)
+        return sorted(found)
+
+    def _git_grep(self, pattern: str) -> set[str]:
+        # Two searches run at once: the tree without tools/ and Documentation/,
+        # and the BPF selftests (pathspec exclusions cannot be re-included).
+        base = ["git", "-C", str(self.root), "grep", "-l", "-I", "-P", "-e", pattern, "--"]
+        main = [*base, ":(glob)**/*.[ch]", ":(exclude,glob)Documentation/**",
+                ":(exclude,glob)tools/**"]
+        tests = [*base, f":(glob){SELFTESTS}**/*.[ch]"]
+        procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for cmd in (main, tests)]
+        found: set[str] = set()
+        for proc in procs:
+            out, err = proc.communicate()
+            if proc.returncode not in (0, 1):
+                raise KfuncfixError(f"git grep failed in {self.root}: {_first_line(err)}")
+            found.update(os.fsdecode(line) for line in out.splitlines() if line)
+        return found
+
+    def _gnu_grep(self, pattern: str) -> set[str]:
+        cmd = ["grep", "-r", "-l", "-I", "-P", "-e", pattern, "--include=*.c", "--include=*.h",
+               "--exclude-dir=Documentation", "."]
+        proc = subprocess.run(cmd, cwd=self.root, capture_output=True)
+        if proc.returncode not in (0, 1) and not proc.stdout:
+            # A grep without -P support (busybox, BSD): do it ourselves.
+            return self._python_grep(pattern, self._walk())
+        return {os.fsdecode(line)[2:] for line in proc.stdout.splitlines() if line}
+
+    def _walk(self) -> Iterable[str]:
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            rel_dir = os.path.relpath(dirpath, self.root)
+            rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/") + "/"
+            dirnames[:] = [d for d in dirnames if d not in (".git", "Documentation")]
+            for name in filenames:
+                rel = rel_dir + name
+                if in_scope(rel):
+                    yield rel
+
+    def _python_grep(self, pattern: str, files: Iterable[str]) -> set[str]:
+        regex = re.compile(pattern.encode(), re.M)
+        found = set()
+        for rel in files:
+            try:
+                if regex.search((self.root / rel).read_bytes()):
+                    found.add(rel)
+            except OSError:
+                continue
+        return found
+
+
+def _is_git_toplevel(root: Path) -> bool:
+    if not (root / ".git").exists():
+        return False
+    proc = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"],
+                          capture_output=True, text=True)
+    return proc.returncode == 0 and Path(proc.stdout.strip()).resolve() == root
+
+
+def _first_line(err: bytes) -> str:
+    text = err.decode("utf-8", "replace").strip()
+    return text.splitlines()[0] if text else "unknown error"
