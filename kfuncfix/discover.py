@@ -53,7 +53,9 @@ ID_LIST_RE = re.compile(rb"\bBTF_ID_LIST(?:_GLOBAL)?\s*\(\s*(\w+)\s*(?:,\s*\w+\s
 KFUNC_SET_VAR_RE = re.compile(rb"\bstruct\s+btf_kfunc_id_set\s+(\w+)\s*=\s*\{")
 SET_FIELD_RE = re.compile(rb"\.set\s*=\s*&?\s*(\w+)")
 REGISTER_RE = re.compile(
-    rb"\bregister_btf_(kfunc|fmodret)_id_set\s*\(\s*[^,;()]*(?:\([^;()]*\))?[^,;()]*,\s*&?\s*(\w+)"
+    # register_btf_kfunc_id_set(type, &set) and register_btf_fmodret_id_set(&set)
+    rb"\bregister_btf_(kfunc|fmodret)_id_set\s*\("
+    rb"(?:\s*[^,;()]*(?:\([^;()]*\))?[^,;()]*,)?\s*&?\s*(\w+)\s*\)"
 )
 DTOR_ARRAY_RE = re.compile(rb"\bstruct\s+btf_id_dtor_kfunc\s+(\w+)\s*\[[^\]]*\]\s*=\s*\{")
 DTOR_FIELD_RE = re.compile(rb"\.kfunc_btf_id\s*=\s*(\w+)\s*\[\s*(\d+)\s*\]")
@@ -143,11 +145,17 @@ class _Discovery:
             sets.extend(self._sets_in(src))
         # Macros used in sets but defined elsewhere (an X-macro list in a header):
         # one search for all of them, then those sets are read again.
-        for _ in range(MAX_MACRO_ROUNDS):
+        for round_ in range(MAX_MACRO_ROUNDS):
             wanted = self.missing_macros - set(self.global_macros)
             if not wanted:
                 break
-            self._load_global_macros(wanted)
+            if round_ == 0:
+                # Where cpp would look first: the headers the set's file includes.
+                again = {s.file for s in sets if s.unresolved}
+                self._load_macros_from(self._included_headers(again), wanted)
+                wanted -= {n for n, defs in self.global_macros.items() if defs}
+            if wanted:
+                self._load_global_macros(wanted)
             self.missing_macros = set()
             again = {s.file for s in sets if s.unresolved}
             sets = [s for s in sets if s.file not in again]
@@ -266,12 +274,32 @@ class _Discovery:
 
         return lookup
 
+    def _included_headers(self, files: Iterable[str]) -> list[str]:
+        """Tree paths of the headers that these files #include (one level)."""
+        found = []
+        for rel in sorted(files):
+            for d in self.sources[rel].directives:
+                if d.kind != "include" or len(d.rest) < 3:
+                    continue
+                name = d.rest[1:].split(d.rest[0] == "<" and ">" or '"')[0]
+                options = [f"include/{name}", f"arch/x86/include/{name}"]
+                if d.rest[0] == '"':
+                    options.insert(0, str(Path(rel).parent / name))
+                for option in options:
+                    if (self.files.root / option).is_file() or option in self.files.overlay:
+                        found.append(option)
+                        break
+        return found
+
     def _load_global_macros(self, names: Iterable[str]) -> None:
         names = sorted(names)
         pattern = r"define\s+(?:{})\b".format("|".join(re.escape(n) for n in names))
+        self._load_macros_from(self.files.grep(pattern), names)
+
+    def _load_macros_from(self, files: Iterable[str], names: Iterable[str]) -> None:
         for name in names:
             self.global_macros.setdefault(name, [])
-        for rel in self.files.grep(pattern):
+        for rel in files:
             src = self.source(rel)
             if src is None:
                 continue

@@ -28,6 +28,10 @@ class KfuncfixGroup(click.Group):
                 traceback.print_exc()
             click.echo(f"kfuncfix: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except BrokenPipeError:
+            # `kfuncfix list | head`: the reader left; that is not an error.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except OSError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()

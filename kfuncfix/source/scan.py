@@ -207,6 +207,7 @@ def scan(path: str, data: bytes) -> SourceFile:
             between = masked[cond.start : start]
             if macro == cond.guard and not between.strip() and not cond.negated:
                 cond.is_guard = True
+                record_conditions(end)
         if name in ("if", "ifdef", "ifndef", "elif", "else", "endif", "elifdef", "elifndef"):
             dead = any(c.dead for c in conds)
             record_conditions(end)

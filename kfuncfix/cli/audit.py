@@ -1,0 +1,68 @@
+"""`kfuncfix audit`: which kfuncs of a built kernel lost their BTF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kfuncfix.btf.audit import audit_btf, audit_tree, from_tree
+from kfuncfix.btf.errors import BTFError
+from kfuncfix.btf.kfuncs import open_kfuncs
+from kfuncfix.btf.report import to_json, to_text
+from kfuncfix.errors import KfuncfixError
+
+SYSFS_BTF = Path("/sys/kernel/btf")
+
+
+def _default_base(btf: Path) -> Path | None:
+    """Module BTF under /sys/kernel/btf is split against the running kernel's vmlinux."""
+    if btf.parent == SYSFS_BTF and btf.name != "vmlinux":
+        return SYSFS_BTF / "vmlinux"
+    return None
+
+
+@click.command()
+@click.option(
+    "--btf",
+    "btf_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="BTF to audit: /sys/kernel/btf/*, a raw .BTF dump, or vmlinux/.ko/.o (ELF).",
+)
+@click.option(
+    "--base",
+    "base_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Base BTF for split (module) BTF, e.g. /sys/kernel/btf/vmlinux.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.argument("tree", required=False, type=click.Path(file_okay=False, path_type=Path))
+def audit(btf_path: Path, base_path: Path | None, fmt: str, tree: Path | None) -> None:
+    """Check the kfuncs of a built kernel's BTF, against TREE's source if given.
+
+    \b
+    Without TREE: list the kfuncs BTF declares (bpf_kfunc decl tag or id set)
+    and report id set entries BTF lost. With TREE: for every kfunc of the tree,
+    whether BTF has its FUNC, the bpf_kfunc decl tag and the same prototype.
+    Exit 1 when there is a finding.
+    """
+    from kfuncfix.discover import discover
+
+    try:
+        index = open_kfuncs(btf_path, base_path or _default_base(btf_path))
+        if tree is None:
+            report = audit_btf(index)
+        else:
+            report = audit_tree(index, from_tree(discover(tree)))
+    except BTFError as exc:
+        raise KfuncfixError(f"{btf_path}: {exc}") from exc
+    if fmt == "json":
+        click.echo(to_json(report, str(btf_path), str(tree) if tree else None))
+    else:
+        click.echo(to_text(report, tree is not None))
+    if report.findings:
+        click.get_current_context().exit(1)
+
+
+COMMANDS = [audit]
