@@ -399,17 +399,24 @@ class _Discovery:
             return plain or out  # a macro-made definition only when there is no plain one
 
         remote: set[str] = set()
+        local_defs: dict[int, list[tuple[SourceFile, FunctionDef]]] = {}
         for k in kfuncs:
             home = self.sources[k.set.file]
             local = usable(defs_in(home).get(k.name, []), k.name, home.path, home.path)
             if local and all(f.is_static or not _may_have_twins(f) for f in local):
-                k.definitions = [self._definition(home, f) for f in local]
+                local_defs[id(k)] = [(home, f) for f in local]
             else:
                 remote.add(k.name)
-        if not remote:
+        # The search for names defined elsewhere runs while local ones are parsed.
+        pending = None
+        if remote:
+            pattern = r"\b(?:{})\b".format("|".join(sorted(map(re.escape, remote))))
+            pending = self.files.grep_start(pattern)
+        for k in kfuncs:
+            k.definitions = [self._definition(src, f) for src, f in local_defs.get(id(k), [])]
+        if pending is None:
             return
-        pattern = r"\b(?:{})\b".format("|".join(sorted(map(re.escape, remote))))
-        holders = [s for s in map(self.source, self.files.grep(pattern)) if s]
+        holders = [s for s in map(self.source, pending()) if s]
         for k in kfuncs:
             if k.name not in remote:
                 continue
@@ -470,8 +477,13 @@ class _Discovery:
 
 
 def _may_have_twins(func: FunctionDef) -> bool:
-    """A global definition that other files may define too: `__weak` or `#ifdef`'d."""
-    return bool(func.condition) or "__weak" in func.words
+    """A global definition that another file may override or complete: `__weak`.
+
+    An `#ifdef`'d definition in the set's own file is not searched for twins
+    elsewhere: its alternatives sit next to it (found with it), and a search
+    for them would cost a second pass over the whole tree.
+    """
+    return "__weak" in func.words
 
 
 def _id_list_end(masked: bytes, start: int) -> int:

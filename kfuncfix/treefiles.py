@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from kfuncfix.errors import KfuncfixError
@@ -64,22 +64,34 @@ class TreeFiles:
 
     def grep(self, pattern: str) -> list[str]:
         """Relative paths of in-scope files with a line matching `pattern` (sorted)."""
-        if self.is_git:
-            found = self._git_grep(pattern)
-        elif shutil.which("grep"):
-            found = self._gnu_grep(pattern)
-        else:
-            found = self._python_grep(pattern, self._walk())
-        found = {f for f in found if in_scope(f)}
-        if self.overlay:
-            regex = re.compile(pattern.encode(), re.M)
-            for rel, data in self.overlay.items():
-                found.discard(rel)
-                if data is not None and in_scope(rel) and regex.search(data):
-                    found.add(rel)
-        return sorted(found)
+        return self.grep_start(pattern)()
 
-    def _git_grep(self, pattern: str) -> set[str]:
+    def grep_start(self, pattern: str) -> Callable[[], list[str]]:
+        """Start a search; the returned function waits for it and gives its result.
+
+        Lets the caller do Python work while git grep reads the tree.
+        """
+        if self.is_git:
+            wait = self._git_grep(pattern)
+        else:
+            found = self._gnu_grep(pattern) if shutil.which("grep") else None
+            if found is None:
+                found = self._python_grep(pattern, self._walk())
+            wait = lambda: found  # noqa: E731
+
+        def result() -> list[str]:
+            found = {f for f in wait() if in_scope(f)}
+            if self.overlay:
+                regex = re.compile(pattern.encode(), re.M)
+                for rel, data in self.overlay.items():
+                    found.discard(rel)
+                    if data is not None and in_scope(rel) and regex.search(data):
+                        found.add(rel)
+            return sorted(found)
+
+        return result
+
+    def _git_grep(self, pattern: str) -> Callable[[], set[str]]:
         # Two searches run at once: the tree without tools/ and Documentation/,
         # and the BPF selftests (pathspec exclusions cannot be re-included).
         base = ["git", "-C", str(self.root), "grep", "-l", "-I", "-P", "-e", pattern, "--"]
@@ -88,21 +100,24 @@ class TreeFiles:
         tests = [*base, f":(glob){SELFTESTS}**/*.[ch]"]
         procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                  for cmd in (main, tests)]
-        found: set[str] = set()
-        for proc in procs:
-            out, err = proc.communicate()
-            if proc.returncode not in (0, 1):
-                raise KfuncfixError(f"git grep failed in {self.root}: {_first_line(err)}")
-            found.update(os.fsdecode(line) for line in out.splitlines() if line)
-        return found
 
-    def _gnu_grep(self, pattern: str) -> set[str]:
+        def wait() -> set[str]:
+            found: set[str] = set()
+            for proc in procs:
+                out, err = proc.communicate()
+                if proc.returncode not in (0, 1):
+                    raise KfuncfixError(f"git grep failed in {self.root}: {_first_line(err)}")
+                found.update(os.fsdecode(line) for line in out.splitlines() if line)
+            return found
+
+        return wait
+
+    def _gnu_grep(self, pattern: str) -> set[str] | None:
         cmd = ["grep", "-r", "-l", "-I", "-P", "-e", pattern, "--include=*.c", "--include=*.h",
                "--exclude-dir=Documentation", "."]
         proc = subprocess.run(cmd, cwd=self.root, capture_output=True)
         if proc.returncode not in (0, 1) and not proc.stdout:
-            # A grep without -P support (busybox, BSD): do it ourselves.
-            return self._python_grep(pattern, self._walk())
+            return None  # a grep without -P support (busybox, BSD): do it ourselves
         return {os.fsdecode(line)[2:] for line in proc.stdout.splitlines() if line}
 
     def _walk(self) -> Iterable[str]:
