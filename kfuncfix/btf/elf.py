@@ -1,8 +1,8 @@
-"""Minimal ELF section reader: enough to pull `.BTF` and see `.BTF_ids`.
+"""Minimal ELF reader: sections (to pull `.BTF` and `.BTF_ids`) and the symbol table.
 
-Plain `struct` parsing of the section header table, for 32/64-bit and either byte
-order. Only section names, offsets and sizes are needed, so program headers,
-symbols and relocations are ignored.
+Plain `struct` parsing for 32/64-bit and either byte order. Symbols are needed
+to find the BTF id sets in `.BTF_ids` and compiler clones (`foo.isra.0`);
+program headers and relocations are ignored.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from kfuncfix.btf.errors import BTFError
 
 ELF_MAGIC = b"\x7fELF"
+SHT_SYMTAB = 2
 SHT_NOBITS = 8
 SHF_COMPRESSED = 0x800
 SHN_XINDEX = 0xFFFF
@@ -27,6 +28,18 @@ class Section:
     flags: int
     offset: int
     size: int
+    index: int = 0
+    addr: int = 0  # virtual address in linked images; 0 in relocatable objects
+    link: int = 0
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    value: int
+    size: int
+    type: int  # STT_*: 1 object, 2 function
+    shndx: int  # index of the section the symbol is defined in
 
 
 def is_elf(data: bytes) -> bool:
@@ -45,8 +58,21 @@ def _layout(data: bytes) -> tuple[str, bool]:
     return ("<" if ei_data == 1 else ">"), ei_class == 2
 
 
+def struct_prefix(data: bytes) -> str:
+    """The `struct` byte-order character for an ELF image's data."""
+    return _layout(data)[0]
+
+
 def read_sections(data: bytes) -> dict[str, Section]:
-    """Map section name to Section for every section of an ELF image."""
+    """Map section name to Section (the first of that name) for an ELF image."""
+    out: dict[str, Section] = {}
+    for sec in section_list(data):
+        out.setdefault(sec.name, sec)
+    return out
+
+
+def section_list(data: bytes) -> list[Section]:
+    """Every section of an ELF image in index order, the null section 0 excluded."""
     end, is64 = _layout(data)
     ehdr = end + ("16xHHIQQQIHHHHHH" if is64 else "16xHHIIIIIHHHHHH")
     if len(data) < struct.calcsize(ehdr):
@@ -55,7 +81,7 @@ def read_sections(data: bytes) -> dict[str, Section]:
     shdr = end + ("IIQQQQIIQQ" if is64 else "IIIIIIIIII")
     want = struct.calcsize(shdr)
     if shoff == 0:
-        return {}
+        return []
     if shentsize < want:
         raise BTFError(f"ELF: section header entry size {shentsize} < {want}")
     if shoff + shentsize > len(data):
@@ -79,15 +105,18 @@ def read_sections(data: bytes) -> dict[str, Section]:
     if not 0 < shstrndx < shnum:
         raise BTFError(f"ELF: section name table index {shstrndx} out of range")
     names = _section_bytes(data, raw[shstrndx], "section name table")
-    out: dict[str, Section] = {}
-    for h in raw[1:]:
-        name_off, sh_type, flags, _, offset, size = h[:6]
-        if name_off >= len(names):
-            raise BTFError(f"ELF: section name offset {name_off} out of range")
-        stop = names.find(b"\0", name_off)
-        name = names[name_off : stop if stop >= 0 else len(names)].decode("utf-8", "replace")
-        out.setdefault(name, Section(name, sh_type, flags, offset, size))
+    out: list[Section] = []
+    for index, h in enumerate(raw[1:], start=1):
+        name_off, sh_type, flags, addr, offset, size, link = h[:7]
+        out.append(Section(_cstr(names, name_off), sh_type, flags, offset, size, index, addr, link))
     return out
+
+
+def _cstr(table: bytes, offset: int) -> str:
+    if offset >= len(table):
+        raise BTFError(f"ELF: string offset {offset} out of range ({len(table)} bytes)")
+    stop = table.find(b"\0", offset)
+    return table[offset : stop if stop >= 0 else len(table)].decode("utf-8", "replace")
 
 
 def _section_bytes(data: bytes, h: tuple[int, ...], what: str) -> bytes:
@@ -119,3 +148,30 @@ def section_data(data: bytes, sec: Section) -> bytes:
         return zlib.decompress(body[struct.calcsize(chdr) :])
     except zlib.error as exc:
         raise BTFError(f"ELF: section {sec.name} does not decompress: {exc}") from None
+
+
+def read_symbols(data: bytes, sections: list[Section] | None = None) -> list[Symbol]:
+    """The entries of `.symtab` (empty for stripped files)."""
+    sections = section_list(data) if sections is None else sections
+    symtab = next((s for s in sections if s.type == SHT_SYMTAB), None)
+    if symtab is None:
+        return []
+    by_index = {s.index: s for s in sections}
+    strtab = by_index.get(symtab.link)
+    if strtab is None:
+        raise BTFError(f"ELF: symbol table links to missing string table {symtab.link}")
+    names = section_data(data, strtab)
+    end, is64 = _layout(data)
+    # Field order differs between the 32- and 64-bit Sym layouts.
+    fmt = struct.Struct(end + ("IBBHQQ" if is64 else "IIIBBH"))
+    body = section_data(data, symtab)
+    body = body[: len(body) - len(body) % fmt.size]
+    out: list[Symbol] = []
+    for fields in fmt.iter_unpack(body):
+        if is64:
+            name_off, info, _, shndx, value, size = fields
+        else:
+            name_off, value, size, info, _, shndx = fields
+        if name_off:
+            out.append(Symbol(_cstr(names, name_off), value, size, info & 0xF, shndx))
+    return out

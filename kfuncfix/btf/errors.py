@@ -8,3 +8,7 @@ class BTFError(Exception):
     Every reader entry point converts lower-level failures into this class, so callers
     need to catch only this (and OSError for files that cannot be opened).
     """
+
+
+class SplitBTFError(BTFError):
+    """Split (module) BTF read without the base BTF it extends."""

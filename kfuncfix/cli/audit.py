@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from kfuncfix.btf.audit import audit_btf, audit_tree, from_tree
-from kfuncfix.btf.errors import BTFError
+from kfuncfix.btf.errors import BTFError, SplitBTFError
 from kfuncfix.btf.kfuncs import open_kfuncs
 from kfuncfix.btf.report import to_json, to_text
 from kfuncfix.errors import KfuncfixError
@@ -36,7 +36,9 @@ def _default_base(btf: Path) -> Path | None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Base BTF for split (module) BTF, e.g. /sys/kernel/btf/vmlinux.",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
+)
 @click.argument("tree", required=False, type=click.Path(file_okay=False, path_type=Path))
 def audit(btf_path: Path, base_path: Path | None, fmt: str, tree: Path | None) -> None:
     """Check the kfuncs of a built kernel's BTF, against TREE's source if given.
@@ -55,6 +57,8 @@ def audit(btf_path: Path, base_path: Path | None, fmt: str, tree: Path | None) -
             report = audit_btf(index)
         else:
             report = audit_tree(index, from_tree(discover(tree)))
+    except SplitBTFError as exc:
+        raise KfuncfixError(f"{btf_path}: {exc}: pass --base (the vmlinux it extends)") from exc
     except BTFError as exc:
         raise KfuncfixError(f"{btf_path}: {exc}") from exc
     if fmt == "json":
