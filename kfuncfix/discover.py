@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from kfuncfix.errors import KfuncfixError
@@ -76,19 +76,30 @@ def looks_like_kernel_tree(root: Path) -> bool:
         return False
 
 
-def discover(root: Path, overlay: dict[str, bytes | None] | None = None) -> TreeIndex:
-    """Index the kfuncs of the tree at root (optionally with patched files in overlay)."""
+Progress = Callable[[str], None]
+
+
+def discover(
+    root: Path,
+    overlay: dict[str, bytes | None] | None = None,
+    progress: Progress | None = None,
+) -> TreeIndex:
+    """Index the kfuncs of the tree at root (optionally with patched files in overlay).
+
+    `progress` receives a short status line at each stage (for a terminal).
+    """
     files = TreeFiles(root, overlay)
     if not looks_like_kernel_tree(files.root):
         raise KfuncfixError(
             f"{root}: not a kernel tree (no Kconfig, Kbuild, include/linux or kbuild Makefile)"
         )
-    return _Discovery(files).run()
+    return _Discovery(files, progress or (lambda _: None)).run()
 
 
 class _Discovery:
-    def __init__(self, files: TreeFiles) -> None:
+    def __init__(self, files: TreeFiles, progress: Progress) -> None:
         self.files = files
+        self.progress = progress
         self.sources: dict[str, SourceFile] = {}
         self.warnings: list[str] = []
         self.global_macros: dict[str, list[Macro]] = {}
@@ -115,10 +126,14 @@ class _Discovery:
     # -- the pipeline ----------------------------------------------------
 
     def run(self) -> TreeIndex:
-        candidates = [s for s in map(self.source, self.files.grep(CANDIDATE_PATTERN)) if s]
+        self.progress("searching the tree for BTF id sets")
+        found = self.files.grep(CANDIDATE_PATTERN)
+        self.progress(f"reading {len(found)} files with sets and registrations")
+        candidates = [s for s in map(self.source, found) if s]
         sets = self._find_sets(candidates)
         self._classify(candidates, sets)
         kfuncs = self._kfuncs(candidates, sets)
+        self.progress(f"resolving {len({k.name for k in kfuncs})} kfuncs to their definitions")
         self._resolve(kfuncs)
         defines_tag = any(
             d.kind == "define" and d.rest.split("(")[0].split()[:1] == [TAG]

@@ -22,12 +22,35 @@ FORMAT = click.option(
 
 def load_index(tree: Path, overlay: dict[str, bytes | None] | None = None) -> TreeIndex:
     """Discovery with the CLI's conventions: warnings on stderr when --verbose."""
-    index = discover(tree, overlay)
     ctx = click.get_current_context(silent=True)
     verbose = bool(ctx and ctx.obj and ctx.obj.get("verbose"))
+    status = StatusLine(enabled=sys.stderr.isatty() and not _quiet())
+    try:
+        index = discover(tree, overlay, status)
+    finally:
+        status.clear()
     for warning in index.warnings if verbose else ():
         click.echo(f"kfuncfix: warning: {warning}", err=True)
     return index
+
+
+class StatusLine:
+    """One self-overwriting progress line on stderr, only on a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.width = 0
+
+    def __call__(self, text: str) -> None:
+        if self.enabled:
+            line = f"kfuncfix: {text}..."
+            click.echo("\r" + line.ljust(self.width), err=True, nl=False)
+            self.width = len(line)
+
+    def clear(self) -> None:
+        if self.enabled and self.width:
+            click.echo("\r" + " " * self.width + "\r", err=True, nl=False)
+            self.width = 0
 
 
 def _quiet() -> bool:

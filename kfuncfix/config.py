@@ -1,0 +1,75 @@
+"""`.kfuncfix.toml`: the defaults a subsystem always uses, kept at the tree root.
+
+    rule = "bpf_kfunc_tag"
+    subject_prefix = "PATCH bpf-next"
+    split = "subsystem"
+    to = ["bpf@vger.kernel.org"]
+    cc = ["maintainer@example.org"]
+
+A value given on the command line always wins over the file.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from kfuncfix.errors import KfuncfixError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FILENAME = ".kfuncfix.toml"
+# key -> (type check, description for errors)
+KEYS: dict[str, tuple[type, str]] = {
+    "rule": (str, "a rule name or path"),
+    "subject_prefix": (str, "a string such as 'PATCH bpf-next'"),
+    "split": (str, "one of none, subsystem, file"),
+    "to": (list, "a list of addresses"),
+    "cc": (list, "a list of addresses"),
+}
+SPLITS = ("none", "subsystem", "file")
+
+
+def load_config(tree: Path, explicit: Path | None = None) -> dict[str, Any]:
+    """The validated settings of `explicit`, else of TREE/.kfuncfix.toml, else {}."""
+    path = explicit or tree / FILENAME
+    if explicit is None and not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise KfuncfixError(f"{path}: cannot read: {exc.strerror}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise KfuncfixError(f"{path}: not valid TOML: {exc}") from exc
+    for key, value in data.items():
+        if key not in KEYS:
+            raise KfuncfixError(f"{path}: unknown key '{key}' (known: {', '.join(KEYS)})")
+        kind, what = KEYS[key]
+        if not isinstance(value, kind) or (kind is list and not all(
+                isinstance(v, str) for v in value)):
+            raise KfuncfixError(f"{path}: key '{key}' must be {what}")
+    if data.get("split", "none") not in SPLITS:
+        raise KfuncfixError(f"{path}: key 'split' must be one of {', '.join(SPLITS)}")
+    return data
+
+
+def fill_defaults(ctx: click.Context, params: dict[str, Any], config: dict[str, Any],
+                  names: dict[str, str]) -> dict[str, Any]:
+    """params with config values for options the user left at their defaults.
+
+    names maps config keys to click parameter names.
+    """
+    out = dict(params)
+    for key, param in names.items():
+        if key in config and ctx.get_parameter_source(param) in (
+                ParameterSource.DEFAULT, None):
+            value = config[key]
+            out[param] = tuple(value) if isinstance(value, list) else value
+    return out
