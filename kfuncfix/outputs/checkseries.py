@@ -1,0 +1,261 @@
+"""Check a written series the way its recipients will: as mail, with git am, with checkpatch.
+
+Patches are applied in a scratch worktree (`git worktree add --detach` at the
+base, in a temporary directory, removed afterwards), so the user's worktree,
+index and branches are not involved.  Results come back as data; nothing is
+printed.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import git
+
+from kfuncfix.errors import KfuncfixError
+from kfuncfix.outputs.gitseries import (
+    Identity,
+    git_stderr,
+    ident_env,
+    open_repo,
+    resolve_commit,
+    run_git,
+)
+
+CHECKPATCH = "scripts/checkpatch.pl"
+_BASE_COMMIT = re.compile(r"^base-commit: ([0-9a-f]{40})$", re.MULTILINE)
+_FINDING = re.compile(r": (ERROR|WARNING|CHECK):")
+# git am commits in the scratch worktree; who "commits" there does not matter.
+_SCRATCH_IDENT = Identity("kfuncfix check", "check@kfuncfix.invalid")
+MAX_LINE = 998  # RFC 5322's hard limit on a line, CRLF excluded
+
+
+@dataclass
+class CheckpatchResult:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PatchCheck:
+    """What one mail file got: parse problems, git am's verdict, checkpatch's findings."""
+
+    path: Path
+    subject: str = ""
+    is_cover: bool = False
+    problems: list[str] = field(default_factory=list)
+    applied: bool | None = None  # None: not a patch (cover letter) or not tried
+    apply_error: str = ""
+    checkpatch: CheckpatchResult | None = None  # None: checkpatch.pl not run
+
+    @property
+    def ok(self) -> bool:
+        return (
+            not self.problems
+            and (self.is_cover or self.applied is True)
+            and not (self.checkpatch and self.checkpatch.errors)
+        )
+
+
+@dataclass
+class SeriesCheck:
+    base: str
+    patches: list[PatchCheck]
+
+    @property
+    def ok(self) -> bool:
+        return all(p.ok for p in self.patches)
+
+
+def patch_files(location: Path | str | Sequence[Path | str]) -> list[Path]:
+    """The *.patch files of a directory in name order, or the given files as they are."""
+    if isinstance(location, (str, Path)) and Path(location).is_dir():
+        files = sorted(p for p in Path(location).glob("*.patch") if p.is_file())
+    elif isinstance(location, (str, Path)):
+        files = [Path(location)]
+    else:
+        files = [Path(p) for p in location]
+    if not files:
+        raise KfuncfixError(f"no .patch files in {location}")
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise KfuncfixError(f"not a file: {', '.join(missing)}")
+    return [p.absolute() for p in files]
+
+
+def check_series(
+    repo_path: Path | str,
+    location: Path | str | Sequence[Path | str],
+    base: str | None = None,
+    *,
+    checkpatch: bool = True,
+) -> SeriesCheck:
+    """Parse, apply (in order, on `base`) and checkpatch every file of a series.
+
+    `base` defaults to the `base-commit:` line git format-patch --base wrote.
+    Application stops at the first patch git am refuses; later ones stay untried.
+    """
+    files = patch_files(location)
+    repo = open_repo(repo_path)
+    reports = [_parse(path) for path in files]
+    base_sha = resolve_commit(repo, base or _base_commit(files))
+    with tempfile.TemporaryDirectory(prefix="kfuncfix-check-") as scratch:
+        hooks = Path(scratch, "no-hooks")
+        hooks.mkdir()
+        # The user's hooks are for their own work, not for a throwaway tree.
+        no_hooks = ["-c", f"core.hooksPath={hooks}"]
+        tree = Path(scratch, "tree")
+        run_git(repo, [*no_hooks, "worktree", "add", "--detach", "--quiet", str(tree), base_sha])
+        try:
+            _apply_all(git.Repo(tree), no_hooks, reports)
+            script = tree / CHECKPATCH
+            if checkpatch and script.is_file() and shutil.which("perl"):
+                for report in reports:
+                    if not report.is_cover:
+                        report.checkpatch = run_checkpatch(tree, report.path)
+        finally:
+            _remove_worktree(repo, tree)
+    return SeriesCheck(base_sha, reports)
+
+
+def _parse(path: Path) -> PatchCheck:
+    """Read a file as RFC 2822 mail and note whatever a mail client would trip on."""
+    raw = path.read_bytes()
+    report = PatchCheck(path)
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    report.problems += [f"mail: {type(d).__name__}: {d}" for d in message.defects]
+    for name in ("From", "Date", "Subject"):
+        value = message.get(name)
+        if value is None:
+            report.problems.append(f"mail: no {name} header")
+            continue
+        report.problems += [f"mail: {name}: {d}" for d in getattr(value, "defects", ())]
+    report.subject = str(message.get("Subject", ""))
+    long_lines = [n for n, line in enumerate(raw.split(b"\n"), 1) if len(line) > MAX_LINE]
+    if long_lines:
+        report.problems.append(f"mail: line {long_lines[0]} is longer than {MAX_LINE} bytes")
+    body = message.get_payload(decode=True) or b""
+    report.is_cover = b"\ndiff --git " not in b"\n" + body
+    return report
+
+
+def _base_commit(files: list[Path]) -> str:
+    for path in files:
+        found = _BASE_COMMIT.search(path.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            return found[1]
+    raise KfuncfixError("the series has no base-commit: line; say which base to apply it on")
+
+
+def _apply_all(tree_repo: git.Repo, no_hooks: list[str], reports: list[PatchCheck]) -> None:
+    env = ident_env(_SCRATCH_IDENT, None, ["COMMITTER"])
+    failed = False
+    for report in reports:
+        if report.is_cover:
+            continue
+        if failed:
+            report.apply_error = "not tried: an earlier patch did not apply"
+            continue
+        try:
+            tree_repo.git.execute(
+                ["git", *no_hooks, "am", "--quiet", "--no-3way", str(report.path)], env=env
+            )
+            report.applied = True
+        except git.GitCommandError as exc:
+            report.applied, failed = False, True
+            report.apply_error = git_stderr(exc) + "\n" + str(exc.stdout or "").strip()
+            tree_repo.git.execute(["git", "am", "--abort"], with_exceptions=False)
+
+
+def run_checkpatch(tree: Path, patch: Path) -> CheckpatchResult:
+    """The tree's checkpatch.pl on one patch, run from the tree's top so it can use it."""
+    command = ["perl", CHECKPATCH, "--terse", "--show-types", "--no-summary", str(patch)]
+    done = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
+    # 0: clean, 1: findings; anything else means checkpatch itself gave up.
+    if done.returncode not in (0, 1):
+        raise KfuncfixError(f"{CHECKPATCH} failed on {patch.name}: {done.stderr.strip()}")
+    result = CheckpatchResult()
+    buckets = {"ERROR": result.errors, "WARNING": result.warnings, "CHECK": result.checks}
+    for line in done.stdout.splitlines():
+        found = _FINDING.search(line)
+        if found:
+            buckets[found[1]].append(line.removeprefix(f"{patch}:"))
+    return result
+
+
+def _remove_worktree(repo: git.Repo, tree: Path) -> None:
+    try:
+        repo.git.execute(["git", "worktree", "remove", "--force", str(tree)])
+    except git.GitCommandError:
+        shutil.rmtree(tree, ignore_errors=True)
+        repo.git.execute(["git", "worktree", "prune"], with_exceptions=False)
+
+
+@dataclass
+class DryRunMail:
+    """One mail as git send-email --dry-run says it would send it."""
+
+    envelope_from: str
+    envelope_to: list[str]
+    headers: dict[str, str]  # unfolded values, keyed by lower-case name
+
+
+def send_email_dry_run(
+    repo_path: Path | str,
+    location: Path | str | Sequence[Path | str],
+    sender: Identity | str,
+    *,
+    smtp_server: str = "127.0.0.1",
+) -> list[DryRunMail]:
+    """Run `git send-email --dry-run` over the series; nothing is sent anywhere.
+
+    send-email exits 0 even when it skips a mail (a bad address, say), so every
+    file must come back with a "Dry-OK" report.
+    """
+    files = patch_files(location)
+    repo = open_repo(repo_path)
+    if isinstance(sender, str):
+        sender = Identity.parse(sender)
+    # --no-to/--no-cc/--no-bcc drop sendemail.* recipients from config: only the files count.
+    command = ["git", "send-email", "--dry-run", "--confirm=never", "--8bit-encoding=UTF-8",
+               f"--smtp-server={smtp_server}", f"--from={sender}", "--no-to", "--no-cc",
+               "--no-bcc", *map(str, files)]
+    status, out, err = repo.git.execute(command, with_extended_output=True, with_exceptions=False)
+    if "Mail::Address" in err:
+        raise KfuncfixError("git send-email needs perl's Mail::Address (libmailtools-perl)")
+    mails = _parse_dry_run(out)
+    if status != 0 or len(mails) != len(files):
+        raise KfuncfixError(
+            f"git send-email accepted {len(mails)} of {len(files)} mails: {err.strip()}"
+        )
+    return mails
+
+
+def _parse_dry_run(output: str) -> list[DryRunMail]:
+    mails = []
+    for block in output.split("Dry-OK. Log says:\n")[1:]:
+        head = block.split("\n\n", 1)[0].splitlines()
+        mail = DryRunMail("", [], {})
+        name = ""
+        for line in head:
+            if line.startswith("MAIL FROM:"):
+                mail.envelope_from = line.removeprefix("MAIL FROM:").strip("<>")
+            elif line.startswith("RCPT TO:"):
+                mail.envelope_to.append(line.removeprefix("RCPT TO:").strip("<>"))
+            elif line[:1] in (" ", "\t") and name:
+                mail.headers[name] += " " + line.strip()
+            elif ":" in line:
+                name, value = line.split(":", 1)
+                name = name.lower()
+                mail.headers[name] = value.strip()
+        mails.append(mail)
+    return mails

@@ -1,0 +1,358 @@
+"""Commits for a planned patch series, made with git's own plumbing.
+
+Blobs and trees go through a private index file (GIT_INDEX_FILE in a temporary
+directory) and commits through `commit-tree`, so the user's worktree, index,
+HEAD and branches are never touched.  A branch is written only on request,
+with `update-ref`.  Every git call is an argument list run by GitPython.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+from pathlib import Path, PurePosixPath
+
+import git
+
+from kfuncfix.errors import KfuncfixError
+
+ZERO_OID = "0" * 40
+NEW_FILE_MODE = "100644"
+# Modes of index entries whose content is a blob we can replace.
+BLOB_MODES = ("100644", "100755", "120000")
+# Lines that `git am` (mailinfo) takes as the end of the commit message.
+_PATCH_BREAK = re.compile(r"^(---(\s|$)|diff -|Index: )", re.MULTILINE)
+_IDENT = re.compile(r"^(?P<name>.*) <(?P<email>[^<>]*)> (?P<when>\d+ [+-]\d{4})$")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A person as git and mail headers name them: `Name <email>`."""
+
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+    @classmethod
+    def parse(cls, text: str) -> Identity:
+        name, address = parseaddr(text)
+        if not name.strip() or "@" not in address:
+            raise KfuncfixError(f"identity {text!r} is not of the form 'Name <email>'")
+        return cls(name.strip(), address)
+
+
+@dataclass(frozen=True)
+class PlannedPatch:
+    """One commit to make: message parts and the new content of each file it changes.
+
+    `changes` maps a path relative to the tree root (POSIX style) to the new
+    bytes of that file, or to None to delete it.  `author` defaults to the
+    identity the series is built with.
+    """
+
+    subject: str
+    body: str
+    changes: Mapping[str, bytes | None]
+    author: Identity | None = None
+
+
+@dataclass(frozen=True)
+class SeriesCommit:
+    sha: str
+    subject: str
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Series:
+    """A linear run of commits on top of `base` in the repository at `repo`."""
+
+    repo: Path
+    base: str
+    commits: tuple[SeriesCommit, ...] = field(default_factory=tuple)
+
+    @property
+    def tip(self) -> str:
+        return self.commits[-1].sha if self.commits else self.base
+
+    @property
+    def revision_range(self) -> str:
+        return f"{self.base}..{self.tip}"
+
+
+def open_repo(path: Path | str) -> git.Repo:
+    try:
+        return git.Repo(path)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise KfuncfixError(f"{path} is not a git repository") from exc
+
+
+def run_git(
+    repo: git.Repo,
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: Path | None = None,
+) -> str:
+    """Run `git ARGS` in repo and return its output; a failure is a KfuncfixError."""
+    command = ["git", *args]
+    try:
+        if stdin is None:
+            return repo.git.execute(command, env=env)
+        with stdin.open("rb") as handle:
+            return repo.git.execute(command, env=env, istream=handle)
+    except git.GitCommandError as exc:
+        raise KfuncfixError(f"git {args[0]} failed: {git_stderr(exc)}") from exc
+
+
+def git_stderr(exc: git.GitCommandError) -> str:
+    """The message git printed, without GitPython's `stderr: '...'` wrapping."""
+    text = str(exc.stderr or "").strip()
+    text = text.removeprefix("stderr:").strip().strip("'").strip()
+    return text or f"exit status {exc.status}"
+
+
+def resolve_date(explicit: str | None, environ: Mapping[str, str] | None = None) -> str | None:
+    """The date to stamp commits with: explicit, else SOURCE_DATE_EPOCH, else None (now)."""
+    if explicit:
+        return explicit
+    epoch = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return None
+    if not epoch.isdigit():
+        raise KfuncfixError(f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds")
+    # The @ makes git read the number as seconds since the epoch whatever its size.
+    return f"@{epoch} +0000"
+
+
+def ident_env(identity: Identity, date: str | None, roles: Sequence[str]) -> dict[str, str]:
+    """Environment that makes git use `identity` (and `date`) for the given roles."""
+    env: dict[str, str] = {}
+    for role in roles:
+        env[f"GIT_{role}_NAME"] = identity.name
+        env[f"GIT_{role}_EMAIL"] = identity.email
+        if date is not None:
+            env[f"GIT_{role}_DATE"] = date
+    return env
+
+
+def committer_ident(
+    repo: git.Repo, identity: Identity | str | None, date: str | None
+) -> tuple[Identity, str]:
+    """Check the identity and date git will use; return them, the date as `SECONDS TZ`.
+
+    Asking git itself (`git var`) applies its own rules (config, GIT_* and EMAIL
+    variables) and its date parser.  useConfigOnly stops git from inventing an
+    address from the host name, which would only be caught by a mail server.
+    """
+    env: dict[str, str] = {}
+    if identity is not None:
+        if isinstance(identity, str):
+            identity = Identity.parse(identity)
+        env.update(ident_env(identity, None, ["COMMITTER"]))
+    if date is not None:
+        env["GIT_COMMITTER_DATE"] = date
+    try:
+        line = repo.git.execute(
+            ["git", "-c", "user.useConfigOnly=true", "var", "GIT_COMMITTER_IDENT"], env=env
+        )
+    except git.GitCommandError as exc:
+        message = git_stderr(exc)
+        if "date" in message:
+            raise KfuncfixError(f"date {date!r} is not understood by git: {message}") from exc
+        raise KfuncfixError(
+            "no git identity to sign off with: set user.name and user.email "
+            f"(git config) or pass --from 'Name <email>' ({message})"
+        ) from exc
+    match = _IDENT.match(line.strip())
+    if match is None:
+        raise KfuncfixError(f"git gave an identity kfuncfix cannot read: {line!r}")
+    return Identity(match["name"], match["email"]), match["when"]
+
+
+def resolve_commit(repo: git.Repo, revision: str) -> str:
+    if not revision or revision.startswith("-"):
+        raise KfuncfixError(f"{revision!r} is not a revision")
+    try:
+        return repo.git.execute(
+            ["git", "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"]
+        )
+    except git.GitCommandError as exc:
+        raise KfuncfixError(f"{revision!r} does not name a commit in {repo.git_dir}") from exc
+
+
+def check_path(path: str) -> str:
+    """Refuse paths that could escape the tree or reach into .git."""
+    pure = PurePosixPath(path)
+    parts = pure.parts
+    if (
+        not parts
+        or pure.is_absolute()
+        or any(p in ("", ".", "..") for p in parts)
+        or any(p.lower() == ".git" for p in parts)
+        or str(pure) != path
+        or any(c in path for c in "\0\n\\")
+    ):
+        raise KfuncfixError(f"{path!r} is not a plain relative path inside the tree")
+    return path
+
+
+def commit_message(patch: PlannedPatch) -> str:
+    """Subject, blank line, body; refuse text that `git am` would cut or mangle."""
+    subject = patch.subject.strip()
+    if not subject or "\n" in subject:
+        raise KfuncfixError(f"patch subject {patch.subject!r} must be one non-empty line")
+    body = patch.body.strip("\n")
+    if _PATCH_BREAK.search(body):
+        raise KfuncfixError(
+            f"the body of {subject!r} has a line starting with '---', 'diff -' or 'Index: ': "
+            "git am would take it as the start of the diff"
+        )
+    return f"{subject}\n\n{body}\n" if body.strip() else f"{subject}\n"
+
+
+def build_series(
+    repo_path: Path | str,
+    base: str,
+    patches: Sequence[PlannedPatch],
+    *,
+    sender: Identity | str | None = None,
+    date: str | None = None,
+) -> Series:
+    """Make one commit per planned patch on top of `base`; return the series.
+
+    The sender (the git identity unless given) signs off every commit and is
+    the committer; `date` (or SOURCE_DATE_EPOCH) fixes author and committer
+    dates so that the same plan gives the same commit ids.
+    """
+    repo = open_repo(repo_path)
+    if not patches:
+        raise KfuncfixError("no patches to commit")
+    messages = [commit_message(p) for p in patches]
+    for patch in patches:
+        if not patch.changes:
+            raise KfuncfixError(f"patch {patch.subject!r} changes no file")
+        for path in patch.changes:
+            check_path(path)
+    when = resolve_date(date)
+    identity, _ = committer_ident(repo, sender, when)
+    base_sha = resolve_commit(repo, base)
+
+    commits: list[SeriesCommit] = []
+    with tempfile.TemporaryDirectory(prefix="kfuncfix-series-") as scratch:
+        work = Path(scratch)
+        # The private index: nothing here can reach the user's own index.
+        index_env = {"GIT_INDEX_FILE": str(work / "index")}
+        run_git(repo, ["read-tree", base_sha], env=index_env)
+        parent = base_sha
+        for number, (patch, message) in enumerate(zip(patches, messages, strict=True), 1):
+            for path, content in patch.changes.items():
+                _stage(repo, work, index_env, path, content)
+            tree = run_git(repo, ["write-tree"], env=index_env)
+            if tree == run_git(repo, ["rev-parse", f"{parent}^{{tree}}"]):
+                raise KfuncfixError(f"patch {number} ({patch.subject!r}) changes nothing")
+            message_file = work / f"message-{number}"
+            message_file.write_text(_signed_off(repo, work, message, identity), encoding="utf-8")
+            env = ident_env(patch.author or identity, when, ["AUTHOR"])
+            env.update(ident_env(identity, when, ["COMMITTER"]))
+            parent = run_git(
+                repo, ["commit-tree", tree, "-p", parent, "-F", str(message_file)], env=env
+            )
+            paths = tuple(sorted(patch.changes))  # in git's order, as read_branch gives them
+            commits.append(SeriesCommit(parent, patch.subject.strip(), paths))
+    return Series(Path(repo.working_tree_dir or repo.git_dir), base_sha, tuple(commits))
+
+
+def _stage(
+    repo: git.Repo, work: Path, env: Mapping[str, str], path: str, content: bytes | None
+) -> None:
+    """Put `content` at `path` in the private index (None removes it)."""
+    listed = run_git(repo, ["ls-files", "--stage", "-z", "--", path], env=env)
+    entry = next((e for e in listed.split("\0") if e.endswith(f"\t{path}")), "")
+    mode = entry.split(" ", 1)[0] if entry else ""
+    if content is None:
+        if not entry:
+            raise KfuncfixError(f"cannot delete {path}: it is not in the tree")
+        run_git(repo, ["update-index", "--force-remove", "--", path], env=env)
+        return
+    if mode and mode not in BLOB_MODES:
+        raise KfuncfixError(f"{path} is a submodule or other non-file entry (mode {mode})")
+    blob_file = work / "blob"
+    blob_file.write_bytes(content)
+    # --stdin without --path stores the bytes exactly, with no clean filter.
+    sha = run_git(repo, ["hash-object", "-w", "--stdin"], stdin=blob_file)
+    cacheinfo = f"{mode or NEW_FILE_MODE},{sha},{path}"
+    run_git(repo, ["update-index", "--add", "--cacheinfo", cacheinfo], env=env)
+
+
+def _signed_off(repo: git.Repo, work: Path, message: str, identity: Identity) -> str:
+    """Append the sender's Signed-off-by with git's own trailer rules."""
+    draft = work / "draft"
+    draft.write_text(message, encoding="utf-8")
+    # Explicit --where/--if-* so that trailer.* settings in the user's config cannot change it.
+    args = ["interpret-trailers", "--where", "end", "--if-exists", "addIfDifferent",
+            "--if-missing", "add", "--trailer", f"Signed-off-by: {identity}", str(draft)]
+    return run_git(repo, args) + "\n"
+
+
+def update_branch(series: Series, name: str, *, force: bool = False) -> str:
+    """Point branch `name` at the series tip with update-ref; return the full ref.
+
+    An existing branch is refused unless `force`; a branch checked out in any
+    worktree is always refused, because moving it would change that worktree.
+    """
+    repo = open_repo(series.repo)
+    ref = f"refs/heads/{name}"
+    try:
+        repo.git.execute(["git", "check-ref-format", ref])
+    except git.GitCommandError as exc:
+        raise KfuncfixError(f"{name!r} is not a valid branch name") from exc
+    for line in run_git(repo, ["worktree", "list", "--porcelain"]).splitlines():
+        if line == f"branch {ref}":
+            raise KfuncfixError(f"branch {name} is checked out; kfuncfix will not move it")
+    current = _ref_value(repo, ref)
+    if current is not None and not force:
+        raise KfuncfixError(f"branch {name} already exists (use --force to replace it)")
+    # The old value makes update-ref refuse if the branch moved since we looked.
+    run_git(repo, ["update-ref", "-m", "kfuncfix: series", ref, series.tip, current or ZERO_OID])
+    return ref
+
+
+def _ref_value(repo: git.Repo, ref: str) -> str | None:
+    try:
+        return repo.git.execute(["git", "rev-parse", "--verify", "--quiet", ref])
+    except git.GitCommandError:
+        return None
+
+
+def read_branch(repo_path: Path | str, branch: str, base: str) -> Series:
+    """The commits of `branch` on top of `base`, oldest first, as a Series."""
+    repo = open_repo(repo_path)
+    tip = _ref_value(repo, f"refs/heads/{branch}")
+    if tip is None:
+        raise KfuncfixError(f"no branch named {branch!r}")
+    base_sha = resolve_commit(repo, base)
+    try:
+        repo.git.execute(["git", "merge-base", "--is-ancestor", base_sha, tip])
+    except git.GitCommandError as exc:
+        raise KfuncfixError(f"{base} is not an ancestor of branch {branch}") from exc
+    listing = run_git(repo, ["rev-list", "--reverse", "--parents", f"{base_sha}..{tip}"])
+    commits = []
+    for line in listing.splitlines():
+        sha, *parents = line.split()
+        if len(parents) != 1:
+            # format-patch leaves merges out, so the mails would not match the branch.
+            raise KfuncfixError(f"branch {branch} has merge commit {sha[:12]}: not a series")
+        subject = run_git(repo, ["log", "-1", "--format=%s", sha])
+        names = run_git(repo, ["diff-tree", "--no-commit-id", "--no-renames", "--name-only",
+                               "-r", "-z", parents[0], sha])
+        commits.append(SeriesCommit(sha, subject, tuple(n for n in names.split("\0") if n)))
+    if not commits:
+        raise KfuncfixError(f"branch {branch} has no commits on top of {base}")
+    return Series(Path(repo.working_tree_dir or repo.git_dir), base_sha, tuple(commits))
