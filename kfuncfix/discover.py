@@ -83,17 +83,22 @@ def discover(
     root: Path,
     overlay: dict[str, bytes | None] | None = None,
     progress: Progress | None = None,
+    rev: str | None = None,
 ) -> TreeIndex:
     """Index the kfuncs of the tree at root (optionally with patched files in overlay).
 
-    `progress` receives a short status line at each stage (for a terminal).
+    `progress` receives a short status line at each stage (for a terminal);
+    `rev` reads the tree as committed at that revision (git trees only).
     """
-    files = TreeFiles(root, overlay)
+    files = TreeFiles(root, overlay, rev)
     if not looks_like_kernel_tree(files.root):
         raise KfuncfixError(
             f"{root}: not a kernel tree (no Kconfig, Kbuild, include/linux or kbuild Makefile)"
         )
-    return _Discovery(files, progress or (lambda _: None)).run()
+    try:
+        return _Discovery(files, progress or (lambda _: None)).run()
+    finally:
+        files.close()
 
 
 class _Discovery:
@@ -301,7 +306,7 @@ class _Discovery:
                 if d.rest[0] == '"':
                     options.insert(0, str(Path(rel).parent / name))
                 for option in options:
-                    if (self.files.root / option).is_file() or option in self.files.overlay:
+                    if self.files.exists(option):
                         found.append(option)
                         break
         return found

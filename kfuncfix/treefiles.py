@@ -42,10 +42,17 @@ class TreeFiles:
     """Read access to one tree, optionally with some files replaced in memory.
 
     `overlay` maps relative paths to new contents (None: the file is gone); it
-    lets `check --patch` see a patched tree without writing one.
+    lets `check --patch` see a patched tree without writing one.  `rev` reads
+    the tree as committed at that revision instead of the worktree (git trees
+    only): what `series` builds on.
     """
 
-    def __init__(self, root: Path, overlay: dict[str, bytes | None] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        overlay: dict[str, bytes | None] | None = None,
+        rev: str | None = None,
+    ) -> None:
         if not root.exists():
             raise KfuncfixError(f"{root}: no such directory")
         if not root.is_dir():
@@ -53,6 +60,16 @@ class TreeFiles:
         self.root = root.resolve()
         self.overlay = dict(overlay or {})
         self.is_git = _is_git_toplevel(self.root)
+        self.rev = rev
+        self._catfile: subprocess.Popen | None = None
+        if rev is not None:
+            if not self.is_git:
+                raise KfuncfixError(f"{root}: not a git repository (needed to read {rev})")
+            proc = subprocess.run(["git", "-C", str(self.root), "rev-parse", "--verify", "-q",
+                                   f"{rev}^{{commit}}"], capture_output=True, text=True)
+            if proc.returncode:
+                raise KfuncfixError(f"{root}: unknown revision {rev}")
+            self.rev = proc.stdout.strip()
 
     def read(self, rel: str) -> bytes:
         if rel in self.overlay:
@@ -60,7 +77,42 @@ class TreeFiles:
             if data is None:
                 raise FileNotFoundError(2, "No such file (deleted by the patch)", rel)
             return data
+        if self.rev is not None:
+            return self._read_committed(rel)
         return (self.root / rel).read_bytes()
+
+    def exists(self, rel: str) -> bool:
+        if rel in self.overlay:
+            return self.overlay[rel] is not None
+        if self.rev is not None:
+            proc = subprocess.run(["git", "-C", str(self.root), "cat-file", "-e",
+                                   f"{self.rev}:{rel}"], capture_output=True)
+            return proc.returncode == 0
+        return (self.root / rel).is_file()
+
+    def _read_committed(self, rel: str) -> bytes:
+        # One `git cat-file --batch` process serves every read.
+        if self._catfile is None:
+            self._catfile = subprocess.Popen(
+                ["git", "-C", str(self.root), "cat-file", "--batch"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        proc = self._catfile
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(f"{self.rev}:{rel}\n".encode("utf-8", "surrogateescape"))
+        proc.stdin.flush()
+        header = proc.stdout.readline().split()
+        if len(header) != 3 or header[1] != b"blob":
+            raise FileNotFoundError(2, f"No such file at {self.rev[:12]}", rel)
+        data = proc.stdout.read(int(header[2]))
+        proc.stdout.read(1)  # the newline after the contents
+        return data
+
+    def close(self) -> None:
+        if self._catfile is not None:
+            if self._catfile.stdin:
+                self._catfile.stdin.close()
+            self._catfile.wait()
+            self._catfile = None
 
     def grep(self, pattern: str) -> list[str]:
         """Relative paths of in-scope files with a line matching `pattern` (sorted)."""
@@ -94,7 +146,9 @@ class TreeFiles:
     def _git_grep(self, pattern: str) -> Callable[[], set[str]]:
         # Two searches run at once: the tree without tools/ and Documentation/,
         # and the BPF selftests (pathspec exclusions cannot be re-included).
-        base = ["git", "-C", str(self.root), "grep", "-l", "-I", "-P", "-e", pattern, "--"]
+        base = ["git", "-C", str(self.root), "grep", "-l", "-I", "-P", "-e", pattern,
+                *([self.rev] if self.rev else []), "--"]
+        prefix = f"{self.rev}:" if self.rev else ""
         main = [*base, ":(glob)**/*.[ch]", ":(exclude,glob)Documentation/**",
                 ":(exclude,glob)tools/**"]
         tests = [*base, f":(glob){SELFTESTS}**/*.[ch]"]
@@ -107,7 +161,8 @@ class TreeFiles:
                 out, err = proc.communicate()
                 if proc.returncode not in (0, 1):
                     raise KfuncfixError(f"git grep failed in {self.root}: {_first_line(err)}")
-                found.update(os.fsdecode(line) for line in out.splitlines() if line)
+                found.update(os.fsdecode(line).removeprefix(prefix)
+                             for line in out.splitlines() if line)
             return found
 
         return wait

@@ -121,7 +121,7 @@ OTHER_C = """\
 static const char *s = "elsewhere_kfunc(void) {";
 
 int elsewhere_kfunc(int a,
-		    int b)
+\t\t    int b)
 {
 	return a + b;
 }
@@ -281,3 +281,17 @@ def test_check_patch_that_does_not_apply(tree: Path):
     result = CliRunner().invoke(main, ["check", str(tree), "--patch", "-"], input=bogus)
     assert result.exit_code == 2
     assert "does not apply" in result.stderr
+
+
+def test_rev_reads_the_commit_not_the_worktree(tree: Path):
+    git_init(tree)
+    path = tree / "net/core/other.c"
+    text = path.read_text()
+    path.write_text(text.replace("int elsewhere_kfunc(", "__bpf_kfunc int elsewhere_kfunc("))
+    (tree / "kernel/bpf/core_kfuncs.c").unlink()
+    with pytest.raises(KfuncfixError, match="unknown revision"):
+        discover(tree, rev="no-such-branch")
+    recs = {r.name: r for r in records(discover(tree, rev="HEAD"))}
+    assert recs["elsewhere_kfunc"].status == "untagged"
+    assert recs["core_acquire"].file == "kernel/bpf/core_kfuncs.c"
+    assert discover(tree).kfuncs == []  # the worktree lost the set file
