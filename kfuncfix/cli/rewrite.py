@@ -1,0 +1,181 @@
+"""`kfuncfix rules`, `kfuncfix diff` and `kfuncfix apply`: run a rule over a tree."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from kfuncfix.cli.tree import load_index
+from kfuncfix.engine import (
+    DEFAULT_RULE,
+    FileChange,
+    Plan,
+    changes_with_definition,
+    list_rules,
+    load_rule,
+    plan,
+)
+from kfuncfix.model import TreeIndex
+from kfuncfix.outputs.apply import apply_changes
+from kfuncfix.outputs.diff import diffstat, unified_diff
+
+TREE = click.argument("tree", default=".", type=click.Path(path_type=Path))
+PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+RULE = click.option(
+    "--rule", "rule_name", default=DEFAULT_RULE, show_default=True, metavar="NAME|FILE",
+    help="A built-in rule (see `kfuncfix rules`) or the path of a rule file (.toml).",
+)
+WITH_DEFINITION = click.option(
+    "--with-definition", is_flag=True,
+    help="Also add the macro definition the rule needs when the tree lacks it.",
+)
+
+
+def _quiet() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.obj and ctx.obj.get("quiet"))
+
+
+@click.command("rules")
+def rules_command() -> None:
+    """List the built-in rules, with what each one does."""
+    rules = list_rules()
+    width = max(len(r.name) for r in rules)
+    for rule in rules:
+        mark = " (default)" if rule.name == DEFAULT_RULE else ""
+        click.echo(f"{rule.name:<{width}}  {rule.description}{mark}")
+
+
+@click.command("diff")
+@TREE
+@PATHS
+@RULE
+@click.option("--stat", is_flag=True, help="Print a diffstat instead of the diff.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, help="Color the diff (auto: when writing to a terminal).")
+@WITH_DEFINITION
+def diff_command(tree: Path, paths: tuple[Path, ...], rule_name: str, stat: bool, color: str,
+                 with_definition: bool) -> None:
+    """Print, as a git-style diff, what a rule would change in TREE (default: .).
+
+    \b
+    Nothing is written.  PATHs (relative to TREE) limit the files rewritten;
+    discovery still reads the whole tree.  Exit 0 when every change could
+    be made, 1 when some could not (they are listed on stderr), 2 on errors.
+
+    \b
+    Examples:
+      kfuncfix diff ~/linux | git -C ~/linux apply --check
+      kfuncfix diff --stat --rule bpf_kfunc_macro ~/linux net/netfilter
+    """
+    index, result, changes = _plan(tree, paths, rule_name, with_definition)
+    if stat:
+        output = diffstat(changes)
+    else:
+        painted = color == "always" or (color == "auto" and sys.stdout.isatty())
+        output = unified_diff(changes, _modes(index, changes), painted)
+    stdout = click.get_binary_stream("stdout")
+    stdout.write(output)
+    stdout.flush()  # the diff before the remarks on stderr, when both reach a terminal
+    _report(result, with_definition)
+    sys.exit(1 if result.skipped else 0)
+
+
+@click.command("apply")
+@TREE
+@PATHS
+@RULE
+@click.option("--force", is_flag=True,
+              help="Write files even when git reports uncommitted changes in them.")
+@WITH_DEFINITION
+def apply_command(tree: Path, paths: tuple[Path, ...], rule_name: str, force: bool,
+                  with_definition: bool) -> None:
+    """Rewrite TREE (default: .) in place with a rule.
+
+    \b
+    Each file is replaced atomically and keeps its mode.  In a git tree, a
+    file with uncommitted changes is refused unless --force; a file reached
+    through a symbolic link is always refused; when any file is refused,
+    none is written.  Exit 0 when everything was rewritten, 1 when
+    something was skipped or refused, 2 on errors.
+
+    \b
+    Examples:
+      kfuncfix apply ~/linux
+      kfuncfix apply --rule btf_kfuncs_set ~/linux kernel/bpf
+    """
+    index, result, changes = _plan(tree, paths, rule_name, with_definition)
+    outcome = apply_changes(Path(index.root), changes, force)
+    for refusal in outcome.refused:
+        click.echo(f"kfuncfix: refused {refusal}", err=True)
+    _report(result, with_definition)
+    kfuncs, sets = len(result.kfuncs), len(result.sets)
+    parts = [f"{len(outcome.written)} file{'s' if len(outcome.written) != 1 else ''} changed"]
+    if kfuncs:
+        parts.append(f"{kfuncs} kfunc{'s' if kfuncs != 1 else ''} rewritten")
+    if sets:
+        parts.append(f"{sets} set{'s' if sets != 1 else ''} renamed")
+    if result.already_done:
+        parts.append(f"{len(result.already_done)} already done")
+    parts.append(f"{len(result.skipped)} skipped")
+    if outcome.refused:
+        parts.append(f"{len(outcome.refused)} refused")
+    click.echo(", ".join(parts), err=True)
+    sys.exit(1 if result.skipped or outcome.refused else 0)
+
+
+def _plan(tree: Path, paths: tuple[Path, ...], rule_name: str,
+          with_definition: bool) -> tuple[TreeIndex, Plan, list[FileChange]]:
+    rule = load_rule(rule_name)
+    index = load_index(tree)
+    result = plan(index, rule, tree_paths(Path(index.root), paths))
+    if with_definition:
+        return index, result, changes_with_definition(index, result)
+    return index, result, list(result.files.values())
+
+
+def tree_paths(root: Path, paths: tuple[Path, ...]) -> list[str] | None:
+    """PATH arguments as tree-relative POSIX paths; each must exist inside the tree."""
+    if not paths:
+        return None
+    out = []
+    for path in paths:
+        full = path if path.is_absolute() else root / path
+        rel = os.path.relpath(os.path.abspath(full), root)
+        if rel == ".." or rel.startswith(".." + os.sep) or os.path.isabs(rel):
+            raise click.UsageError(f"{path}: not inside the tree {root}")
+        if not os.path.lexists(full):
+            raise click.UsageError(f"{path}: no such file or directory in {root}")
+        out.append(rel.replace(os.sep, "/"))
+    return out
+
+
+def _modes(index: TreeIndex, changes: list[FileChange]) -> dict[str, int]:
+    modes = {}
+    for change in changes:
+        try:
+            modes[change.path] = os.stat(Path(index.root) / change.path).st_mode
+        except OSError:
+            continue
+    return modes
+
+
+def _report(result: Plan, with_definition: bool) -> None:
+    """Skipped items always (they fail the run); notes unless --quiet."""
+    for skip in result.skipped:
+        click.echo(f"kfuncfix: skipped {skip}", err=True)
+    if _quiet():
+        return
+    for note in result.notes:
+        click.echo(f"kfuncfix: note: {note}", err=True)
+    definition = result.rule.definition
+    if result.needs_definition and definition and not with_definition:
+        click.echo(f"kfuncfix: note: this tree does not define {result.needs_definition}, "
+                   f"which the changes use; add it to {definition.header} first "
+                   "(or use --with-definition)", err=True)
+
+
+COMMANDS = [rules_command, diff_command, apply_command]

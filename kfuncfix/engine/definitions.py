@@ -1,0 +1,220 @@
+"""Rewrite one definition header: drop specifiers, add a prefix or wrap it in a macro.
+
+The result keeps the kernel's layout: continuation lines of the parameter
+list that were aligned with its open parenthesis follow it to its new
+column, and a line we produce that passes the line limit is broken after the
+last parameter comma that fits.  The header's bytes are the only ones
+touched; comments, attributes and line endings stay as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kfuncfix.engine.edits import Edit, apply_edits, offset_map
+from kfuncfix.engine.layout import (
+    HSPACE,
+    after_eol,
+    eol_of,
+    indent,
+    indent_end,
+    line_end,
+    line_start,
+    width,
+)
+from kfuncfix.source.header import FunctionDef, Specifier
+from kfuncfix.source.scan import SourceFile
+
+
+class CannotRewrite(Exception):
+    """This definition must be changed by hand; the message says why."""
+
+
+@dataclass(frozen=True)
+class DefinitionStyle:
+    """What a rule does to a definition header (from its definition actions)."""
+
+    prefix: str | None = None  # `__bpf_kfunc`: goes before the first specifier
+    wrap: str | None = None  # `BPF_KFUNC`: wraps the whole prototype
+    drop: frozenset[str] = frozenset()  # specifiers the new form implies
+    already: frozenset[str] = frozenset()  # a specifier or wrapper that means "done"
+    line_limit: int = 100
+
+    def is_done(self, func: FunctionDef) -> bool:
+        if func.macro:
+            return func.name in self.already
+        return bool(func.words & self.already)
+
+
+@dataclass(frozen=True)
+class HeaderRewrite:
+    edit: Edit
+    over_limit: bool  # a line we produced is still past the limit (no comma to break at)
+
+
+def check_rewritable(src: SourceFile, func: FunctionDef) -> None:
+    """Raise CannotRewrite for definitions a rule must not touch."""
+    if func.macro:
+        raise CannotRewrite(f"defined through the macro {func.name}(); rewrite it by hand")
+    if func.is_inline:
+        raise CannotRewrite("inline definition: the tag's noinline would contradict it")
+    # The scan starts a header after a preprocessor line; text before that line
+    # that ends no statement belongs to the same header (`int\n#ifdef X ...`).
+    before = len(src.masked[:func.start].rstrip())
+    split = before and src.masked[before - 1:before] not in (b";", b"}", b")", b"{")
+    if any((split and before <= d.start < func.start) or func.start <= d.start < func.brace
+           for d in src.directives):
+        raise CannotRewrite("a preprocessor line inside the definition header")
+
+
+def rewrite_header(
+    src: SourceFile, func: FunctionDef, style: DefinitionStyle, why: str
+) -> HeaderRewrite:
+    """The edit that turns this definition's header into the style's form."""
+    check_rewritable(src, func)
+    data = src.data
+    # Where a wrapper's `)` goes: after trailing attributes, before the `{`.
+    close_at = func.params_end + len(src.masked[func.params_end:func.brace].rstrip())
+    start = line_start(data, func.start)
+    edits = _drop_edits(data, [s for s in func.specifiers if s.text in style.drop], why)
+    kept = [s for s in func.specifiers if s.text not in style.drop]
+    at = kept[0].start if kept else func.name_start
+    eol = eol_of(data, func.params_start)
+    if style.wrap:
+        edits.append(Edit(at, at, style.wrap.encode() + b"(", why))
+        edits.extend(_close_wrap(data, close_at, func.brace, eol, why))
+    else:
+        assert style.prefix, "a definition style has a prefix or a wrapper"
+        edits.append(Edit(at, at, style.prefix.encode() + b" ", why))
+    end = max(line_end(data, close_at), *(e.end for e in edits))
+    local = [Edit(e.start - start, e.end - start, e.text, e.why) for e in edits]
+    region = data[start:end]
+    new = bytearray(apply_edits(region, local, src.path))
+    new_masked = bytearray(apply_edits(src.masked[start:end], local, src.path))
+    moved = offset_map(local)
+    paren = func.params_start - start
+    layout = _Layout(new, new_masked, moved(paren), moved(func.params_end - 1 - start), eol,
+                     style.line_limit)
+    old_line = region[line_start(region, paren):line_end(region, paren)]
+    over = layout.run(
+        old_col=width(region[line_start(region, paren):paren]),
+        first_changed=bytes(new[line_start(new, layout.paren):line_end(new, layout.paren)])
+        != old_line,
+    )
+    return HeaderRewrite(Edit(start, end, bytes(new), why), over)
+
+
+def _drop_edits(data: bytes, dropped: list[Specifier], why: str) -> list[Edit]:
+    """Remove each dropped specifier with its spacing; a line left empty goes entirely."""
+    by_line: dict[int, list[tuple[int, int]]] = {}
+    for spec in dropped:
+        first = line_start(data, spec.start)
+        last = line_end(data, spec.start)
+        begin, end = spec.start, indent_end(data, spec.end)
+        before = spec.start
+        while before > first and data[before - 1] in HSPACE:
+            before -= 1
+        if end >= last:
+            begin = before  # last word of its line: take the spaces before it instead
+        elif before > first and data[before - 1] == ord("*"):
+            begin = before  # `struct sock * noinline f(` becomes `struct sock *f(`
+        by_line.setdefault(first, []).append((begin, min(end, last)))
+    edits = []
+    for first, ranges in by_line.items():
+        merged: list[list[int]] = []
+        for begin, end in sorted(ranges):
+            if merged and begin <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([begin, end])
+        last = line_end(data, first)
+        left = bytearray(data[first:last])
+        for begin, end in reversed(merged):
+            del left[begin - first:end - first]
+        if not left.strip(HSPACE):
+            edits.append(Edit(first, after_eol(data, first), b"", why))
+        else:
+            edits.extend(Edit(begin, end, b"", why) for begin, end in merged)
+    return edits
+
+
+def _close_wrap(data: bytes, close_at: int, brace: int, eol: bytes, why: str) -> list[Edit]:
+    """The wrapper's `)`, and the `{` moved to its own line when it shared one."""
+    if data.find(b"\n", close_at, brace) >= 0:
+        return [Edit(close_at, close_at, b")", why)]
+    space = brace
+    while space > close_at and data[space - 1] in HSPACE:
+        space -= 1
+    if space == close_at:
+        return [Edit(close_at, brace, b")" + eol, why)]
+    return [Edit(close_at, close_at, b")", why), Edit(space, brace, eol, why)]
+
+
+class _Layout:
+    """Realign and break the lines of one parameter list, in place."""
+
+    def __init__(self, text: bytearray, masked: bytearray, paren: int, close: int, eol: bytes,
+                 limit: int) -> None:
+        self.text = text
+        self.masked = masked
+        self.paren = paren
+        self.close = close  # the parameter list's `)`
+        self.eol = eol
+        self.limit = limit
+        self.col = width(text[line_start(text, paren):paren])
+
+    def run(self, old_col: int, first_changed: bool) -> bool:
+        """Returns True if a line we changed stays past the limit."""
+        over = False
+        pos = line_start(self.text, self.paren)
+        first = True
+        while pos <= self.close:
+            changed = first and first_changed
+            if not first and self.col != old_col:
+                changed = self._realign(pos, old_col)
+            if changed:
+                pos, stuck = self._break(pos)
+                over = over or stuck
+            pos = after_eol(self.text, pos)
+            first = False
+        return over
+
+    def _replace(self, start: int, end: int, new: bytes) -> None:
+        self.text[start:end] = new
+        self.masked[start:end] = new
+        if start <= self.close:
+            self.close += len(new) - (end - start)
+
+    def _realign(self, pos: int, old_col: int) -> bool:
+        end = indent_end(self.text, pos)
+        if end >= line_end(self.text, pos) or width(self.text[pos:end]) != old_col + 1:
+            return False  # blank, or indented some other way: not ours to move
+        self._replace(pos, end, indent(self.col + 1))
+        return True
+
+    def _break(self, pos: int) -> tuple[int, bool]:
+        """Break the line at pos (and its tails) until each fits; returns the last line."""
+        while width(self.text[pos:line_end(self.text, pos)]) > self.limit:
+            comma = self._last_fitting_comma(pos)
+            if comma is None:
+                return pos, True
+            self._replace(comma + 1, indent_end(self.text, comma + 1),
+                          self.eol + indent(self.col + 1))
+            pos = after_eol(self.text, pos)
+        return pos, False
+
+    def _last_fitting_comma(self, pos: int) -> int | None:
+        end = line_end(self.text, pos)
+        depth = 0
+        found = None
+        for i in range(self.paren, end):
+            ch = self.masked[i]
+            if ch in b"([":
+                depth += 1
+            elif ch in b")]":
+                depth -= 1
+            elif (ch == ord(",") and depth == 1 and i >= pos
+                  and width(self.text[pos:i + 1]) <= self.limit
+                  and indent_end(self.text, i + 1) < end):
+                found = i
+        return found

@@ -1,0 +1,172 @@
+"""Git-style unified diffs and diffstats of planned changes, as bytes.
+
+The output is what `git diff` would print for the same change: `diff --git`
+headers with blob ids and mode (so `git apply` and `git am -3` accept it),
+hunks with three lines of context and the enclosing function's line after
+`@@`, and `\\ No newline at end of file` where it applies.  Lines are compared
+as bytes, so files in any encoding and with any line endings come out
+exactly as they are.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from kfuncfix.engine.plan import FileChange
+
+CONTEXT = 3
+ABBREV = 12
+FUNCNAME_RE = re.compile(rb"[A-Za-z_$]")  # git's default hunk-header rule
+LINE_RE = re.compile(rb"[^\n]*\n|[^\n]+\Z")
+NO_EOL = b"\\ No newline at end of file\n"
+RESET = b"\x1b[m"
+META, FRAG, OLD, NEW = b"\x1b[1m", b"\x1b[36m", b"\x1b[31m", b"\x1b[32m"
+STAT_WIDTH = 80
+STAT_NAME_MAX = 50
+
+Painter = Callable[[bytes | None, bytes], bytes]
+Opcodes = list[tuple[str, int, int, int, int]]
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives these bytes as a blob."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def split_lines(data: bytes) -> list[bytes]:
+    """Lines with their `\\n` (a `\\r` stays part of the line, as git sees it)."""
+    return LINE_RE.findall(data)
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    path: str
+    hunks: list[Opcodes]  # difflib's grouped opcodes, one list per hunk
+    old: list[bytes]
+    new: list[bytes]
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        """(insertions, deletions)."""
+        added = removed = 0
+        for group in self.hunks:
+            for tag, i1, i2, j1, j2 in group:
+                if tag != "equal":
+                    removed += i2 - i1
+                    added += j2 - j1
+        return added, removed
+
+
+def file_diff(change: FileChange) -> FileDiff:
+    old, new = split_lines(change.old), split_lines(change.new)
+    # autojunk off: lines such as `{` are common in C and must still match.
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    return FileDiff(change.path, list(matcher.get_grouped_opcodes(CONTEXT)), old, new)
+
+
+def unified_diff(changes: Iterable[FileChange], modes: Mapping[str, int] | None = None,
+                 color: bool = False) -> bytes:
+    """The whole diff; `modes` maps paths to their st_mode (default 100644)."""
+    out: list[bytes] = []
+    paint = _painter(color)
+    for change in changes:
+        diff = file_diff(change)
+        if not diff.hunks:
+            continue
+        path = change.path.encode()
+        mode = f"{(modes or {}).get(change.path, 0o100644) & 0o777777:o}".encode()
+        old_id, new_id = blob_id(change.old)[:ABBREV], blob_id(change.new)[:ABBREV]
+        for line in (b"diff --git a/%s b/%s" % (path, path),
+                     b"index %s..%s %s" % (old_id.encode(), new_id.encode(), mode),
+                     b"--- a/" + path, b"+++ b/" + path):
+            out.append(paint(META, line + b"\n"))
+        for group in diff.hunks:
+            out.extend(_hunk(diff, group, paint))
+    return b"".join(out)
+
+
+def _hunk(diff: FileDiff, group: Opcodes, paint: Painter) -> list[bytes]:
+    first, last = group[0], group[-1]
+    i1, i2, j1, j2 = first[1], last[2], first[3], last[4]
+    header = b"@@ -%s +%s @@" % (_range(i1, i2), _range(j1, j2))
+    context = _function_line(diff.old, i1)
+    out = [paint(FRAG, header) + (b" " + context if context else b"") + b"\n"]
+    for tag, a1, a2, b1, b2 in group:
+        if tag == "equal":
+            out.extend(_line(b" ", line, None, paint) for line in diff.old[a1:a2])
+            continue
+        out.extend(_line(b"-", line, OLD, paint) for line in diff.old[a1:a2])
+        out.extend(_line(b"+", line, NEW, paint) for line in diff.new[b1:b2])
+    return out
+
+
+def _line(mark: bytes, line: bytes, color: bytes | None, paint: Painter) -> bytes:
+    body = mark + line.rstrip(b"\n")
+    text = paint(color, body) if color else body
+    return text + b"\n" + (b"" if line.endswith(b"\n") else NO_EOL)
+
+
+def _range(start: int, end: int) -> bytes:
+    """Unified-diff range of lines [start, end) (0-based), as git writes it."""
+    count = end - start
+    if count == 1:
+        return b"%d" % (start + 1)
+    return b"%d,%d" % (start + 1 if count else start, count)
+
+
+def _function_line(lines: list[bytes], before: int) -> bytes:
+    for line in reversed(lines[max(0, before - 2000):before]):
+        if FUNCNAME_RE.match(line):
+            return line.rstrip()[:80].rstrip()
+    return b""
+
+
+def _painter(color: bool) -> Painter:
+    def paint(code: bytes | None, text: bytes) -> bytes:
+        if not color or code is None:
+            return text
+        body = text.rstrip(b"\n")
+        return code + body + RESET + text[len(body):]
+    return paint
+
+
+def diffstat(changes: Iterable[FileChange]) -> bytes:
+    """`git diff --stat` output: one line per file, then the totals."""
+    rows = []
+    for change in changes:
+        added, removed = file_diff(change).counts
+        if added or removed:
+            rows.append((_short_name(change.path), added, removed))
+    if not rows:
+        return b""
+    name_width = max(len(name) for name, _, _ in rows)
+    count_width = len(str(max(a + r for _, a, r in rows)))
+    graph_width = max(10, STAT_WIDTH - name_width - count_width - 6)
+    biggest = max(a + r for _, a, r in rows)
+    lines = []
+    for name, added, removed in rows:
+        plus, minus = _scaled(added, biggest, graph_width), _scaled(removed, biggest, graph_width)
+        lines.append(f" {name:<{name_width}} | {added + removed:>{count_width}} "
+                     f"{'+' * plus}{'-' * minus}".rstrip())
+    total_added = sum(a for _, a, _ in rows)
+    total_removed = sum(r for _, _, r in rows)
+    summary = f" {len(rows)} file{'s' if len(rows) != 1 else ''} changed"
+    if total_added:
+        summary += f", {total_added} insertion{'s' if total_added != 1 else ''}(+)"
+    if total_removed:
+        summary += f", {total_removed} deletion{'s' if total_removed != 1 else ''}(-)"
+    return ("\n".join([*lines, summary]) + "\n").encode()
+
+
+def _scaled(count: int, biggest: int, width: int) -> int:
+    if biggest <= width or count == 0:
+        return count
+    return max(1, round(count * width / biggest))
+
+
+def _short_name(path: str) -> str:
+    return path if len(path) <= STAT_NAME_MAX else "..." + path[-(STAT_NAME_MAX - 3):]

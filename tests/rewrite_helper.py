@@ -1,0 +1,119 @@
+"""Before/after fixture cases for the rules, in the spirit of LibCST's assertCodemod.
+
+A case is a directory `tests/cases/<rule>/<case>/` holding
+
+    before/    a small tree (an empty Kconfig is added so discovery takes it)
+    after/     the files the rule must change, byte for byte as they must end up
+    case.toml  optional: `paths = [...]` limits the rewrite, `skipped = [...]`
+               names what the rule must report as not rewritten
+
+`check_case` runs the rule on a copy of before/ and checks, in order: the
+plan's new bytes, what it reports, that its diff is a patch unidiff and
+`git apply` read as the same change, that `apply` writes exactly the
+expected tree, and that a second run finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from unidiff import PatchSet
+
+from kfuncfix.discover import discover
+from kfuncfix.engine import Plan, load_rule, plan
+from kfuncfix.outputs.apply import apply_changes
+from kfuncfix.outputs.diff import unified_diff
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CASES = Path(__file__).resolve().parent / "cases"
+
+
+def case_dirs() -> list[Path]:
+    return sorted(p.parent for p in CASES.glob("*/*/before"))
+
+
+def read_tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def assert_same_files(got: dict[str, bytes], want: dict[str, bytes]) -> None:
+    """Equal file sets and bytes; on failure, a diff of what differs."""
+    if got == want:
+        return
+    report = [f"files: got {sorted(got)}, want {sorted(want)}"]
+    for path in sorted(set(got) & set(want)):
+        if got[path] != want[path]:
+            report.extend(difflib.unified_diff(
+                want[path].decode("latin-1").splitlines(keepends=True),
+                got[path].decode("latin-1").splitlines(keepends=True),
+                f"want/{path}", f"got/{path}"))
+    raise AssertionError("".join(line if line.endswith("\n") else line + "\n"
+                                 for line in report))
+
+
+def check_case(case: Path, tmp_path: Path) -> Plan:
+    spec_file = case / "case.toml"
+    spec = tomllib.loads(spec_file.read_text()) if spec_file.exists() else {}
+    rule = load_rule(case.parent.name)
+    tree = tmp_path / "tree"
+    shutil.copytree(case / "before", tree)
+    (tree / "Kconfig").touch()
+    before = read_tree(tree)
+    after = read_tree(case / "after") if (case / "after").exists() else {}
+    expected = {**before, **after}
+
+    result = plan(discover(tree), rule, spec.get("paths"))
+    changed = {path: data for path, data in after.items() if data != before.get(path)}
+    assert_same_files({p: c.new for p, c in result.files.items()}, changed)
+    assert sorted(s.name for s in result.skipped) == sorted(spec.get("skipped", []))
+
+    diff = unified_diff(list(result.files.values()))
+    patch = PatchSet(diff.decode("utf-8", "surrogateescape"))
+    assert sorted(f.path for f in patch) == sorted(changed)
+    if diff:
+        env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(tmp_path))
+        subprocess.run(["git", "apply", "--check", "-"], input=diff, cwd=tree, check=True,
+                       env=env, capture_output=True)
+
+    outcome = apply_changes(tree, list(result.files.values()))
+    assert outcome.refused == []
+    assert_same_files(read_tree(tree), expected)
+
+    again = plan(discover(tree), rule, spec.get("paths"))
+    assert again.files == {}
+    return result
+
+
+def kfunc_source(body: str, names: list[str], set_name: str = "test_kfunc_ids") -> str:
+    """A .c file: `body`, then a kfunc set listing `names`, registered at init."""
+    entries = "".join(f"BTF_ID_FLAGS(func, {n})\n" for n in names)
+    return (
+        "// SPDX-License-Identifier: GPL-2.0\n#include <linux/btf.h>\n"
+        "#include <linux/btf_ids.h>\n"
+        f"{body}\nBTF_SET8_START({set_name})\n{entries}BTF_SET8_END({set_name})\n\n"
+        f"static const struct btf_kfunc_id_set {set_name}_set = {{\n"
+        f"\t.owner = THIS_MODULE,\n\t.set   = &{set_name},\n}};\n\n"
+        f"static int __init {set_name}_init(void)\n{{\n"
+        f"\treturn register_btf_kfunc_id_set(BPF_PROG_TYPE_TRACING, &{set_name}_set);\n}}\n"
+    )
+
+
+def small_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    """A tree discovery accepts (it has a Kconfig) holding `files`."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "Kconfig").touch()
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return root
