@@ -208,6 +208,7 @@ def scan(path: str, data: bytes) -> SourceFile:
             if macro == cond.guard and not between.strip() and not cond.negated:
                 cond.is_guard = True
                 record_conditions(end)
+            cond.guard = None  # only the first #define can make a guard: stop looking
         if name in ("if", "ifdef", "ifndef", "elif", "else", "endif", "elifdef", "elifndef"):
             dead = any(c.dead for c in conds)
             record_conditions(end)
