@@ -111,3 +111,13 @@ def test_prototype_of_void_and_variadic():
     assert prototype_of(src, found["f"]).params == ()
     g = prototype_of(src, found["g"])
     assert g.variadic and [p.name for p in g.params] == ["fmt"]
+
+
+def test_brackets_follow_the_first_live_branch():
+    # drivers/media/dvb-core/dvb_net.c opens a block in both branches of `#if 0`.
+    src, found = defs(
+        "void f(int x)\n{\n#if 0\n\tif (x) {\n#else\n\tif (!x) {\n#endif\n\t\tg();\n\t}\n}\n"
+        "int after(void) { return 0; }\n"
+    )
+    assert list(found) == ["f", "after"]
+    assert src.warnings == []

@@ -177,7 +177,8 @@ def scan(path: str, data: bytes) -> SourceFile:
             conds.append(cond)
         elif name in ("elif", "else", "elifdef", "elifndef") and conds:
             cond = conds[-1]
-            if cond.first_branch_end is None:
+            # Brackets after #endif follow the first *live* branch (`#if 0` has none).
+            if cond.first_branch_end is None and not cond.dead:
                 cond.first_branch_end = stack[:]
             stack = cond.stack_at_if[:]
             if cond.text:
