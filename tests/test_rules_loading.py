@@ -165,7 +165,7 @@ def test_commit_message_names_the_kfuncs() -> None:
     rule = load_rule("bpf_kfunc_tag")
     subject, body = commit_message(rule, [_change("net/netfilter/nf_nat_bpf.c",
                                                   ["bpf_ct_set_nat_info"])])
-    assert subject == "bpf: Tag kfuncs in net/netfilter/nf_nat_bpf.c with __bpf_kfunc"
+    assert subject == "bpf: Tag kfuncs in nf_nat_bpf.c with __bpf_kfunc"
     assert "bpf_ct_set_nat_info()" in body
 
 

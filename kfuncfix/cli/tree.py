@@ -20,13 +20,15 @@ FORMAT = click.option(
 )
 
 
-def load_index(tree: Path, overlay: dict[str, bytes | None] | None = None) -> TreeIndex:
+def load_index(
+    tree: Path, overlay: dict[str, bytes | None] | None = None, rev: str | None = None
+) -> TreeIndex:
     """Discovery with the CLI's conventions: warnings on stderr when --verbose."""
     ctx = click.get_current_context(silent=True)
     verbose = bool(ctx and ctx.obj and ctx.obj.get("verbose"))
     status = StatusLine(enabled=sys.stderr.isatty() and not _quiet())
     try:
-        index = discover(tree, overlay, status)
+        index = discover(tree, overlay, status, rev)
     finally:
         status.clear()
     for warning in index.warnings if verbose else ():

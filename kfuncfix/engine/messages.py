@@ -28,7 +28,7 @@ def natural_join(items: Sequence[str]) -> str:
 def where(paths: Sequence[str]) -> str:
     """A short name for the place of these files: the file, or their common directory."""
     if len(paths) == 1:
-        return paths[0]
+        return posixpath.basename(paths[0])  # subjects stay short; the diffstat has the path
     common = posixpath.commonpath(paths) if paths else ""
     return common + "/" if common else "the tree"
 

@@ -46,6 +46,7 @@ RULES_PACKAGE = "kfuncfix.rules"
 RULE_NAME_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
 # A header inside the tree: relative, no `..`, no backslash, ends in .h.
 TREE_HEADER_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.h\Z")
+TREE_DOC_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.(?:rst|txt)\Z")
 TEMPLATE_FIELDS = frozenset(
     {"kfuncs", "count", "files", "file_count", "where", "sets", "set_count", "patches"}
 )
@@ -59,6 +60,8 @@ class MacroDefinition:
     header: str  # tree-relative path, e.g. include/linux/btf.h
     text: str  # the lines to add, ending with a newline
     after: re.Pattern[bytes] | None  # add after the last line matching this
+    doc_file: str | None = None  # documentation to note the macro in (e.g. kfuncs.rst)
+    doc_text: str | None = None  # appended to doc_file, when the tree has that file
 
 
 @dataclass(frozen=True)
@@ -156,8 +159,14 @@ def _definition(table: Table | None) -> MacroDefinition | None:
             after = re.compile(after_text.encode(), re.M)
         except re.error as exc:
             raise table.fail("after", f"not a regular expression: {exc}") from exc
+    doc_file = table.optional("doc_file", TREE_DOC_RE, "a relative .rst or .txt path in the tree")
+    doc_text = table.optional("doc_text")
+    if (doc_file is None) != (doc_text is None):
+        raise table.fail("doc_file" if doc_file is None else "doc_text",
+                         "doc_file and doc_text go together")
     table.done()
-    return MacroDefinition(macro, header, text if text.endswith("\n") else text + "\n", after)
+    return MacroDefinition(macro, header, text if text.endswith("\n") else text + "\n", after,
+                           doc_file, doc_text)
 
 
 def _series(table: Table, has_definition: bool) -> SeriesText:

@@ -1,0 +1,143 @@
+"""From a rule's plan to the patches of a series: split, order, messages, cover letter.
+
+Pure planning: the commits are made by `outputs.gitseries` and the mail
+files by `outputs.formatpatch`.  The first patch adds the macro the rule
+needs when the tree lacks it; the rewrite patches follow, split as asked.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kfuncfix.engine import (
+    FileChange,
+    Plan,
+    Rule,
+    changes_with_definition,
+    commit_message,
+    cover_letter,
+    definition_change,
+    definition_message,
+)
+from kfuncfix.errors import KfuncfixError
+from kfuncfix.model import TreeIndex
+from kfuncfix.outputs.formatpatch import CoverLetter
+from kfuncfix.outputs.gitseries import PlannedPatch
+from kfuncfix.outputs.maintainers import Maintainers, subject_prefix
+from kfuncfix.treefiles import TreeFiles
+
+SPLITS = ("none", "subsystem", "file")
+# MAINTAINERS section names whose first word says nothing about the code.
+GENERIC_FIRST_WORDS = frozenset({"NETWORKING", "NET", "DRIVERS", "GENERIC", "THE"})
+
+
+@dataclass
+class SeriesPlan:
+    patches: list[PlannedPatch]
+    groups: list[list[FileChange]]  # the rewrite changes of each patch (no definition)
+    cover: CoverLetter
+
+
+def plan_series(
+    index: TreeIndex,
+    result: Plan,
+    split: str,
+    base: str,
+    history: bool = True,
+) -> SeriesPlan:
+    """The patches for this plan; `base` is the revision the plan was computed from."""
+    if split not in SPLITS:
+        raise KfuncfixError(f"unknown split {split!r} (one of {', '.join(SPLITS)})")
+    rule = result.rule
+    root = Path(index.root)
+    final = {c.path: c for c in changes_with_definition(index, result)}
+    changes = [final[path] for path in result.files]
+    patches: list[PlannedPatch] = []
+    definition = definition_change(index, rule) if result.files else None
+    if definition is not None:
+        patches.append(_definition_patch(index, rule, definition, base))
+    groups = _split(root, changes, split)
+    for group in groups:
+        prefix = _prefix(root, rule, [c.path for c in group], split, base, history)
+        subject, body = commit_message(rule, group, prefix)
+        patches.append(PlannedPatch(subject, body, {c.path: c.new for c in group}))
+    subject, body = cover_letter(rule, result, len(patches))
+    return SeriesPlan(patches, groups, CoverLetter(subject, _cover_body(body, result)))
+
+
+def _definition_patch(index: TreeIndex, rule: Rule, change: FileChange, base: str) -> PlannedPatch:
+    message = definition_message(rule)
+    if message is None:
+        raise KfuncfixError(f"rule {rule.name} has no definition_subject/definition_body")
+    files: dict[str, bytes | None] = {change.path: change.new}
+    spec = rule.definition
+    if spec is not None and spec.doc_file and spec.doc_text:
+        docs = TreeFiles(Path(index.root), rev=base)
+        try:
+            if docs.exists(spec.doc_file):
+                old = docs.read(spec.doc_file)
+                if spec.macro.encode() not in old:
+                    files[spec.doc_file] = _append(old, spec.doc_text.strip("\n") + "\n")
+        finally:
+            docs.close()
+    return PlannedPatch(message[0], message[1], files)
+
+
+def _append(old: bytes, text: str) -> bytes:
+    eol = b"\r\n" if b"\r\n" in old[:4096] else b"\n"
+    body = text.encode().replace(b"\n", eol)
+    if not old.endswith(eol):
+        old += eol
+    return old + eol + body
+
+
+def _split(root: Path, changes: list[FileChange], split: str) -> list[list[FileChange]]:
+    if split == "none":
+        return [changes]
+    if split == "file":
+        return [[c] for c in changes]
+    by_path = {c.path: c for c in changes}
+    groups = Maintainers(root).split(by_path)
+    return [[by_path[p] for p in paths] for paths in groups.values()]
+
+
+def _prefix(root: Path, rule: Rule, paths: Sequence[str], split: str, base: str,
+            history: bool) -> str:
+    """`bpf:` for the whole tree; per group, what the history of those files uses."""
+    default = rule.series.commit_prefix
+    if split == "none":
+        return default
+    fallback = _maintainers_prefix(root, paths) or default.rstrip(":")
+    if not history:
+        return fallback + ":"
+    return subject_prefix(root, list(paths), fallback, revision=base) + ":"
+
+
+def _maintainers_prefix(root: Path, paths: Sequence[str]) -> str | None:
+    """A prefix from the MAINTAINERS section name: `NETFILTER` -> `netfilter`."""
+    section = Maintainers(root).section_of(paths[0]) if paths else None
+    if section is None:
+        return None
+    words = re.findall(r"[A-Za-z0-9]+", section.name)
+    bracket = re.search(r"\[([A-Za-z0-9 ]+)\]", section.name)
+    if words and words[0].upper() in GENERIC_FIRST_WORDS and bracket:
+        return bracket.group(1).split()[0].lower()
+    return words[0].lower() if words else None
+
+
+def _cover_body(body: str, result: Plan) -> str:
+    lines = [body.rstrip("\n"), "", "Kfuncs changed, by file:", ""]
+    for change in result.files.values():
+        names = ", ".join(f"{n}()" for n in change.kfuncs) or ", ".join(change.sets) or "-"
+        lines += textwrap.wrap(f"{change.path}: {names}", 72, initial_indent="  ",
+                               subsequent_indent="    ", break_long_words=False,
+                               break_on_hyphens=False)
+    left = [*result.skipped, *result.notes]
+    if left:
+        lines += ["", "Left alone, with the reason:", ""]
+        lines += [f"  {s}" for s in left]
+    return "\n".join(lines) + "\n"
