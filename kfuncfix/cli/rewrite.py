@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from kfuncfix.cli.series import git_root
 from kfuncfix.cli.tree import load_index
 from kfuncfix.engine import (
     DEFAULT_RULE,
@@ -18,9 +19,19 @@ from kfuncfix.engine import (
     load_rule,
     plan,
 )
+from kfuncfix.errors import KfuncfixError
+from kfuncfix.interactive import review
 from kfuncfix.model import TreeIndex
 from kfuncfix.outputs.apply import apply_changes
 from kfuncfix.outputs.diff import diffstat, unified_diff
+from kfuncfix.outputs.gitseries import (
+    build_series,
+    committer_ident,
+    open_repo,
+    resolve_date,
+    update_branch,
+)
+from kfuncfix.series import SPLITS, plan_series
 
 TREE = click.argument("tree", default=".", type=click.Path(path_type=Path))
 PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -89,25 +100,57 @@ def diff_command(tree: Path, paths: tuple[Path, ...], rule_name: str, stat: bool
 @PATHS
 @RULE
 @click.option("--force", is_flag=True,
-              help="Write files even when git reports uncommitted changes in them.")
+              help="Write files even when git reports uncommitted changes in them; "
+                   "with --branch, replace an existing branch.")
 @WITH_DEFINITION
+@click.option("-i", "--interactive", is_flag=True,
+              help="Review each change (y/n/a/q/?) before writing, as git add -p does.")
+@click.option("--branch", metavar="NAME",
+              help="Commit the rewrite to branch NAME (one commit per patch of the series) "
+                   "instead of writing the worktree.")
+@click.option("--base", default="HEAD", show_default=True,
+              help="With --branch: the commit to build on (read as committed there).")
+@click.option("--split", type=click.Choice(SPLITS), default="none", show_default=True,
+              help="With --branch: one commit, one per MAINTAINERS section, or one per file.")
+@click.option("--from", "sender", metavar="'NAME <EMAIL>'",
+              help="With --branch: sign off as this identity.")
+@click.option("--date", help="With --branch: commit date, for reproducible commits.")
 def apply_command(tree: Path, paths: tuple[Path, ...], rule_name: str, force: bool,
-                  with_definition: bool) -> None:
-    """Rewrite TREE (default: .) in place with a rule.
+                  with_definition: bool, interactive: bool, branch: str | None, base: str,
+                  split: str, sender: str | None, date: str | None) -> None:
+    """Rewrite TREE (default: .) in place with a rule, or onto a branch.
 
     \b
     Each file is replaced atomically and keeps its mode.  In a git tree, a
     file with uncommitted changes is refused unless --force; a file reached
     through a symbolic link is always refused; when any file is refused,
-    none is written.  Exit 0 when everything was rewritten, 1 when
-    something was skipped or refused, 2 on errors.
+    none is written.  With --branch, nothing in the worktree, index or HEAD
+    changes: the commits are made from the tree as committed at --base, as
+    `series` makes them (the macro definition first when the tree lacks it).
+    Exit 0 when everything was rewritten, 1 when something was skipped or
+    refused, 2 on errors.
 
     \b
     Examples:
       kfuncfix apply ~/linux
+      kfuncfix apply -i ~/linux net/netfilter
       kfuncfix apply --rule btf_kfuncs_set ~/linux kernel/bpf
+      kfuncfix apply --branch kfunc-tags --split subsystem ~/linux
     """
+    if interactive and not sys.stdin.isatty():
+        raise KfuncfixError("--interactive needs a terminal on stdin; "
+                            "use `kfuncfix diff` to review non-interactively")
+    if branch:
+        _apply_to_branch(tree, paths, rule_name, branch, base, split, sender, date, force,
+                         interactive)
+        return
     index, result, changes = _plan(tree, paths, rule_name, with_definition)
+    if interactive:
+        result = review(index, result, lambda q: click.prompt(q, prompt_suffix="",
+                                                              default="", show_default=False),
+                        click.echo, sys.stdout.isatty())
+        changes = (changes_with_definition(index, result) if with_definition
+                   else list(result.files.values()))
     outcome = apply_changes(Path(index.root), changes, force)
     for refusal in outcome.refused:
         click.echo(f"kfuncfix: refused {refusal}", err=True)
@@ -125,6 +168,31 @@ def apply_command(tree: Path, paths: tuple[Path, ...], rule_name: str, force: bo
         parts.append(f"{len(outcome.refused)} refused")
     click.echo(", ".join(parts), err=True)
     sys.exit(1 if result.skipped or outcome.refused else 0)
+
+
+def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_name: str, branch: str,
+                     base: str, split: str, sender: str | None, date: str | None,
+                     force: bool, interactive: bool) -> None:
+    root = git_root(tree)
+    when = resolve_date(date)
+    committer_ident(open_repo(root), sender, when)  # no identity: say so before any work
+    rule = load_rule(rule_name)
+    index = load_index(root, rev=base)
+    result = plan(index, rule, tree_paths(root, paths))
+    if interactive:
+        result = review(index, result, lambda q: click.prompt(q, prompt_suffix="",
+                                                              default="", show_default=False),
+                        click.echo, sys.stdout.isatty())
+    if not result.files:
+        click.echo("kfuncfix: nothing to change; no branch made", err=True)
+        sys.exit(0)
+    planned = plan_series(index, result, split, base)
+    series = build_series(root, base, planned.patches, sender=sender, date=when)
+    ref = update_branch(series, branch, force=force)
+    _report(result, True)
+    click.echo(f"{ref} at {series.tip[:12]}: {len(series.commits)} commit"
+               f"{'s' if len(series.commits) != 1 else ''} on {series.base[:12]}", err=True)
+    sys.exit(1 if result.skipped else 0)
 
 
 def _plan(tree: Path, paths: tuple[Path, ...], rule_name: str,
