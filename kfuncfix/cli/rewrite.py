@@ -10,6 +10,7 @@ import click
 
 from kfuncfix.cli.series import git_root
 from kfuncfix.cli.tree import load_index
+from kfuncfix.config import fill_defaults, load_config
 from kfuncfix.engine import (
     DEFAULT_RULE,
     FileChange,
@@ -176,7 +177,7 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_name: str, branch
     root = git_root(tree)
     when = resolve_date(date)
     committer_ident(open_repo(root), sender, when)  # no identity: say so before any work
-    rule = load_rule(rule_name)
+    rule = load_rule(configured_rule(root, rule_name))
     index = load_index(root, rev=base)
     result = plan(index, rule, tree_paths(root, paths))
     if interactive:
@@ -195,9 +196,19 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_name: str, branch
     sys.exit(1 if result.skipped else 0)
 
 
+def configured_rule(tree: Path, rule_name: str) -> str:
+    """The --rule given, else the tree's .kfuncfix.toml `rule`, else the default."""
+    ctx = click.get_current_context()
+    if tree.is_dir():
+        config = load_config(tree)
+        return fill_defaults(ctx, {"rule_name": rule_name}, config, {"rule": "rule_name"})[
+            "rule_name"]
+    return rule_name
+
+
 def _plan(tree: Path, paths: tuple[Path, ...], rule_name: str,
           with_definition: bool) -> tuple[TreeIndex, Plan, list[FileChange]]:
-    rule = load_rule(rule_name)
+    rule = load_rule(configured_rule(tree, rule_name))
     index = load_index(tree)
     result = plan(index, rule, tree_paths(Path(index.root), paths))
     if with_definition:

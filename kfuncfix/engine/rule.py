@@ -114,7 +114,13 @@ def load_rule(name_or_path: str) -> Rule:
 
 
 def _builtin_files() -> list[Traversable]:
-    return sorted((e for e in files(RULES_PACKAGE).iterdir() if e.name.endswith(".toml")),
+    try:
+        folder: Traversable = files(RULES_PACKAGE)
+    except ModuleNotFoundError:
+        # Running from a source checkout (pytest in the repository after a plain
+        # `pip install .`): the package is this directory, the rules its sibling.
+        folder = Path(__file__).resolve().parents[2] / "rules"
+    return sorted((e for e in folder.iterdir() if e.name.endswith(".toml")),
                   key=lambda e: e.name)
 
 
