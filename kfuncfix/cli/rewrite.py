@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -52,9 +53,20 @@ def _quiet() -> bool:
 
 
 @click.command("rules")
-def rules_command() -> None:
-    """List the built-in rules, with what each one does."""
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+def rules_command(fmt: str) -> None:
+    """List the built-in rules, with what each one does.
+
+    \b
+    Use one with --rule NAME, or write your own TOML file (see rules/ in the
+    source) and pass --rule path/to/rule.toml.
+    """
     rules = list_rules()
+    if fmt == "json":
+        click.echo(json.dumps([{"name": r.name, "description": r.description,
+                                "default": r.name == DEFAULT_RULE} for r in rules], indent=2))
+        return
     width = max(len(r.name) for r in rules)
     for rule in rules:
         mark = " (default)" if rule.name == DEFAULT_RULE else ""
@@ -89,7 +101,7 @@ def diff_command(tree: Path, paths: tuple[Path, ...], rule_name: str, stat: bool
     else:
         painted = color == "always" or (color == "auto" and sys.stdout.isatty())
         output = unified_diff(changes, _modes(index, changes), painted)
-    stdout = click.get_binary_stream("stdout")
+    stdout = sys.stdout.buffer  # bytes as they are: the diff may hold non-UTF-8 lines
     stdout.write(output)
     stdout.flush()  # the diff before the remarks on stderr, when both reach a terminal
     _report(result, with_definition)
