@@ -41,11 +41,16 @@ from kfuncfix.source.scan import SourceFile, scan
 from kfuncfix.treefiles import TreeFiles
 
 TAG = "__bpf_kfunc"
+# Headers that define the set macros or the markers rules add: scanned so that
+# rules know what the tree already defines.
+MACRO_DEFINITION_PATTERN = (
+    r"define\s+(?:__bpf_kfunc|BPF_KFUNC|__bpf_kfunc_start_defs|BTF_KFUNCS_START|BTF_SET8_START)\b"
+)
 WRAPPER = "BPF_KFUNC"
 
 CANDIDATE_PATTERN = (
     r"BTF_(?:SET8|KFUNCS|SET)_START|BTF_ID_LIST|register_btf_\w+|btf_kfunc_id_set"
-    r"|btf_id_dtor_kfunc|define\s+__bpf_kfunc\b"
+    r"|btf_id_dtor_kfunc"
 )
 SET_START_RE = re.compile(rb"\b(BTF_SET8|BTF_KFUNCS|BTF_SET)_START\s*\(\s*(\w+)\s*\)")
 SET_END_RE = rb"\b%s_END\s*\(\s*%s\s*\)"
@@ -109,6 +114,8 @@ class _Discovery:
         self.warnings: list[str] = []
         self.global_macros: dict[str, list[Macro]] = {}
         self.missing_macros: set[str] = set()
+        self._defs_by_file: dict[str, dict[str, list[FunctionDef]]] = {}
+        self._definitions: dict[tuple[str, int], Definition] = {}
 
     # -- reading ---------------------------------------------------------
 
@@ -132,7 +139,11 @@ class _Discovery:
 
     def run(self) -> TreeIndex:
         self.progress("searching the tree for BTF id sets")
-        found = self.files.grep(CANDIDATE_PATTERN)
+        # Sets and registrations live in .c files; of the headers only the two that
+        # define the set macros (and __bpf_kfunc) matter, and they are known by name.
+        macro_headers = self.files.grep_start(MACRO_DEFINITION_PATTERN, "include")
+        found = self.files.grep(CANDIDATE_PATTERN, "c")
+        found += [h for h in macro_headers() if h not in found]
         self.progress(f"reading {len(found)} files with sets and registrations")
         candidates = [s for s in map(self.source, found) if s]
         sets = self._find_sets(candidates)
@@ -396,67 +407,81 @@ class _Discovery:
 
     # -- definitions -----------------------------------------------------
 
+    def _defs_in(self, src: SourceFile) -> dict[str, list[FunctionDef]]:
+        """Live definitions of a file by name (a macro-made one under each name it makes)."""
+        if src.path not in self._defs_by_file:
+            table: dict[str, list[FunctionDef]] = defaultdict(list)
+            for func in src.functions:
+                if src.is_dead(func.name_start):
+                    continue
+                table[func.name].append(func)
+                if func.macro:
+                    for arg in func.macro_args:
+                        for ident in _declared_names(arg):
+                            table[ident].append(func)
+            self._defs_by_file[src.path] = table
+        return self._defs_by_file[src.path]
+
+    @staticmethod
+    def _usable(funcs: list[FunctionDef], name: str, home: str, path: str) -> list[FunctionDef]:
+        """Definitions a set in `home` can mean: statics only from its own file."""
+        out = [f for f in funcs if not (f.is_static and path != home)]
+        plain = [f for f in out if f.name == name]
+        return plain or out  # a macro-made definition only when there is no plain one
+
     def _resolve(self, kfuncs: list[Kfunc]) -> None:
-        defs_by_file: dict[str, dict[str, list[FunctionDef]]] = {}
-
-        def defs_in(src: SourceFile) -> dict[str, list[FunctionDef]]:
-            if src.path not in defs_by_file:
-                table: dict[str, list[FunctionDef]] = defaultdict(list)
-                for func in src.functions:
-                    if src.is_dead(func.name_start):
-                        continue
-                    table[func.name].append(func)
-                    if func.macro:
-                        for arg in func.macro_args:
-                            for ident in _declared_names(arg):
-                                table[ident].append(func)
-                defs_by_file[src.path] = table
-            return defs_by_file[src.path]
-
-        def usable(funcs: list[FunctionDef], name: str, home: str, path: str) -> list[FunctionDef]:
-            out = [f for f in funcs if not (f.is_static and path != home)]
-            plain = [f for f in out if f.name == name]
-            return plain or out  # a macro-made definition only when there is no plain one
-
         remote: set[str] = set()
         local_defs: dict[int, list[tuple[SourceFile, FunctionDef]]] = {}
         for k in kfuncs:
             home = self.sources[k.set.file]
-            local = usable(defs_in(home).get(k.name, []), k.name, home.path, home.path)
+            local = self._usable(self._defs_in(home).get(k.name, []), k.name, home.path,
+                                 home.path)
             if local and all(f.is_static or not _may_have_twins(f) for f in local):
                 local_defs[id(k)] = [(home, f) for f in local]
             else:
                 remote.add(k.name)
         # The search for names defined elsewhere runs while local ones are parsed.
-        pending = None
-        if remote:
-            pattern = r"\b(?:{})\b".format("|".join(sorted(map(re.escape, remote))))
-            pending = self.files.grep_start(pattern)
+        # .c files only: a static definition in a header never counts for a set
+        # in another file, and global definitions live in .c files.
+        pending = self.files.grep_start(_names_pattern(remote), "c") if remote else None
         for k in kfuncs:
             k.definitions = [self._definition(src, f) for src, f in local_defs.get(id(k), [])]
         if pending is None:
             return
-        holders = [s for s in map(self.source, pending()) if s]
+        self._resolve_remote(kfuncs, remote, pending())
+        # A global definition in a header is rare (a header included once); look
+        # there only for names the .c files did not define.
+        missing = {k.name for k in kfuncs if k.name in remote and not k.definitions}
+        if missing:
+            self._resolve_remote(kfuncs, missing, self.files.grep(_names_pattern(missing)))
+
+    def _resolve_remote(self, kfuncs: list[Kfunc], names: set[str], files: list[str]) -> None:
+        holders = [s for s in map(self.source, files) if s]
         for k in kfuncs:
-            if k.name not in remote:
+            if k.name not in names:
                 continue
             found: list[Definition] = []
             statics_elsewhere: list[str] = []
             for src in holders:
-                funcs = defs_in(src).get(k.name, [])
-                ok = usable(funcs, k.name, k.set.file, src.path)
+                funcs = self._defs_in(src).get(k.name, [])
+                ok = self._usable(funcs, k.name, k.set.file, src.path)
                 statics_elsewhere += [f"{src.path}:{f.line}" for f in funcs if f not in ok]
                 found += [self._definition(src, f) for f in ok]
             plain = [d for d in found if not d.func.macro]
             k.definitions = plain or found
-            if not k.definitions:
-                k.reason = (
-                    "only static definitions in other files: " + ", ".join(statics_elsewhere)
-                    if statics_elsewhere
-                    else "no definition in the tree (generated by a macro, or not built here)"
-                )
+            k.reason = "" if k.definitions else (
+                "only static definitions in other files: " + ", ".join(statics_elsewhere)
+                if statics_elsewhere
+                else "no definition in the tree (generated by a macro, or not built here)"
+            )
 
     def _definition(self, src: SourceFile, func: FunctionDef) -> Definition:
+        key = (src.path, func.start)
+        if key not in self._definitions:
+            self._definitions[key] = self._new_definition(src, func)
+        return self._definitions[key]
+
+    def _new_definition(self, src: SourceFile, func: FunctionDef) -> Definition:
         words = func.words
         if func.macro:
             tagged = func.name == WRAPPER
@@ -494,6 +519,10 @@ class _Discovery:
 
 
 # -- helpers over masked text and token lists -------------------------------
+
+
+def _names_pattern(names: Iterable[str]) -> str:
+    return r"\b(?:{})\b".format("|".join(sorted(map(re.escape, names))))
 
 
 def _may_have_twins(func: FunctionDef) -> bool:

@@ -38,6 +38,18 @@ def in_scope(rel: str) -> bool:
     return not rel.startswith(EXCLUDED_TOP)
 
 
+def _is_include_header(rel: str) -> bool:
+    return rel.endswith(".h") and (
+        rel.startswith("include/") or (rel.startswith("arch/") and "/include/" in rel))
+
+
+FILE_SETS: dict[str, Callable[[str], bool]] = {
+    "all": lambda rel: True,
+    "c": lambda rel: rel.endswith(".c"),
+    "include": _is_include_header,
+}
+
+
 class TreeFiles:
     """Read access to one tree, optionally with some files replaced in memory.
 
@@ -114,46 +126,57 @@ class TreeFiles:
             self._catfile.wait()
             self._catfile = None
 
-    def grep(self, pattern: str) -> list[str]:
-        """Relative paths of in-scope files with a line matching `pattern` (sorted)."""
-        return self.grep_start(pattern)()
+    def grep(self, pattern: str, files: str = "all") -> list[str]:
+        """Relative paths of in-scope files with a line matching `pattern` (sorted).
 
-    def grep_start(self, pattern: str) -> Callable[[], list[str]]:
+        `files` is "all" (.c and .h), "c" (.c only: half the bytes of a kernel
+        tree are headers, generated register maps above all) or "include"
+        (the headers under include/ and arch/*/include/, where macros are defined).
+        """
+        return self.grep_start(pattern, files)()
+
+    def grep_start(self, pattern: str, files: str = "all") -> Callable[[], list[str]]:
         """Start a search; the returned function waits for it and gives its result.
 
         Lets the caller do Python work while git grep reads the tree.
         """
+        wanted = FILE_SETS[files]
         if self.is_git:
-            wait = self._git_grep(pattern)
+            wait = self._git_grep(pattern, files)
         else:
-            found = self._gnu_grep(pattern) if shutil.which("grep") else None
+            found = self._gnu_grep(pattern, files) if shutil.which("grep") else None
             if found is None:
-                found = self._python_grep(pattern, self._walk())
+                found = self._python_grep(pattern, (f for f in self._walk() if wanted(f)))
             wait = lambda: found  # noqa: E731
 
         def result() -> list[str]:
-            found = {f for f in wait() if in_scope(f)}
+            found = {f for f in wait() if in_scope(f) and wanted(f)}
             if self.overlay:
                 regex = re.compile(pattern.encode(), re.M)
                 for rel, data in self.overlay.items():
                     found.discard(rel)
-                    if data is not None and in_scope(rel) and regex.search(data):
+                    if (data is not None and in_scope(rel) and wanted(rel)
+                            and regex.search(data)):
                         found.add(rel)
             return sorted(found)
 
         return result
 
-    def _git_grep(self, pattern: str) -> Callable[[], set[str]]:
-        # Two searches run at once: the tree without tools/ and Documentation/,
-        # and the BPF selftests (pathspec exclusions cannot be re-included).
+    def _git_grep(self, pattern: str, files: str) -> Callable[[], set[str]]:
         base = ["git", "-C", str(self.root), "grep", "-l", "-I", "-P", "-e", pattern,
                 *([self.rev] if self.rev else []), "--"]
         prefix = f"{self.rev}:" if self.rev else ""
-        main = [*base, ":(glob)**/*.[ch]", ":(exclude,glob)Documentation/**",
-                ":(exclude,glob)tools/**"]
-        tests = [*base, f":(glob){SELFTESTS}**/*.[ch]"]
+        if files == "include":
+            commands = [[*base, ":(glob)include/**/*.h", ":(glob)arch/*/include/**/*.h"]]
+        else:
+            glob = "*.[ch]" if files == "all" else "*.c"
+            # Two searches at once: the tree without tools/ and Documentation/, and
+            # the BPF selftests (pathspec exclusions cannot be re-included).
+            commands = [[*base, f":(glob)**/{glob}", ":(exclude,glob)Documentation/**",
+                         ":(exclude,glob)tools/**"],
+                        [*base, f":(glob){SELFTESTS}**/{glob}"]]
         procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                 for cmd in (main, tests)]
+                 for cmd in commands]
 
         def wait() -> set[str]:
             found: set[str] = set()
@@ -167,8 +190,10 @@ class TreeFiles:
 
         return wait
 
-    def _gnu_grep(self, pattern: str) -> set[str] | None:
-        cmd = ["grep", "-r", "-l", "-I", "-P", "-e", pattern, "--include=*.c", "--include=*.h",
+    def _gnu_grep(self, pattern: str, files: str) -> set[str] | None:
+        includes = {"all": ["--include=*.c", "--include=*.h"], "c": ["--include=*.c"],
+                    "include": ["--include=*.h"]}[files]
+        cmd = ["grep", "-r", "-l", "-I", "-P", "-e", pattern, *includes,
                "--exclude-dir=Documentation", "."]
         proc = subprocess.run(cmd, cwd=self.root, capture_output=True)
         if proc.returncode not in (0, 1) and not proc.stdout:
