@@ -115,6 +115,7 @@ class _Discovery:
         self.global_macros: dict[str, list[Macro]] = {}
         self.missing_macros: set[str] = set()
         self._defs_by_file: dict[str, dict[str, list[FunctionDef]]] = {}
+        self.unreadable: list[str] = []
         self._definitions: dict[tuple[str, int], Definition] = {}
 
     # -- reading ---------------------------------------------------------
@@ -126,9 +127,11 @@ class _Discovery:
             data = self.files.read(rel)
         except OSError as exc:
             self.warnings.append(f"{rel}: cannot read: {exc.strerror or exc}")
+            self.unreadable.append(rel)
             return None
         if b"\0" in data[:8192]:
             self.warnings.append(f"{rel}: binary file skipped")
+            self.unreadable.append(rel)
             return None
         src = scan(rel, data)
         self.warnings.extend(src.warnings)
@@ -166,6 +169,7 @@ class _Discovery:
             warnings=self.warnings,
             defines_bpf_kfunc=defines_tag,
             is_git=self.files.is_git,
+            unreadable=self.unreadable,
         )
 
     # -- sets ------------------------------------------------------------

@@ -138,6 +138,8 @@ class TreeIndex:
     warnings: list[str]
     defines_bpf_kfunc: bool  # the tree defines the `__bpf_kfunc` macro
     is_git: bool
+    # Files discovery needed but could not read (the result is then incomplete).
+    unreadable: list[str] = field(default_factory=list)
 
     def kfunc_sets(self) -> list[IdSet]:
         return [s for s in self.sets if s.kind == KFUNC]

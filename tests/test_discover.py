@@ -295,3 +295,35 @@ def test_rev_reads_the_commit_not_the_worktree(tree: Path):
     assert recs["elsewhere_kfunc"].status == "untagged"
     assert recs["core_acquire"].file == "kernel/bpf/core_kfuncs.c"
     assert discover(tree).kfuncs == []  # the worktree lost the set file
+
+
+def test_unreadable_file_makes_an_incomplete_result(tree: Path, monkeypatch):
+    from kfuncfix.treefiles import TreeFiles
+
+    real_read = TreeFiles.read
+
+    def failing_read(self, rel: str) -> bytes:
+        if rel == "net/core/other.c":
+            raise PermissionError(13, "Permission denied", rel)
+        return real_read(self, rel)
+
+    monkeypatch.setattr(TreeFiles, "read", failing_read)
+    result = CliRunner().invoke(main, ["list", str(tree)])
+    assert result.exit_code == 1
+    assert "net/core/other.c: cannot read: Permission denied" in result.stderr
+    assert "the result below is incomplete" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_scanner_warnings_name_the_file(tmp_path: Path):
+    tree = write_tree(tmp_path, {
+        "Kconfig": "",
+        "k.c": "BTF_SET8_START(s)\nBTF_ID_FLAGS(func, f)\nBTF_SET8_END(s)\n"
+               "static const struct btf_kfunc_id_set ks = { .set = &s };\n"
+               "void init(void) { register_btf_kfunc_id_set(BPF_PROG_TYPE_XDP, &ks); }\n"
+               "int f(void) { return 0; }\n#if CONFIG_X\nint g(void) {\n",
+    })
+    result = CliRunner().invoke(main, ["check", str(tree)])
+    assert result.exit_code == 1  # f is untagged; the broken tail is only warned about
+    assert "kfuncfix: warning: k.c: 1 unterminated #if block(s)" in result.stderr
+    assert "k.c:6: kfunc f is not tagged __bpf_kfunc" in result.stdout

@@ -31,8 +31,16 @@ def load_index(
         index = discover(tree, overlay, status, rev)
     finally:
         status.clear()
-    for warning in index.warnings if verbose else ():
-        click.echo(f"kfuncfix: warning: {warning}", err=True)
+    # File-level problems are warnings (all of them with --verbose); a file
+    # discovery needed but could not read makes the result incomplete: say so.
+    # Prototypes pycparser could not parse only matter to the curious.
+    shown = index.warnings if verbose else [w for w in index.warnings if "prototype" not in w]
+    if not _quiet():
+        for warning in shown:
+            click.echo(f"kfuncfix: warning: {warning}", err=True)
+    if index.unreadable:
+        click.echo(f"kfuncfix: warning: {len(index.unreadable)} file(s) could not be read; "
+                   "the result below is incomplete", err=True)
     return index
 
 
@@ -90,6 +98,8 @@ def list_command(tree: Path, fmt: str) -> None:
         click.echo("  " + _row(rec))
     if not _quiet():
         click.echo(summary(index, recs), err=True)
+    if index.unreadable:
+        sys.exit(1)
 
 
 def _row(rec: Record) -> str:
@@ -153,7 +163,7 @@ def check_command(tree: Path, patch_file, fmt: str) -> None:
             scope = "touched by the patch" if patched is not None else "checked"
             click.echo(f"{len(recs)} kfunc definitions {scope}, {len(findings)} not tagged",
                        err=True)
-    sys.exit(1 if findings else 0)
+    sys.exit(1 if findings or index.unreadable else 0)
 
 
 COMMANDS = [list_command, check_command]
