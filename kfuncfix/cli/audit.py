@@ -22,7 +22,7 @@ def _default_base(btf: Path) -> Path | None:
     return None
 
 
-@click.command()
+@click.command("audit")
 @click.option(
     "--btf",
     "btf_path",
@@ -47,16 +47,23 @@ def audit(btf_path: Path, base_path: Path | None, fmt: str, tree: Path | None) -
     Without TREE: list the kfuncs BTF declares (bpf_kfunc decl tag or id set)
     and report id set entries BTF lost. With TREE: for every kfunc of the tree,
     whether BTF has its FUNC, the bpf_kfunc decl tag and the same prototype.
-    Exit 1 when there is a finding.
+    Each finding names the likely cause and the fix.  Exit 1 when there is a
+    finding, 2 on unreadable or malformed input.
+
+    \b
+    Examples:
+      kfuncfix audit --btf /sys/kernel/btf/vmlinux
+      kfuncfix audit --btf vmlinux ~/linux --format json
+      kfuncfix audit --btf /sys/kernel/btf/nf_conntrack ~/linux
     """
-    from kfuncfix.discover import discover
+    from kfuncfix.cli.tree import load_index
 
     try:
         index = open_kfuncs(btf_path, base_path or _default_base(btf_path))
         if tree is None:
             report = audit_btf(index)
         else:
-            report = audit_tree(index, from_tree(discover(tree)))
+            report = audit_tree(index, from_tree(load_index(tree)))
     except SplitBTFError as exc:
         raise KfuncfixError(f"{btf_path}: {exc}: pass --base (the vmlinux it extends)") from exc
     except BTFError as exc:
