@@ -23,8 +23,10 @@ from kfuncfix.engine import (
     definition_change,
     definition_message,
 )
+from kfuncfix.engine.messages import display_path
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import TreeIndex
+from kfuncfix.outputs.checkseries import ExpectedFinding
 from kfuncfix.outputs.formatpatch import CoverLetter
 from kfuncfix.outputs.gitseries import PlannedPatch
 from kfuncfix.outputs.maintainers import Maintainers, subject_prefix
@@ -33,6 +35,9 @@ from kfuncfix.treefiles import TreeFiles
 SPLITS = ("none", "subsystem", "file")
 # MAINTAINERS section names whose first word says nothing about the code.
 GENERIC_FIRST_WORDS = frozenset({"NETWORKING", "NET", "DRIVERS", "GENERIC", "THE"})
+# checkpatch wants a macro's value in parentheses or in do { } while (0); an
+# attribute list or a declaration cannot be, and the definition patch says so.
+MACRO_SHAPE_FINDINGS = ("COMPLEX_MACRO", "MULTISTATEMENT_MACRO_USE_DO_WHILE")
 
 
 @dataclass
@@ -54,19 +59,45 @@ def plan_series(
         raise KfuncfixError(f"unknown split {split!r} (one of {', '.join(SPLITS)})")
     rule = result.rule
     root = Path(index.root)
+    # Read once: on a kernel tree parsing MAINTAINERS takes over a second.
+    maintainers = read_maintainers(root)
+    if split == "subsystem" and maintainers is None:
+        raise KfuncfixError(f"--split subsystem needs a MAINTAINERS file; {root} has none")
     final = {c.path: c for c in changes_with_definition(index, result)}
     changes = [final[path] for path in result.files]
     patches: list[PlannedPatch] = []
     definition = definition_change(index, rule) if result.files else None
     if definition is not None:
         patches.append(_definition_patch(index, rule, definition, base))
-    groups = _split(root, changes, split)
+    groups = _split(maintainers, changes, split)
     for group in groups:
-        prefix = _prefix(root, rule, [c.path for c in group], split, base, history)
+        prefix = _prefix(root, maintainers, rule, [c.path for c in group], split, base,
+                         history)
         subject, body = commit_message(rule, group, prefix)
         patches.append(PlannedPatch(subject, body, {c.path: c.new for c in group}))
-    subject, body = cover_letter(rule, result, len(patches))
-    return SeriesPlan(patches, groups, CoverLetter(subject, _cover_body(body, result)))
+    return SeriesPlan(patches, groups, series_cover(result, len(patches)))
+
+
+def series_cover(result: Plan, patches: int) -> CoverLetter:
+    """The cover letter of a series of `patches` patches carrying this plan."""
+    subject, body = cover_letter(result.rule, result, patches)
+    return CoverLetter(subject, _cover_body(body, result))
+
+
+def read_maintainers(root: Path) -> Maintainers | None:
+    """The tree's MAINTAINERS, or None when it has none (a small or trimmed tree)."""
+    if not (root / "MAINTAINERS").is_file():
+        return None
+    return Maintainers(root)
+
+
+def expected_findings(rule: Rule) -> list[ExpectedFinding]:
+    """The checkpatch findings the definition patch explains: the shape of its macros."""
+    if rule.definition is None:
+        return []
+    names = re.findall(r"^#define[ \t]+(\w+)", rule.definition.text, re.MULTILINE)
+    return [ExpectedFinding(kind, re.compile(rf"^\+#define[ \t]+{re.escape(name)}\b"))
+            for name in names for kind in MACRO_SHAPE_FINDINGS]
 
 
 def _definition_patch(index: TreeIndex, rule: Rule, change: FileChange, base: str) -> PlannedPatch:
@@ -95,37 +126,43 @@ def _append(old: bytes, text: str) -> bytes:
     return old + eol + body
 
 
-def _split(root: Path, changes: list[FileChange], split: str) -> list[list[FileChange]]:
+def _split(maintainers: Maintainers | None, changes: list[FileChange],
+           split: str) -> list[list[FileChange]]:
     if split == "none":
         return [changes]
-    if split == "file":
+    if split == "file" or maintainers is None:
         return [[c] for c in changes]
     by_path = {c.path: c for c in changes}
-    groups = Maintainers(root).split(by_path)
+    groups = maintainers.split(by_path)
     return [[by_path[p] for p in paths] for paths in groups.values()]
 
 
-def _prefix(root: Path, rule: Rule, paths: Sequence[str], split: str, base: str,
-            history: bool) -> str:
+def _prefix(root: Path, maintainers: Maintainers | None, rule: Rule, paths: Sequence[str],
+            split: str, base: str, history: bool) -> str:
     """`bpf:` for the whole tree; per group, what the history of those files uses."""
     default = rule.series.commit_prefix
     if split == "none":
         return default
-    fallback = _maintainers_prefix(root, paths) or default.rstrip(":")
+    section = maintainers.section_of(paths[0]) if maintainers and paths else None
+    fallback = (section_prefix(section.name) if section else None) or default.rstrip(":")
     if not history:
         return fallback + ":"
     return subject_prefix(root, list(paths), fallback, revision=base) + ":"
 
 
-def _maintainers_prefix(root: Path, paths: Sequence[str]) -> str | None:
-    """A prefix from the MAINTAINERS section name: `NETFILTER` -> `netfilter`."""
-    section = Maintainers(root).section_of(paths[0]) if paths else None
-    if section is None:
-        return None
-    words = re.findall(r"[A-Za-z0-9]+", section.name)
-    bracket = re.search(r"\[([A-Za-z0-9 ]+)\]", section.name)
+def section_prefix(name: str) -> str | None:
+    """A subject prefix from a MAINTAINERS section name, for trees without history.
+
+    `NETFILTER` -> `netfilter`, `CONTROL GROUP (CGROUP)` -> `cgroup` (the short
+    name in parentheses is what subjects use), `NETWORKING [TCP]` -> `tcp`.
+    """
+    short = re.search(r"\(([A-Za-z0-9]+)\)", name)
+    if short:
+        return short.group(1).lower()
+    words = re.findall(r"[A-Za-z0-9]+", name)
+    bracket = re.search(r"\[([A-Za-z0-9 /]+)\]", name)
     if words and words[0].upper() in GENERIC_FIRST_WORDS and bracket:
-        return bracket.group(1).split()[0].lower()
+        return re.split(r"[ /]", bracket.group(1))[0].lower()
     return words[0].lower() if words else None
 
 
@@ -133,7 +170,7 @@ def _cover_body(body: str, result: Plan) -> str:
     lines = [body.rstrip("\n"), "", "Kfuncs changed, by file:", ""]
     for change in result.files.values():
         names = ", ".join(f"{n}()" for n in change.kfuncs) or ", ".join(change.sets) or "-"
-        lines += textwrap.wrap(f"{change.path}: {names}", 72, initial_indent="  ",
+        lines += textwrap.wrap(f"{display_path(change.path)}: {names}", 72, initial_indent="  ",
                                subsequent_indent="    ", break_long_words=False,
                                break_on_hyphens=False)
     left = [*result.skipped, *result.notes]

@@ -163,7 +163,8 @@ class TreeFiles:
         return result
 
     def _git_grep(self, pattern: str, files: str) -> Callable[[], set[str]]:
-        base = ["git", "-C", str(self.root), "grep", "-l", "-I", "-P", "-e", pattern,
+        # -z: names NUL-ended and unquoted; else git quotes non-ASCII ones ("caf\303\251.c").
+        base = ["git", "-C", str(self.root), "grep", "-l", "-z", "-I", "-P", "-e", pattern,
                 *([self.rev] if self.rev else []), "--"]
         prefix = f"{self.rev}:" if self.rev else ""
         if files == "include":
@@ -184,8 +185,8 @@ class TreeFiles:
                 out, err = proc.communicate()
                 if proc.returncode not in (0, 1):
                     raise KfuncfixError(f"git grep failed in {self.root}: {_first_line(err)}")
-                found.update(os.fsdecode(line).removeprefix(prefix)
-                             for line in out.splitlines() if line)
+                found.update(os.fsdecode(name).removeprefix(prefix)
+                             for name in out.split(b"\0") if name)
             return found
 
         return wait
@@ -193,12 +194,13 @@ class TreeFiles:
     def _gnu_grep(self, pattern: str, files: str) -> set[str] | None:
         includes = {"all": ["--include=*.c", "--include=*.h"], "c": ["--include=*.c"],
                     "include": ["--include=*.h"]}[files]
-        cmd = ["grep", "-r", "-l", "-I", "-P", "-e", pattern, *includes,
+        # -r (not -R) never follows a symbolic link; -Z ends each name with NUL.
+        cmd = ["grep", "-r", "-l", "-Z", "-I", "-P", "-e", pattern, *includes,
                "--exclude-dir=Documentation", "."]
         proc = subprocess.run(cmd, cwd=self.root, capture_output=True)
         if proc.returncode not in (0, 1) and not proc.stdout:
             return None  # a grep without -P support (busybox, BSD): do it ourselves
-        return {os.fsdecode(line)[2:] for line in proc.stdout.splitlines() if line}
+        return {os.fsdecode(name)[2:] for name in proc.stdout.split(b"\0") if name}
 
     def _walk(self) -> Iterable[str]:
         for dirpath, dirnames, filenames in os.walk(self.root):
@@ -207,7 +209,9 @@ class TreeFiles:
             dirnames[:] = [d for d in dirnames if d not in (".git", "Documentation")]
             for name in filenames:
                 rel = rel_dir + name
-                if in_scope(rel):
+                # As git and grep -r: a link is not a file of the tree (it may lead
+                # out of it, or to a file already listed under its own name).
+                if in_scope(rel) and not os.path.islink(os.path.join(dirpath, name)):
                     yield rel
 
     def _python_grep(self, pattern: str, files: Iterable[str]) -> set[str]:

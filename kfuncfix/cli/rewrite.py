@@ -24,7 +24,7 @@ from kfuncfix.engine import (
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.interactive import review
 from kfuncfix.model import TreeIndex
-from kfuncfix.outputs.apply import apply_changes
+from kfuncfix.outputs.apply import ApplyResult, apply_changes
 from kfuncfix.outputs.diff import diffstat, unified_diff
 from kfuncfix.outputs.gitseries import (
     build_series,
@@ -141,7 +141,8 @@ def apply_command(tree: Path, paths: tuple[Path, ...], rule_name: str, force: bo
     changes: the commits are made from the tree as committed at --base, as
     `series` makes them (the macro definition first when the tree lacks it).
     Exit 0 when everything was rewritten, 1 when something was skipped or
-    refused, 2 on errors.
+    refused, 2 on errors.  A write that fails (disk full) stops the run and
+    lists the files written and not written; each holds its old or new bytes.
 
     \b
     Examples:
@@ -180,7 +181,26 @@ def apply_command(tree: Path, paths: tuple[Path, ...], rule_name: str, force: bo
     if outcome.refused:
         parts.append(f"{len(outcome.refused)} refused")
     click.echo(", ".join(parts), err=True)
+    if outcome.failed is not None:
+        _report_failure(outcome)
+        sys.exit(130 if outcome.failed.reason == "interrupted" else 2)
     sys.exit(1 if result.skipped or outcome.refused else 0)
+
+
+def _report_failure(outcome: ApplyResult) -> None:
+    """Which files a stopped apply wrote, by name: the tree is partly rewritten."""
+    failed = outcome.failed
+    assert failed is not None
+    total = len(outcome.written) + len(outcome.unwritten)
+    click.echo(f"kfuncfix: error: writing {failed.path} failed: {failed.reason}", err=True)
+    click.echo(f"kfuncfix: stopped after writing {len(outcome.written)} of {total} files; "
+               "each file holds either its old or its new contents", err=True)
+    for path in outcome.written:
+        click.echo(f"kfuncfix: written: {path}", err=True)
+    for path in outcome.unwritten:
+        click.echo(f"kfuncfix: not written: {path}", err=True)
+    click.echo("kfuncfix: run the same command again to write the rest; "
+               "`git checkout -- FILE...` undoes the written ones", err=True)
 
 
 def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_name: str, branch: str,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+import git
 
 from kfuncfix.cli.tree import load_index
 from kfuncfix.config import fill_defaults, load_config
@@ -22,8 +24,8 @@ from kfuncfix.outputs.gitseries import (
     read_branch,
     resolve_date,
 )
-from kfuncfix.outputs.maintainers import recipients_for_patch
-from kfuncfix.series import SPLITS, plan_series
+from kfuncfix.outputs.maintainers import Recipients, has_get_maintainer, recipients_for_patch
+from kfuncfix.series import SPLITS, SeriesPlan, expected_findings, plan_series, series_cover
 
 CONFIG_KEYS = {"rule": "rule_name", "subject_prefix": "subject_prefix", "split": "split",
                "to": "to", "cc": "cc"}
@@ -33,8 +35,14 @@ def git_root(tree: Path) -> Path:
     """The tree as a git work tree root; exit 2 with a clear line when it is not one."""
     if not tree.is_dir():
         raise KfuncfixError(f"{tree}: no such directory")
-    repo = open_repo(tree)
-    top = Path(repo.working_tree_dir or tree).resolve()
+    try:
+        # Look upwards too, so that a subdirectory is named as such, not as "no repository".
+        repo = git.Repo(tree, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+        raise KfuncfixError(f"{tree} is not a git repository") from exc
+    if repo.working_tree_dir is None:
+        raise KfuncfixError(f"{tree} is a bare git repository: kfuncfix needs a work tree")
+    top = Path(repo.working_tree_dir).resolve()
     if top != tree.resolve():
         raise KfuncfixError(f"{tree}: not the top of a git work tree (that is {top})")
     return top
@@ -42,16 +50,31 @@ def git_root(tree: Path) -> Path:
 
 def build_from_rule(tree: Path, rule_name: str, split: str, base: str, sender: str | None,
                     date: str | None, paths: list[str] | None = None,
-                    history: bool = True) -> tuple[Series, object] | None:
+                    history: bool = True) -> tuple[Series, SeriesPlan] | None:
     """Commits for the rule's plan on top of base; None when there is nothing to change."""
     rule = load_rule(rule_name)
     index = load_index(tree, rev=base)
     result = plan(index, rule, paths)
+    # As diff and apply do: what the rule could not change is not silently left out.
+    for skip in result.skipped:
+        click.echo(f"kfuncfix: skipped {skip}", err=True)
     if not result.files:
         return None
     planned = plan_series(index, result, split, base, history)
     series = build_series(tree, base, planned.patches, sender=sender, date=date)
     return series, planned
+
+
+def branch_cover(root: Path, rule_name: str, series: Series) -> CoverLetter | None:
+    """The rule's cover letter for the files a branch changes; None if it changes none of them.
+
+    The branch may have been edited by hand, so the rule is planned again on
+    the base, limited to the files the branch touches.
+    """
+    index = load_index(root, rev=series.base)
+    paths = sorted({p for commit in series.commits for p in commit.paths})
+    result = plan(index, load_rule(rule_name), paths)
+    return series_cover(result, len(series.commits)) if result.files else None
 
 
 @click.command("series")
@@ -69,7 +92,7 @@ def build_from_rule(tree: Path, rule_name: str, split: str, base: str, sender: s
 @click.option("-v", "--reroll-count", type=click.IntRange(1), default=None,
               help="Mark the series as version N: [PATCH v2 ...].")
 @click.option("--cover/--no-cover", default=None,
-              help="Cover letter (default: when there is more than one patch).")
+              help="Cover letter (default: with more than one patch, or with --cover-from).")
 @click.option("--cover-from", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Cover letter text: subject on the first line, body after a blank line.")
 @click.option("--changes", "changes_file",
@@ -86,10 +109,11 @@ def build_from_rule(tree: Path, rule_name: str, split: str, base: str, sender: s
 @click.option("--maintainers/--no-maintainers", default=True, show_default=True,
               help="Address each patch to its MAINTAINERS (get_maintainer.pl when present).")
 @click.option("--from-branch", metavar="NAME",
-              help="Mail the commits of branch NAME (from `apply --branch`) instead of "
-                   "rewriting.")
+              help="Mail the commits of branch NAME (from `apply --branch`, perhaps edited) "
+                   "instead of rewriting; the cover letter is the rule's for its files.")
 @click.option("--check", is_flag=True,
-              help="Prove the series: git am on a scratch worktree, checkpatch.pl, mail parse.")
+              help="Prove the series: git am on a scratch worktree, checkpatch.pl, mail parse. "
+                   "The macro-shape findings the definition patch explains do not fail it.")
 @click.option("--force", is_flag=True, help="Replace .patch files already in the directory.")
 @click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path),
               help="Settings file (default: TREE/.kfuncfix.toml).")
@@ -119,11 +143,19 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
     _refuse_existing(opts["outdir"], opts["force"])
     rule = load_rule(opts["rule_name"])
 
+    cover_wanted = opts["cover"]
+    if opts["cover_from"] and cover_wanted is None:
+        cover_wanted = True  # a cover letter supplied is a cover letter wanted
+    cover = CoverLetter.from_file(opts["cover_from"]) if opts["cover_from"] else None
     if opts["from_branch"]:
         series = read_branch(root, opts["from_branch"], opts["base"])
-        cover = None
-        if not series.commits:
-            raise KfuncfixError(f"branch {opts['from_branch']} has no commits on {opts['base']}")
+        wants_cover = cover_wanted if cover_wanted is not None else len(series.commits) > 1
+        if wants_cover and cover is None:
+            cover = branch_cover(root, opts["rule_name"], series)
+            if cover is None:
+                raise KfuncfixError(
+                    f"rule {rule.name} changes none of the files of branch "
+                    f"{opts['from_branch']}: give --cover-from FILE or --no-cover")
     else:
         built = build_from_rule(root, opts["rule_name"], opts["split"], opts["base"],
                                 opts["sender"], date)
@@ -131,16 +163,14 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
             click.echo("kfuncfix: nothing to change; no series written", err=True)
             sys.exit(0)
         series, planned = built
-        cover = planned.cover  # type: ignore[attr-defined]
-    if opts["cover_from"]:
-        cover = CoverLetter.from_file(opts["cover_from"])
+        cover = cover or planned.cover
     changelog = None
     if opts["changes_file"]:
         changelog = Path(opts["changes_file"]).read_text(encoding="utf-8")
     options = MailOptions(
         subject_prefix=opts["subject_prefix"] or rule.series.subject_prefix,
         reroll=opts["reroll_count"],
-        cover=opts["cover"],
+        cover=cover_wanted,
         cover_letter=cover,
         changelog=changelog,
         range_diff=opts["range_diff"],
@@ -151,17 +181,27 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
         date=date,
         force=opts["force"],
     )
-    per_patch = (lambda path: recipients_for_patch(root, path)) if opts["maintainers"] else None
-    files = write_series(series, opts["outdir"], options, per_patch)
+    files = write_series(series, opts["outdir"], options, _per_patch(root, opts["maintainers"]))
     for path in files:
         click.echo(str(path))
     if not ctx.obj.get("quiet"):
         click.echo(f"kfuncfix: {len(series.commits)} patch(es) on {series.base[:12]} in "
                    f"{opts['outdir']}", err=True)
     if opts["check"]:
-        report = check_series(root, files, series.base)
+        report = check_series(root, files, series.base, expected=expected_findings(rule))
         print_check(report)
         sys.exit(0 if report.ok else 1)
+
+
+def _per_patch(root: Path, wanted: bool) -> Callable[[Path], Recipients] | None:
+    """Recipients of each patch file from MAINTAINERS, when asked for and the tree has one."""
+    if not wanted:
+        return None
+    if not has_get_maintainer(root) and not (root / "MAINTAINERS").is_file():
+        click.echo(f"kfuncfix: note: {root} has no MAINTAINERS: the patches go only to "
+                   "--to/--cc", err=True)
+        return None
+    return lambda path: recipients_for_patch(root, path)
 
 
 def _refuse_existing(outdir: Path, force: bool) -> None:
@@ -185,9 +225,14 @@ def print_check(report: SeriesCheck) -> None:
             state = "applies" + ("" if cp is None else (
                 f", checkpatch: {len(cp.errors)} errors, {len(cp.warnings)} warnings, "
                 f"{len(cp.checks)} checks"))
+            if cp is not None and cp.expected:
+                state += f" (and {len(cp.expected)} expected, explained in the commit message)"
         click.echo(f"  {'ok  ' if patch.ok else 'FAIL'} {patch.path.name}: {state}", err=True)
-        for line in (patch.checkpatch.errors if patch.checkpatch else []):
+        cp = patch.checkpatch
+        for line in (cp.errors if cp else []):
             click.echo(f"       {line}", err=True)
+        for line in (cp.expected if cp else []):
+            click.echo(f"       expected: {line}", err=True)
     click.echo(f"kfuncfix: series check {'passed' if report.ok else 'FAILED'}", err=True)
 
 

@@ -9,6 +9,7 @@ touched; comments, attributes and line endings stay as they are.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from kfuncfix.engine.edits import Edit, apply_edits, offset_map
@@ -24,6 +25,8 @@ from kfuncfix.engine.layout import (
 )
 from kfuncfix.source.header import FunctionDef, Specifier
 from kfuncfix.source.scan import SourceFile
+
+SPACE = b" \t\r\n\f\v"
 
 
 class CannotRewrite(Exception):
@@ -60,11 +63,27 @@ def check_rewritable(src: SourceFile, func: FunctionDef) -> None:
         raise CannotRewrite("inline definition: the tag's noinline would contradict it")
     # The scan starts a header after a preprocessor line; text before that line
     # that ends no statement belongs to the same header (`int\n#ifdef X ...`).
-    before = len(src.masked[:func.start].rstrip())
+    before = _live_end_before(src, func.start)
     split = before and src.masked[before - 1:before] not in (b";", b"}", b")", b"{")
     if any((split and before <= d.start < func.start) or func.start <= d.start < func.brace
            for d in src.directives):
         raise CannotRewrite("a preprocessor line inside the definition header")
+
+
+def _live_end_before(src: SourceFile, offset: int) -> int:
+    """End of the last compiled text before offset: `#if 0` code ends no header."""
+    starts = [d.start for d in src.directives]
+    pos = offset
+    while pos and (src.masked[pos - 1] in SPACE or src.is_dead(pos - 1)):
+        if src.masked[pos - 1] in SPACE:
+            pos -= 1
+            continue
+        # Dead code starts after a directive (its `#if 0`): jump back to that line.
+        i = bisect.bisect_right(starts, pos - 1) - 1
+        if i < 0:
+            break
+        pos = starts[i]
+    return pos
 
 
 def rewrite_header(

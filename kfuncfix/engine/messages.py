@@ -8,6 +8,7 @@ Indented lines and list items are kept as written.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import textwrap
 from collections.abc import Sequence
@@ -33,10 +34,15 @@ def where(paths: Sequence[str]) -> str:
     return common + "/" if common else "the tree"
 
 
+def display_path(path: str) -> str:
+    """A tree path as message text: mails are UTF-8, so undecodable bytes show as \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def template_values(changes: Sequence[FileChange], patches: int = 0) -> dict[str, str]:
     kfuncs = list(dict.fromkeys(n for c in changes for n in c.kfuncs))
     sets = list(dict.fromkeys(n for c in changes for n in c.sets))
-    paths = [c.path for c in changes]
+    paths = [display_path(c.path) for c in changes]
     return {
         "kfuncs": natural_join([f"{n}()" for n in kfuncs]),
         "count": str(len(kfuncs)),

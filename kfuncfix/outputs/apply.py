@@ -6,6 +6,10 @@ plan was made from, and (in a git work tree) have no uncommitted changes
 unless forced.  One refusal means nothing is written.  Each file is then
 written to a temporary file in its own directory, given the old file's
 mode, synced, and renamed over the old one.
+
+A write that fails (disk full, a file changed under us, Ctrl-C) stops the
+run there: every file then holds either its old or its new bytes, and the
+result says which were written and which were not, read back from disk.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ class Refusal:
 class ApplyResult:
     written: list[str] = field(default_factory=list)
     refused: list[Refusal] = field(default_factory=list)
+    failed: Refusal | None = None  # the write that stopped the run, if one did
+    unwritten: list[str] = field(default_factory=list)  # left as they were after `failed`
+
+    @property
+    def complete(self) -> bool:
+        return not self.refused and self.failed is None
 
 
 class _Changed(Exception):
@@ -51,15 +61,35 @@ def apply_changes(root: Path, changes: Sequence[FileChange], force: bool = False
     if refused:
         return ApplyResult([], refused)
     result = ApplyResult()
-    for change in changes:
+    for number, change in enumerate(changes):
         try:
             _replace(root, change)
-        except (OSError, _Changed) as exc:
-            reason = str(exc) if isinstance(exc, _Changed) else exc.strerror or str(exc)
-            result.refused.append(Refusal(change.path, f"not written: {reason}"))
-        else:
             result.written.append(change.path)
+        except (OSError, _Changed, KeyboardInterrupt) as exc:
+            # Later files would likely fail the same way (a full disk): stop here.
+            result.failed = Refusal(change.path, _failure(exc))
+            rest = changes[number:]
+            # The rename may have happened before the failure (Ctrl-C right after it).
+            done = [c.path for c in rest if _holds(root, c.path, c.new)]
+            result.written = list(dict.fromkeys([*result.written, *done]))
+            result.unwritten = [c.path for c in rest if c.path not in result.written]
+            break
     return result
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
+
+
+def _holds(root: Path, rel: str, data: bytes) -> bool:
+    try:
+        return (root / rel).read_bytes() == data
+    except OSError:
+        return False
 
 
 def _refusal(root: Path, change: FileChange) -> Refusal | None:
@@ -132,8 +162,10 @@ def uncommitted(root: Path, paths: Sequence[str]) -> set[str]:
         return set()
     prefix = PurePosixPath(os.path.relpath(root, top).replace(os.sep, "/"))
     by_top = {str(prefix / p) if str(prefix) != "." else p: p for p in paths}
+    # Literal pathspecs: a file named `*.c` or `:(exclude)x` is just that file.
     proc = subprocess.run(
-        ["git", "-C", str(top), "status", "--porcelain=v1", "-z", "--no-renames",
+        ["git", "--literal-pathspecs", "-C", str(top), "status", "--porcelain=v1", "-z",
+         "--no-renames",
          "--untracked-files=all", "--", *by_top],
         capture_output=True,
     )

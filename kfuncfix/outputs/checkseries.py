@@ -32,10 +32,26 @@ from kfuncfix.outputs.gitseries import (
 
 CHECKPATCH = "scripts/checkpatch.pl"
 _BASE_COMMIT = re.compile(r"^base-commit: ([0-9a-f]{40})$", re.MULTILINE)
-_FINDING = re.compile(r": (ERROR|WARNING|CHECK):")
+# `PATCH:LINE: ERROR:TYPE: message` with --terse --show-types.
+_FINDING = re.compile(r"^(?:(\d+):)? ?(ERROR|WARNING|CHECK):(\w+):")
 # git am commits in the scratch worktree; who "commits" there does not matter.
 _SCRATCH_IDENT = Identity("kfuncfix check", "check@kfuncfix.invalid")
 MAX_LINE = 998  # RFC 5322's hard limit on a line, CRLF excluded
+
+
+@dataclass(frozen=True)
+class ExpectedFinding:
+    """A checkpatch finding that a patch explains in its message, so not a failure.
+
+    It is expected only of that type and on a patch line that matches `line`
+    (`+#define __bpf_kfunc ...`), so the same finding elsewhere still counts.
+    """
+
+    kind: str  # checkpatch's type: COMPLEX_MACRO
+    line: re.Pattern[str]
+
+    def covers(self, kind: str, text: str) -> bool:
+        return kind == self.kind and self.line.search(text) is not None
 
 
 @dataclass
@@ -43,6 +59,7 @@ class CheckpatchResult:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)  # findings the patch explains
 
 
 @dataclass
@@ -98,11 +115,13 @@ def check_series(
     base: str | None = None,
     *,
     checkpatch: bool = True,
+    expected: Sequence[ExpectedFinding] = (),
 ) -> SeriesCheck:
     """Parse, apply (in order, on `base`) and checkpatch every file of a series.
 
     `base` defaults to the `base-commit:` line git format-patch --base wrote.
     Application stops at the first patch git am refuses; later ones stay untried.
+    Findings in `expected` are listed apart and do not fail the check.
     """
     files = patch_files(location)
     repo = open_repo(repo_path)
@@ -121,7 +140,7 @@ def check_series(
             if checkpatch and script.is_file() and shutil.which("perl"):
                 for report in reports:
                     if not report.is_cover:
-                        report.checkpatch = run_checkpatch(tree, report.path)
+                        report.checkpatch = run_checkpatch(tree, report.path, expected)
         finally:
             _remove_worktree(repo, tree)
     return SeriesCheck(base_sha, reports)
@@ -176,19 +195,30 @@ def _apply_all(tree_repo: git.Repo, no_hooks: list[str], reports: list[PatchChec
             tree_repo.git.execute(["git", "am", "--abort"], with_exceptions=False)
 
 
-def run_checkpatch(tree: Path, patch: Path) -> CheckpatchResult:
+def run_checkpatch(
+    tree: Path, patch: Path, expected: Sequence[ExpectedFinding] = ()
+) -> CheckpatchResult:
     """The tree's checkpatch.pl on one patch, run from the tree's top so it can use it."""
     command = ["perl", CHECKPATCH, "--terse", "--show-types", "--no-summary", str(patch)]
     done = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
     # 0: clean, 1: findings; anything else means checkpatch itself gave up.
     if done.returncode not in (0, 1):
         raise KfuncfixError(f"{CHECKPATCH} failed on {patch.name}: {done.stderr.strip()}")
+    lines = patch.read_text(encoding="utf-8", errors="replace").split("\n")
     result = CheckpatchResult()
     buckets = {"ERROR": result.errors, "WARNING": result.warnings, "CHECK": result.checks}
     for line in done.stdout.splitlines():
-        found = _FINDING.search(line)
-        if found:
-            buckets[found[1]].append(line.removeprefix(f"{patch}:"))
+        finding = line.removeprefix(f"{patch}:")
+        found = _FINDING.match(finding)
+        if not found:
+            continue
+        number, level, kind = found.groups()
+        # checkpatch counts the lines of the patch file from 1.
+        text = lines[int(number) - 1] if number and 0 < int(number) <= len(lines) else ""
+        if any(e.covers(kind, text) for e in expected):
+            result.expected.append(finding)
+        else:
+            buckets[level].append(finding)
     return result
 
 

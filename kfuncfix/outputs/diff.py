@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ RESET = b"\x1b[m"
 META, FRAG, OLD, NEW = b"\x1b[1m", b"\x1b[36m", b"\x1b[31m", b"\x1b[32m"
 STAT_WIDTH = 80
 STAT_NAME_MAX = 50
+NEEDS_QUOTE_RE = re.compile(rb'[\x00-\x1f\x7f"\\]')
+C_ESCAPES = {0x07: b"\\a", 0x08: b"\\b", 0x09: b"\\t", 0x0A: b"\\n", 0x0B: b"\\v",
+             0x0C: b"\\f", 0x0D: b"\\r", 0x22: b'\\"', 0x5C: b"\\\\"}
 
 Painter = Callable[[bytes | None, bytes], bytes]
 Opcodes = list[tuple[str, int, int, int, int]]
@@ -77,16 +81,35 @@ def unified_diff(changes: Iterable[FileChange], modes: Mapping[str, int] | None 
         diff = file_diff(change)
         if not diff.hunks:
             continue
-        path = change.path.encode()
+        old_name, new_name = git_path("a/", change.path), git_path("b/", change.path)
+        # As git: a tab ends a name with spaces, so that patch(1) reads all of it.
+        tab = b"\t" if " " in change.path else b""
         mode = f"{(modes or {}).get(change.path, 0o100644) & 0o777777:o}".encode()
         old_id, new_id = blob_id(change.old)[:ABBREV], blob_id(change.new)[:ABBREV]
-        for line in (b"diff --git a/%s b/%s" % (path, path),
+        for line in (b"diff --git %s %s" % (old_name, new_name),
                      b"index %s..%s %s" % (old_id.encode(), new_id.encode(), mode),
-                     b"--- a/" + path, b"+++ b/" + path):
+                     b"--- " + old_name + tab, b"+++ " + new_name + tab):
             out.append(paint(META, line + b"\n"))
         for group in diff.hunks:
             out.extend(_hunk(diff, group, paint))
     return b"".join(out)
+
+
+def git_path(prefix: str, path: str) -> bytes:
+    """prefix + path as `git -c core.quotePath=false diff` writes it.
+
+    The name's own bytes (any encoding: a path read from the tree carries
+    undecodable bytes as surrogates), C-quoted only when it holds a control
+    character, `"` or a backslash, which a diff line cannot hold as they are.
+    """
+    raw = os.fsencode(prefix + path)
+    if not NEEDS_QUOTE_RE.search(raw):
+        return raw
+    return b'"' + NEEDS_QUOTE_RE.sub(lambda m: _quoted(m.group()[0]), raw) + b'"'
+
+
+def _quoted(byte: int) -> bytes:
+    return C_ESCAPES.get(byte) or b"\\%03o" % byte
 
 
 def _hunk(diff: FileDiff, group: Opcodes, paint: Painter) -> list[bytes]:
@@ -159,7 +182,7 @@ def diffstat(changes: Iterable[FileChange]) -> bytes:
         summary += f", {total_added} insertion{'s' if total_added != 1 else ''}(+)"
     if total_removed:
         summary += f", {total_removed} deletion{'s' if total_removed != 1 else ''}(-)"
-    return ("\n".join([*lines, summary]) + "\n").encode()
+    return ("\n".join([*lines, summary]) + "\n").encode("utf-8", "surrogateescape")
 
 
 def _scaled(count: int, biggest: int, width: int) -> int:

@@ -16,12 +16,15 @@ output, touching only the header lines concerned:
 
 Files are written into a scratch directory inside the output directory and
 moved in only when all is done, so a failure leaves the old series in place.
+git does not check its own writes (a full disk gives short files and exit
+status 0), so each file it wrote is checked to be whole before it is used.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -29,6 +32,9 @@ from dataclasses import dataclass
 from email.charset import QP, Charset
 from email.header import Header
 from pathlib import Path
+
+from unidiff import PatchSet
+from unidiff.errors import UnidiffParseError
 
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.outputs.gitseries import (
@@ -47,6 +53,7 @@ CC_PLACEHOLDER = "kfuncfix-cc@placeholder.invalid"
 SUBJECT_TEMPLATE = "*** SUBJECT HERE ***"
 BLURB_TEMPLATE = "*** BLURB HERE ***"
 THREAD_STYLES = ("shallow", "deep")
+DIFFSTAT_SUMMARY_RE = re.compile(rb"^ \d+ files? changed", re.M)
 MIME_HEADERS = [
     "MIME-Version: 1.0",
     "Content-Type: text/plain; charset=UTF-8",
@@ -124,21 +131,56 @@ def write_series(
         scratch = Path(tempfile.mkdtemp(prefix=".kfuncfix-", dir=outdir))
     except OSError as exc:
         raise KfuncfixError(f"cannot write to {outdir}: {exc.strerror}") from exc
+    moved: list[Path] = []
     try:
         args = _format_patch_args(series, options, cover, scratch)
         env = ident_env(identity, date, ["COMMITTER"])
         files = [Path(line) for line in run_git(repo, args, env=env).splitlines() if line]
         if len(files) != count + cover:
             raise KfuncfixError(f"git format-patch wrote {len(files)} files for {count} commits")
+        _check_whole(files, series, cover, outdir)
         ids = _message_ids(series, options, files, cover, identity, when.split()[0])
         _edit_files(files, cover, options, per_patch, ids)
         for old in old_patches:
             old.unlink()
         for path in files:
             os.replace(path, outdir / path.name)
-        return [outdir / path.name for path in files]
+            moved.append(outdir / path.name)
+        return moved
+    except OSError as exc:
+        # Half a series must not look like a whole one: take back what was moved in.
+        for path in moved:
+            path.unlink(missing_ok=True)
+        raise KfuncfixError(f"cannot write the series to {outdir}: "
+                            f"{exc.strerror or exc}; no patch file was left there") from exc
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _check_whole(files: list[Path], series: Series, cover: bool, outdir: Path) -> None:
+    """Refuse a file git wrote short: each patch must hold every file's complete diff."""
+    for index, path in enumerate(files):
+        data = path.read_bytes()
+        if cover and index == 0:
+            whole = data.endswith(b"\n") and DIFFSTAT_SUMMARY_RE.search(data) is not None
+        else:
+            whole = data.endswith(b"\n") and _diffs_in(data) == len(
+                series.commits[index - cover].paths)
+        if not whole:
+            raise KfuncfixError(f"git format-patch wrote {path.name} incomplete (is {outdir} "
+                                "full?); no patch file was left there")
+
+
+def _diffs_in(mail: bytes) -> int:
+    """How many files' diffs the mail holds, each with all its hunks (-1: one is cut)."""
+    _, _, diff = mail.partition(b"\n---\n")
+    signature = diff.rfind(b"\n-- \n")
+    if signature >= 0:
+        diff = diff[:signature + 1]
+    try:
+        return len(PatchSet(diff.decode("utf-8", "surrogateescape")))
+    except UnidiffParseError:
+        return -1
 
 
 def _edit_files(

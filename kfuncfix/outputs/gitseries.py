@@ -166,9 +166,11 @@ def committer_ident(
         message = git_stderr(exc)
         if "date" in message:
             raise KfuncfixError(f"date {date!r} is not understood by git: {message}") from exc
+        # git's own advice runs to ten lines; its last line says what is missing.
+        reason = message.splitlines()[-1].removeprefix("fatal: ") if message else ""
         raise KfuncfixError(
             "no git identity to sign off with: set user.name and user.email "
-            f"(git config) or pass --from 'Name <email>' ({message})"
+            f"(git config) or pass --from 'Name <email>' ({reason})"
         ) from exc
     match = _IDENT.match(line.strip())
     if match is None:

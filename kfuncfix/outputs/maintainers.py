@@ -10,6 +10,7 @@ most specific section first.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -24,8 +25,13 @@ from kfuncfix.outputs.gitseries import open_repo, run_git
 
 SCRIPT = "scripts/get_maintainer.pl"
 _ENTRY = re.compile(r"^([A-Z]):\s*(.*?)\s*$")
-# Lines of a patch that name the files it touches.
-_DIFF_GIT = re.compile(r"^diff --git a/(\S+) b/(\S+)\s*$")
+# Lines of a patch that name the files it touches: `diff --git a/x b/y`, where git
+# C-quotes a name with non-ASCII or control bytes and leaves spaces as they are.
+_DIFF_GIT = "diff --git "
+_NAME = r'"(?:[^"\\]|\\.)*"|\S+'
+_DIFF_GIT_NAMES = re.compile(rf"({_NAME}) ({_NAME})")
+_C_ESCAPE = re.compile(r'\\([0-7]{3}|.)')
+_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13}
 # `bpf:`, `selftests/bpf:`, `bpf, sockmap:` but not a sentence that has a colon.
 _PREFIX = re.compile(r"^([\w./+-]+(?:, ?[\w./+-]+)*):\s")
 
@@ -204,13 +210,46 @@ def patch_paths_and_keyword_lines(patch_text: str) -> tuple[list[str], list[str]
     lines: list[str] = []
     in_diff = False
     for line in patch_text.splitlines():
-        names = _DIFF_GIT.match(line)
+        names = _diff_git_names(line)
         if names:
             in_diff = True
-            paths.extend(n for n in names.groups() if n not in paths)
+            paths.extend(n for n in names if n not in paths)
         elif not in_diff or (line[:1] in "+-" and not line.startswith(("+++", "---"))):
             lines.append(line)
     return paths, lines
+
+
+def _diff_git_names(line: str) -> list[str]:
+    """The two paths of a `diff --git` line (without a/ and b/), or [] for other lines."""
+    if not line.startswith(_DIFF_GIT):
+        return []
+    rest = line[len(_DIFF_GIT):].rstrip("\r\n")
+    # Unquoted, a name may hold spaces: git writes the same name twice unless renamed.
+    half = (len(rest) - 1) // 2
+    if (rest[:2], rest[half:half + 3]) == ("a/", " b/") and rest[2:half] == rest[half + 3:]:
+        return [rest[2:half]] * 2
+    pair = _DIFF_GIT_NAMES.fullmatch(rest)
+    if pair is None:
+        return []
+    names = [_unquote(n) for n in pair.groups()]
+    if not (names[0].startswith("a/") and names[1].startswith("b/")):
+        return []
+    return [names[0][2:], names[1][2:]]
+
+
+def _unquote(name: str) -> str:
+    """A name as git C-quotes it ("caf\\303\\251.c"), back to the path it stands for."""
+    if len(name) < 2 or not (name.startswith('"') and name.endswith('"')):
+        return name
+    raw = bytearray()
+    pos = 1
+    for escape in _C_ESCAPE.finditer(name, 1, len(name) - 1):
+        raw += os.fsencode(name[pos:escape.start()])
+        code = escape.group(1)
+        raw.append(int(code, 8) if len(code) == 3 else _C_ESCAPES.get(code, ord(code)))
+        pos = escape.end()
+    raw += os.fsencode(name[pos:len(name) - 1])
+    return os.fsdecode(bytes(raw))
 
 
 def has_get_maintainer(tree: Path | str) -> bool:
@@ -228,16 +267,18 @@ def recipients_for_paths(tree: Path | str, paths: Sequence[str]) -> Recipients:
         raise KfuncfixError(
             f"not in {tree}: {', '.join(missing)}; use the patch files to find recipients"
         )
-    return _run_script(tree, ["-f", *paths])
+    # `--` ends the options: a file named `--foo.c` is a file, not an option.
+    return _run_script(tree, ["-f", "--", *paths])
 
 
 def recipients_for_patch(tree: Path | str, patch_file: Path | str) -> Recipients:
     """To and Cc for one patch file, like `get_maintainer.pl PATCH`."""
     tree, patch_file = Path(tree), Path(patch_file).resolve()
     if has_get_maintainer(tree):
-        return _run_script(tree, [str(patch_file)])
+        return _run_script(tree, ["--", str(patch_file)])
     try:
-        text = patch_file.read_text(encoding="utf-8", errors="replace")
+        # surrogateescape: a name git left unquoted keeps its exact bytes.
+        text = patch_file.read_text(encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
         raise KfuncfixError(f"cannot read {patch_file}: {exc.strerror}") from exc
     paths, lines = patch_paths_and_keyword_lines(text)
@@ -255,13 +296,22 @@ def _run_script(tree: Path, inputs: list[str]) -> Recipients:
     common += [f"--no-{o}" for o in ("substatus", "fixes") if f"'{o}!'" in source]
     runs = {"m": ["--m", "--no-r", "--no-l"], "r": ["--no-m", "--r", "--no-l"],
             "l": ["--no-m", "--no-r", "--l"]}
+    # The three runs are independent and each takes about a second on a kernel
+    # tree (it reads all of MAINTAINERS): run them side by side.
+    running = {
+        role: subprocess.Popen(["perl", str(script), *common, *flags, *inputs], cwd=tree,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for role, flags in runs.items()
+    }
     found: dict[str, list[str]] = {}
-    for role, flags in runs.items():
-        command = ["perl", str(script), *common, *flags, *inputs]
-        done = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise KfuncfixError(f"{SCRIPT} failed: {done.stderr.strip()}")
-        found[role] = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+    failures = []
+    for role, process in running.items():
+        out, err = process.communicate()
+        if process.returncode != 0:
+            failures.append(err.strip())
+        found[role] = [line.strip() for line in out.splitlines() if line.strip()]
+    if failures:
+        raise KfuncfixError(f"{SCRIPT} failed: {failures[0]}")
     return Recipients(tuple(found["m"]), tuple(found["r"] + found["l"])).merge()
 
 
