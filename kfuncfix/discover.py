@@ -170,6 +170,7 @@ class _Discovery:
             defines_bpf_kfunc=defines_tag,
             is_git=self.files.is_git,
             unreadable=self.unreadable,
+            rev=self.files.rev,
         )
 
     # -- sets ------------------------------------------------------------

@@ -140,6 +140,7 @@ class TreeIndex:
     is_git: bool
     # Files discovery needed but could not read (the result is then incomplete).
     unreadable: list[str] = field(default_factory=list)
+    rev: str | None = None  # the commit the tree was read at (None: the worktree)
 
     def kfunc_sets(self) -> list[IdSet]:
         return [s for s in self.sets if s.kind == KFUNC]

@@ -22,6 +22,7 @@ from kfuncfix.engine import (
     cover_letter,
     definition_change,
     definition_message,
+    documentation_change,
 )
 from kfuncfix.engine.messages import display_path
 from kfuncfix.errors import KfuncfixError
@@ -30,7 +31,6 @@ from kfuncfix.outputs.checkseries import ExpectedFinding
 from kfuncfix.outputs.formatpatch import CoverLetter
 from kfuncfix.outputs.gitseries import PlannedPatch
 from kfuncfix.outputs.maintainers import Maintainers, subject_prefix
-from kfuncfix.treefiles import TreeFiles
 
 SPLITS = ("none", "subsystem", "file")
 # MAINTAINERS section names whose first word says nothing about the code.
@@ -68,7 +68,7 @@ def plan_series(
     patches: list[PlannedPatch] = []
     definition = definition_change(index, rule) if result.files else None
     if definition is not None:
-        patches.append(_definition_patch(index, rule, definition, base))
+        patches.append(_definition_patch(index, rule, definition))
     groups = _split(maintainers, changes, split)
     for group in groups:
         prefix = _prefix(root, maintainers, rule, [c.path for c in group], split, base,
@@ -100,31 +100,15 @@ def expected_findings(rule: Rule) -> list[ExpectedFinding]:
             for name in names for kind in MACRO_SHAPE_FINDINGS]
 
 
-def _definition_patch(index: TreeIndex, rule: Rule, change: FileChange, base: str) -> PlannedPatch:
+def _definition_patch(index: TreeIndex, rule: Rule, change: FileChange) -> PlannedPatch:
     message = definition_message(rule)
     if message is None:
         raise KfuncfixError(f"rule {rule.name} has no definition_subject/definition_body")
     files: dict[str, bytes | None] = {change.path: change.new}
-    spec = rule.definition
-    if spec is not None and spec.doc_file and spec.doc_text:
-        docs = TreeFiles(Path(index.root), rev=base)
-        try:
-            if docs.exists(spec.doc_file):
-                old = docs.read(spec.doc_file)
-                if spec.macro.encode() not in old:
-                    files[spec.doc_file] = _append(old, spec.doc_text.strip("\n") + "\n")
-        finally:
-            docs.close()
+    doc = documentation_change(index, rule)
+    if doc is not None:
+        files[doc.path] = doc.new
     return PlannedPatch(message[0], message[1], files)
-
-
-def _append(old: bytes, text: str) -> bytes:
-    eol = b"\r\n" if b"\r\n" in old[:4096] else b"\n"
-    body = text.encode().replace(b"\n", eol)
-    if not old.endswith(eol):
-        old += eol
-    return old + eol + body
-
 
 def _split(maintainers: Maintainers | None, changes: list[FileChange],
            split: str) -> list[list[FileChange]]:

@@ -9,6 +9,7 @@ from kfuncfix.engine.edits import Edit, apply_edits
 from kfuncfix.engine.macrodef import (
     changes_with_definition,
     definition_change,
+    documentation_change,
     missing_definition,
 )
 from kfuncfix.engine.messages import commit_message, cover_letter, definition_message
@@ -40,6 +41,7 @@ __all__ = [
     "commit_message",
     "cover_letter",
     "definition_change",
+    "documentation_change",
     "definition_message",
     "list_rules",
     "load_rule",

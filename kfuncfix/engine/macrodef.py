@@ -17,6 +17,7 @@ from kfuncfix.engine.rule import MacroDefinition, Rule
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import TreeIndex
 from kfuncfix.source.scan import SourceFile, scan
+from kfuncfix.treefiles import TreeFiles
 
 
 def defines(src: SourceFile, macro: str) -> bool:
@@ -55,8 +56,33 @@ def definition_change(index: TreeIndex, rule: Rule) -> FileChange | None:
     return FileChange(src.path, data, new, [], [edit])
 
 
+def documentation_change(index: TreeIndex, rule: Rule) -> FileChange | None:
+    """The note about the rule's macro appended to its documentation file, if the tree
+    has that file, lacks the macro, and does not mention it there yet."""
+    spec = rule.definition
+    if spec is None or not spec.doc_file or not spec.doc_text:
+        return None
+    if missing_definition(index, rule) is None:
+        return None
+    files = TreeFiles(Path(index.root), rev=index.rev)
+    try:
+        if not files.exists(spec.doc_file):
+            return None
+        old = files.read(spec.doc_file)
+    finally:
+        files.close()
+    if spec.macro.encode() in old:
+        return None
+    eol = b"\r\n" if b"\r\n" in old[:4096] else b"\n"
+    note = (spec.doc_text.strip("\n") + "\n").encode().replace(b"\n", eol)
+    lead = (b"" if old.endswith(eol) else eol) + eol
+    edit = Edit(len(old), len(old), lead + note, f"document {spec.macro}")
+    return FileChange(spec.doc_file, old, old + edit.text, [], [edit])
+
+
 def changes_with_definition(index: TreeIndex, plan: Plan) -> list[FileChange]:
-    """The plan's changes, with the definition the tree lacks added to its header first.
+    """The plan's changes, with the definition the tree lacks added to its header first
+    (and the note about it to the documentation, when the rule has one).
 
     When the header is one of the planned files, its edits are merged into one change.
     """
@@ -64,6 +90,9 @@ def changes_with_definition(index: TreeIndex, plan: Plan) -> list[FileChange]:
     added = definition_change(index, plan.rule) if changes else None
     if added is None:
         return changes
+    doc = documentation_change(index, plan.rule)
+    if doc is not None and doc.path not in plan.files:
+        changes = [doc, *changes]
     same = plan.files.get(added.path)
     if same is None:
         return [added, *changes]
