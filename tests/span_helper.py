@@ -11,6 +11,7 @@ tree as discovery saw it before the rule ran, not from the rule's own code:
              with the blank line after them that a removal takes along
     set      the START/END macro names of a kfunc set
     define   an insertion of the rule's macro definition text into its header
+    doc      the note about that macro appended to the rule's documentation file
 
 Each edit must lie in a span of a kind the rule has, and say what a rule of
 that kind says: the header keeps its tokens in order, but for the words the
@@ -105,9 +106,13 @@ def stray_edits(index: TreeIndex, rule: Rule, change: FileChange) -> list[str]:
                 stray.append(f"{where}: include not at a line start")
             continue
         definition = rule.definition
+        text = edit.text.replace(b"\r\n", b"\n")
         if (definition is not None and change.path == definition.header
-                and edit.start == edit.end and definition.text.strip().encode()
-                in edit.text.replace(b"\r\n", b"\n")):
+                and edit.start == edit.end and definition.text.strip().encode() in text):
+            continue
+        if (definition is not None and definition.doc_text and change.path
+                == definition.doc_file and edit.start == edit.end == len(old)
+                and definition.doc_text.strip().encode() in text):
             continue
         if not inside:
             stray.append(f"{where}: outside every span the rule may change")

@@ -67,8 +67,9 @@ def test_diff_paths_limit_the_files(sample: Path) -> None:
 def test_diff_with_definition(sample: Path) -> None:
     result = run("diff", "--with-definition", str(sample))
     paths = [f.path for f in PatchSet(result.stdout)]
-    # The definition first, its note in the documentation, then the five rewritten files.
-    assert paths[:2] == ["include/linux/btf.h", "Documentation/bpf/kfuncs.rst"]
+    # The note in the documentation, the definition, then the five rewritten files
+    # (the note first, so that an apply stopped between the two loses neither).
+    assert paths[:2] == ["Documentation/bpf/kfuncs.rst", "include/linux/btf.h"]
     assert len(paths) == 7
     assert "does not define" not in result.stderr
 

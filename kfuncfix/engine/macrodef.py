@@ -91,15 +91,17 @@ def changes_with_definition(index: TreeIndex, plan: Plan) -> list[FileChange]:
     if added is None:
         return changes
     doc = documentation_change(index, plan.rule)
-    if doc is not None and doc.path not in plan.files:
-        changes = [doc, *changes]
+    # The note is written before the definition: when an apply stops between the
+    # two, the next run still lacks the macro and adds it, and does not repeat the
+    # note (which names the macro).  The other way round the note would be lost.
+    first = [doc] if doc is not None and doc.path not in plan.files else []
     same = plan.files.get(added.path)
     if same is None:
-        return [added, *changes]
+        return [*first, added, *changes]
     edits = sorted([*same.edits, *added.edits], key=lambda e: e.start)
     merged = FileChange(same.path, same.old, apply_edits(same.old, edits, same.path),
                         same.kfuncs, edits, same.sets)
-    return [merged, *(c for c in changes if c.path != added.path)]
+    return [*first, merged, *(c for c in changes if c.path != added.path)]
 
 
 def _insertion(src: SourceFile, definition: MacroDefinition, text: bytes, eol: bytes) -> Edit:
