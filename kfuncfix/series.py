@@ -145,8 +145,9 @@ def section_prefix(name: str) -> str | None:
         return short.group(1).lower()
     words = re.findall(r"[A-Za-z0-9]+", name)
     bracket = re.search(r"\[([A-Za-z0-9 /]+)\]", name)
-    if words and words[0].upper() in GENERIC_FIRST_WORDS and bracket:
-        return re.split(r"[ /]", bracket.group(1))[0].lower()
+    if words and words[0].upper() in GENERIC_FIRST_WORDS:
+        # `THE REST` says nothing: the caller falls back to the rule's prefix.
+        return re.split(r"[ /]", bracket.group(1))[0].lower() if bracket else None
     return words[0].lower() if words else None
 
 

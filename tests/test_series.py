@@ -440,8 +440,9 @@ def test_a_file_no_section_covers_gets_the_rule_prefix(tmp_path: Path) -> None:
     ("NETWORKING [IPv4/IPv6]", "ipv4"),
     ("BPF [GENERAL] (Safe Dynamic Programs and Tools)", "bpf"),
     ("KERNEL VIRTUAL MACHINE (KVM)", "kvm"),
+    ("THE REST", None),  # nothing to say: the rule's own prefix is used
 ])
-def test_prefix_from_a_section_name(name: str, prefix: str) -> None:
+def test_prefix_from_a_section_name(name: str, prefix: str | None) -> None:
     assert section_prefix(name) == prefix
 
 
