@@ -36,7 +36,7 @@ import kfuncfix
 from kfuncfix.cli import main
 from kfuncfix.cli.series import build_from_rule
 from kfuncfix.engine import RuleError, parse_rule
-from kfuncfix.engine.rule import RULES_PACKAGE
+from kfuncfix.engine.rule import builtin_rule_text
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.outputs import formatpatch
 from kfuncfix.sample import copy_sample_tree
@@ -144,11 +144,6 @@ def test_a_rule_header_that_leads_out_of_the_tree_is_refused(tmp_path: Path) -> 
 
 
 # -- rule files ----------------------------------------------------------------
-
-
-def builtin_rule_text(name: str) -> str:
-    from importlib.resources import files
-    return files(RULES_PACKAGE).joinpath(f"{name}.toml").read_text()
 
 
 def toml_value(value: Any) -> str:

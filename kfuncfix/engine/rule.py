@@ -113,6 +113,14 @@ def load_rule(name_or_path: str) -> Rule:
                     "or give the path of a .toml file)")
 
 
+def builtin_rule_text(name: str) -> str:
+    """The TOML text of a built-in rule (to start a rule of one's own from)."""
+    for entry in _builtin_files():
+        if entry.name == f"{name}.toml":
+            return entry.read_text(encoding="utf-8")
+    raise RuleError(f"no built-in rule named {name!r}")
+
+
 def _builtin_files() -> list[Traversable]:
     try:
         folder: Traversable = files(RULES_PACKAGE)
