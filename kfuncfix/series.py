@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kfuncfix.config import SPLITS
 from kfuncfix.engine import (
     FileChange,
     Plan,
@@ -32,7 +33,6 @@ from kfuncfix.outputs.formatpatch import CoverLetter
 from kfuncfix.outputs.gitseries import PlannedPatch
 from kfuncfix.outputs.maintainers import Maintainers, subject_prefix
 
-SPLITS = ("none", "subsystem", "file")
 # MAINTAINERS section names whose first word says nothing about the code.
 GENERIC_FIRST_WORDS = frozenset({"NETWORKING", "NET", "DRIVERS", "GENERIC", "THE"})
 # checkpatch wants a macro's value in parentheses or in do { } while (0); an

@@ -7,6 +7,7 @@ registered on the `main` group below.  Exit codes: 0 done or clean,
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -16,9 +17,33 @@ import click
 from kfuncfix import __version__
 from kfuncfix.errors import KfuncfixError
 
+# Command name -> module of this package defining it (in its COMMANDS list).
+# Modules are imported only when their command runs: `kfuncfix list` need not
+# load GitPython.  tests/test_cli.py checks this table against the modules.
+COMMAND_MODULES = {
+    "list": "tree",
+    "check": "tree",
+    "rules": "rewrite",
+    "diff": "rewrite",
+    "apply": "rewrite",
+    "series": "series",
+    "audit": "audit",
+    "demo": "demo",
+}
+
 
 class KfuncfixGroup(click.Group):
-    """A group that turns our errors into one line and exit 2 (no traceback)."""
+    """Loads commands lazily; turns our errors into one line and exit 2 (no traceback)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMAND_MODULES, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is None:
+            return super().get_command(ctx, cmd_name)
+        commands = importlib.import_module(f"{__name__}.{module}").COMMANDS
+        return next(c for c in commands if c.name == cmd_name)
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
@@ -71,20 +96,6 @@ def main(
             raise click.UsageError(f"cannot change to {directory}: {exc.strerror}") from exc
     ctx.ensure_object(dict)
     ctx.obj.update(quiet=quiet, verbose=verbose, debug=debug)
-
-
-def _register() -> None:
-    """Add the commands of every module of this package (each lists its COMMANDS)."""
-    import importlib
-    import pkgutil
-
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        for command in getattr(module, "COMMANDS", ()):
-            main.add_command(command)
-
-
-_register()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import click
 
-from kfuncfix.cli.series import git_root
 from kfuncfix.cli.tree import load_index
-from kfuncfix.config import fill_defaults, load_config
+from kfuncfix.config import SPLITS, fill_defaults, load_config
 from kfuncfix.engine import (
     DEFAULT_RULE,
     FileChange,
@@ -26,14 +25,6 @@ from kfuncfix.interactive import review
 from kfuncfix.model import TreeIndex
 from kfuncfix.outputs.apply import ApplyResult, apply_changes
 from kfuncfix.outputs.diff import diffstat, unified_diff
-from kfuncfix.outputs.gitseries import (
-    build_series,
-    committer_ident,
-    open_repo,
-    resolve_date,
-    update_branch,
-)
-from kfuncfix.series import SPLITS, plan_series
 
 TREE = click.argument("tree", default=".", type=click.Path(path_type=Path))
 PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -206,6 +197,17 @@ def _report_failure(outcome: ApplyResult) -> None:
 def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_name: str, branch: str,
                      base: str, split: str, sender: str | None, date: str | None,
                      force: bool, interactive: bool) -> None:
+    # Git machinery (GitPython) only when a branch is asked for: diff stays light.
+    from kfuncfix.cli.series import git_root
+    from kfuncfix.outputs.gitseries import (
+        build_series,
+        committer_ident,
+        open_repo,
+        resolve_date,
+        update_branch,
+    )
+    from kfuncfix.series import plan_series
+
     root = git_root(tree)
     when = resolve_date(date)
     committer_ident(open_repo(root), sender, when)  # no identity: say so before any work
