@@ -141,6 +141,3 @@ class TreeIndex:
     # Files discovery needed but could not read (the result is then incomplete).
     unreadable: list[str] = field(default_factory=list)
     rev: str | None = None  # the commit the tree was read at (None: the worktree)
-
-    def kfunc_sets(self) -> list[IdSet]:
-        return [s for s in self.sets if s.kind == KFUNC]

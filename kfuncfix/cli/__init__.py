@@ -32,6 +32,12 @@ COMMAND_MODULES = {
 }
 
 
+def global_flag(name: str) -> bool:
+    """A flag of the `kfuncfix` group (quiet, verbose, debug) seen from any command."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.obj and ctx.obj.get(name))
+
+
 class KfuncfixGroup(click.Group):
     """Loads commands lazily; turns our errors into one line and exit 2 (no traceback)."""
 

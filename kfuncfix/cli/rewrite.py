@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from kfuncfix.cli.tree import load_index
+from kfuncfix.cli import global_flag
+from kfuncfix.cli.tree import TREE, load_index
 from kfuncfix.config import SPLITS, fill_defaults, load_config
 from kfuncfix.engine import (
     DEFAULT_RULE,
@@ -26,7 +27,6 @@ from kfuncfix.model import TreeIndex
 from kfuncfix.outputs.apply import ApplyResult, apply_changes
 from kfuncfix.outputs.diff import diffstat, unified_diff
 
-TREE = click.argument("tree", default=".", type=click.Path(path_type=Path))
 PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 RULE = click.option(
     "--rule", "rule_name", default=DEFAULT_RULE, show_default=True, metavar="NAME|FILE",
@@ -38,9 +38,8 @@ WITH_DEFINITION = click.option(
 )
 
 
-def _quiet() -> bool:
-    ctx = click.get_current_context(silent=True)
-    return bool(ctx and ctx.obj and ctx.obj.get("quiet"))
+def _ask(question: str) -> str:
+    return click.prompt(question, prompt_suffix="", default="", show_default=False)
 
 
 @click.command("rules")
@@ -151,9 +150,7 @@ def apply_command(tree: Path, paths: tuple[Path, ...], rule_name: str, force: bo
         return
     index, result, changes = _plan(tree, paths, rule_name, with_definition)
     if interactive:
-        result = review(index, result, lambda q: click.prompt(q, prompt_suffix="",
-                                                              default="", show_default=False),
-                        click.echo, sys.stdout.isatty())
+        result = review(index, result, _ask, click.echo, sys.stdout.isatty())
         changes = (changes_with_definition(index, result) if with_definition
                    else list(result.files.values()))
     outcome = apply_changes(Path(index.root), changes, force)
@@ -215,9 +212,7 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_name: str, branch
     index = load_index(root, rev=base)
     result = plan(index, rule, tree_paths(root, paths))
     if interactive:
-        result = review(index, result, lambda q: click.prompt(q, prompt_suffix="",
-                                                              default="", show_default=False),
-                        click.echo, sys.stdout.isatty())
+        result = review(index, result, _ask, click.echo, sys.stdout.isatty())
     if not result.files:
         click.echo("kfuncfix: nothing to change; no branch made", err=True)
         sys.exit(0)
@@ -280,7 +275,7 @@ def _report(result: Plan, with_definition: bool) -> None:
     """Skipped items always (they fail the run); notes unless --quiet."""
     for skip in result.skipped:
         click.echo(f"kfuncfix: skipped {skip}", err=True)
-    if _quiet():
+    if global_flag("quiet"):
         return
     for note in result.notes:
         click.echo(f"kfuncfix: note: {note}", err=True)

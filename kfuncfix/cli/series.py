@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import git
 
+from kfuncfix.cli import global_flag
 from kfuncfix.cli.tree import load_index
 from kfuncfix.config import fill_defaults, load_config
 from kfuncfix.engine import DEFAULT_RULE, load_rule, plan
@@ -184,7 +185,7 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
     files = write_series(series, opts["outdir"], options, _per_patch(root, opts["maintainers"]))
     for path in files:
         click.echo(str(path))
-    if not ctx.obj.get("quiet"):
+    if not global_flag("quiet"):
         click.echo(f"kfuncfix: {len(series.commits)} patch(es) on {series.base[:12]} in "
                    f"{opts['outdir']}", err=True)
     if opts["check"]:

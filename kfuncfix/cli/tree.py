@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from kfuncfix.cli import global_flag
 from kfuncfix.discover import discover
 from kfuncfix.model import TreeIndex
 from kfuncfix.patchcheck import apply_in_memory, touched_by
@@ -24,9 +25,8 @@ def load_index(
     tree: Path, overlay: dict[str, bytes | None] | None = None, rev: str | None = None
 ) -> TreeIndex:
     """Discovery with the CLI's conventions: warnings on stderr when --verbose."""
-    ctx = click.get_current_context(silent=True)
-    verbose = bool(ctx and ctx.obj and ctx.obj.get("verbose"))
-    status = StatusLine(enabled=sys.stderr.isatty() and not _quiet())
+    verbose = global_flag("verbose")
+    status = StatusLine(enabled=sys.stderr.isatty() and not global_flag("quiet"))
     try:
         index = discover(tree, overlay, status, rev)
     finally:
@@ -35,7 +35,7 @@ def load_index(
     # discovery needed but could not read makes the result incomplete: say so.
     # Prototypes pycparser could not parse only matter to the curious.
     shown = index.warnings if verbose else [w for w in index.warnings if "prototype" not in w]
-    if not _quiet():
+    if not global_flag("quiet"):
         for warning in shown:
             click.echo(f"kfuncfix: warning: {warning}", err=True)
     if index.unreadable:
@@ -61,11 +61,6 @@ class StatusLine:
         if self.enabled and self.width:
             click.echo("\r" + " " * self.width + "\r", err=True, nl=False)
             self.width = 0
-
-
-def _quiet() -> bool:
-    ctx = click.get_current_context(silent=True)
-    return bool(ctx and ctx.obj and ctx.obj.get("quiet"))
 
 
 @click.command("list")
@@ -96,7 +91,7 @@ def list_command(tree: Path, fmt: str) -> None:
             click.echo(("\n" if current else "") + click.style(where, bold=True))
             current = where
         click.echo("  " + _row(rec))
-    if not _quiet():
+    if not global_flag("quiet"):
         click.echo(summary(index, recs), err=True)
     if index.unreadable:
         sys.exit(1)
@@ -159,7 +154,7 @@ def check_command(tree: Path, patch_file, fmt: str) -> None:
         for rec in unresolved:
             click.echo(f"{rec.set_file}:{rec.set_line}: warning: kfunc {rec.name} "
                        f"not resolved: {rec.reason}")
-        if not _quiet():
+        if not global_flag("quiet"):
             scope = "touched by the patch" if patched is not None else "checked"
             click.echo(f"{len(recs)} kfunc definitions {scope}, {len(findings)} not tagged",
                        err=True)

@@ -85,9 +85,6 @@ class SourceFile:
             self._newlines = [m.start() for m in re.finditer(b"\n", self.data)]
         return bisect.bisect_left(self._newlines, offset) + 1
 
-    def line_start(self, offset: int) -> int:
-        return self.data.rfind(b"\n", 0, offset) + 1
-
     def condition_at(self, offset: int) -> tuple[str, ...]:
         """The `#if` conditions (outermost first) in force at a byte offset."""
         i = bisect.bisect_right(self._cond_offsets, offset) - 1
