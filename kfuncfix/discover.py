@@ -154,11 +154,6 @@ class _Discovery:
         kfuncs = self._kfuncs(candidates, sets)
         self.progress(f"resolving {len({k.name for k in kfuncs})} kfuncs to their definitions")
         self._resolve(kfuncs)
-        defines_tag = any(
-            d.kind == "define" and d.rest.split("(")[0].split()[:1] == [TAG]
-            for src in candidates
-            for d in src.directives
-        )
         unresolved = [u for s in sets if s.kind != "unregistered" for u in s.unresolved]
         return TreeIndex(
             root=str(self.files.root),
@@ -167,7 +162,6 @@ class _Discovery:
             kfuncs=kfuncs,
             unresolved=unresolved,
             warnings=self.warnings,
-            defines_bpf_kfunc=defines_tag,
             is_git=self.files.is_git,
             unreadable=self.unreadable,
             rev=self.files.rev,

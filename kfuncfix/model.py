@@ -136,8 +136,12 @@ class TreeIndex:
     kfuncs: list[Kfunc]  # one per (set, entry) of kfunc, dtor and fmodret sets
     unresolved: list[Unresolved]
     warnings: list[str]
-    defines_bpf_kfunc: bool  # the tree defines the `__bpf_kfunc` macro
     is_git: bool
     # Files discovery needed but could not read (the result is then incomplete).
     unreadable: list[str] = field(default_factory=list)
     rev: str | None = None  # the commit the tree was read at (None: the worktree)
+
+    @property
+    def defines_bpf_kfunc(self) -> bool:
+        """A file discovery read defines the `__bpf_kfunc` macro."""
+        return any(src.defines("__bpf_kfunc") for src in self.sources.values())

@@ -20,24 +20,15 @@ from kfuncfix.source.scan import SourceFile, scan
 from kfuncfix.treefiles import TreeFiles
 
 
-def defines(src: SourceFile, macro: str) -> bool:
-    return any(d.kind == "define" and _defined_name(d.rest) == macro for d in src.directives)
-
-
-def _defined_name(rest: str) -> str:
-    word = rest.split("(", 1)[0].split(None, 1)
-    return word[0] if word else ""
-
-
 def missing_definition(index: TreeIndex, rule: Rule) -> str | None:
     """The rule's macro if the tree does not define it (None when defined or not needed)."""
     if rule.definition is None:
         return None
     macro = rule.definition.macro
-    if any(defines(src, macro) for src in index.sources.values()):
+    if any(src.defines(macro) for src in index.sources.values()):
         return None
     header = _header_source(index, rule.definition, must_exist=False)
-    return None if header is not None and defines(header, macro) else macro
+    return None if header is not None and header.defines(macro) else macro
 
 
 def definition_change(index: TreeIndex, rule: Rule) -> FileChange | None:

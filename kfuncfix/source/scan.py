@@ -95,6 +95,11 @@ class SourceFile:
         i = bisect.bisect_right(self._cond_offsets, offset) - 1
         return self._cond_values[i][1] if i >= 0 else False
 
+    def defines(self, macro: str) -> bool:
+        """True if a `#define` of this file names `macro`."""
+        return any(d.kind == "define" and d.rest.split("(", 1)[0].split()[:1] == [macro]
+                   for d in self.directives)
+
     def text(self, start: int, end: int) -> str:
         return self.data[start:end].decode("utf-8", "surrogateescape")
 
