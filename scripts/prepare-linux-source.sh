@@ -5,6 +5,9 @@
 #   apt-get install linux-source-6.1
 #   scripts/prepare-linux-source.sh 6.1 [DEST_PARENT]
 #
+# scripts/fetch-linux-source.sh downloads the package from the right suite
+# without installing it and calls this with LINUX_SOURCE_TARBALL set.
+#
 # DEST_PARENT defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/kfuncfix; the tree lands in
 # DEST_PARENT/linux-source-VERSION with one commit.  Debian's top-level
 # .gitignore ends with "/*" (its packaging ignores everything at the top
@@ -12,7 +15,7 @@
 set -eu
 version=${1:?usage: prepare-linux-source.sh VERSION [DEST_PARENT]}
 parent=${2:-${XDG_CACHE_HOME:-$HOME/.cache}/kfuncfix}
-tarball=/usr/src/linux-source-$version.tar.xz
+tarball=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-$version.tar.xz}
 tree=$parent/linux-source-$version
 [ -r "$tarball" ] || { echo "prepare-linux-source: $tarball not found (apt-get install linux-source-$version)" >&2; exit 2; }
 if [ -f "$tree/.git/kfuncfix-ready" ]; then echo "$tree"; exit 0; fi
