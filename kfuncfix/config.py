@@ -52,7 +52,7 @@ def load_config(tree: Path, explicit: Path | None = None) -> dict[str, Any]:
         if key not in KEYS:
             raise KfuncfixError(f"{path}: unknown key '{key}' (known: {', '.join(KEYS)})")
         kind, what = KEYS[key]
-        if not isinstance(value, kind) or (kind is list and not all(
+        if not isinstance(value, kind) or (isinstance(value, list) and not all(
                 isinstance(v, str) for v in value)):
             raise KfuncfixError(f"{path}: key '{key}' must be {what}")
     if data.get("split", "none") not in SPLITS:

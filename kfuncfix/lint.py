@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchSet
 
 from kfuncfix.engine import FileChange, Plan, Result, apply_edits
 from kfuncfix.errors import KfuncfixError

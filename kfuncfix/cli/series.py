@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 import git
 
 from kfuncfix.cli import global_flag
 from kfuncfix.cli.planning import RULES, planned
-from kfuncfix.config import fill_defaults, load_config
+from kfuncfix.config import SPLITS, fill_defaults, load_config
 from kfuncfix.engine import Plan
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.outputs.checkseries import SeriesCheck, check_series
@@ -27,7 +28,7 @@ from kfuncfix.outputs.gitseries import (
 )
 from kfuncfix.outputs.maintainers import Recipients, has_get_maintainer, recipients_for_patch
 from kfuncfix.pipeline import Planned, Request, rules_of
-from kfuncfix.series import SPLITS, SeriesPlan, expected_findings, plan_series, series_cover
+from kfuncfix.series import SeriesPlan, expected_findings, plan_series, series_cover
 
 CONFIG_KEYS = {"subject_prefix": "subject_prefix", "split": "split", "to": "to", "cc": "cc"}
 
@@ -113,7 +114,7 @@ def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
 @click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path),
               help="Settings file (default: TREE/.kfuncfix.toml).")
 @click.pass_context
-def series_command(ctx: click.Context, tree: Path, **opts) -> None:
+def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
     """Write the rule's rewrite of TREE as a patch series with git format-patch.
 
     \b

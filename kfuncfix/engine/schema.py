@@ -56,7 +56,10 @@ class Table:
                default: str | None = None) -> str:
         """A string the rule must give (unless there is a default), of the given form."""
         value = self._get(name, str, "a string", default is None)
-        return default if value is None else self._check(name, value, pattern, form)
+        if value is None:
+            assert default is not None  # _get raised for a missing required key
+            return default
+        return self._check(name, value, pattern, form)
 
     def optional(self, name: str, pattern: re.Pattern[str] | None = None,
                  form: str = "") -> str | None:
@@ -69,7 +72,7 @@ class Table:
             return default
         if not low <= value <= high:
             raise self.fail(name, f"must be between {low} and {high}")
-        return value
+        return int(value)
 
     def identifiers(self, name: str, *, required: bool = True) -> tuple[str, ...]:
         value = self._get(name, list, "a list of identifiers", required)
