@@ -19,6 +19,7 @@ from tests.conftest import git_worktree
 
 pytestmark = pytest.mark.realtree
 TOKEN_RE = re.compile(rb"[A-Za-z_]\w*|\d\w*|\S")
+INCLUDE = b"#include <linux/btf.h>\n"
 TAG_RE = re.compile(r"^__bpf_kfunc ([^\n]*\()", re.M)
 
 
@@ -106,6 +107,10 @@ def test_apply_rule_all_restores_a_stripped_612(stripped612: Path, linux612: Pat
         ours = (stripped612 / rel).read_bytes()
         theirs = subprocess.run(["git", "-C", str(linux612), "show", f"HEAD:{rel}"],
                                 capture_output=True, check=True).stdout
+        if INCLUDE not in theirs:
+            # Upstream gets linux/btf.h through another header (linux/bpf.h,
+            # linux/btf_ids.h); the rules include what the file uses.
+            ours = ours.replace(INCLUDE, b"", 1)
         if TOKEN_RE.findall(ours) != TOKEN_RE.findall(theirs):
             differ[rel] = _first_difference(theirs, ours)
     unexplained = {k: v for k, v in differ.items() if k not in DIFFERENCES}

@@ -165,18 +165,19 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
             run = planned(tree, rule_names, rev=commit.sha, lint=True)
             added = added_lines(commit.diff)
             blocks.append((f"{commit.sha[:12]} (\"{commit.subject}\")",
-                           findings(run.index, run.plan, added)))
+                           findings(run.index, run.plan, added, fmt == "json")))
             unreadable = unreadable or bool(run.index.unreadable)
             note = note or _tree_note(run.index, run.plan)
     elif patch_file is not None:
         patched = apply_in_memory(tree, patch_file.read())
         run = planned(tree, rule_names, overlay=patched.overlay, lint=True)
-        blocks.append(("the patch", findings(run.index, run.plan, patched.added_lines)))
+        blocks.append(("the patch", findings(run.index, run.plan, patched.added_lines,
+                                                    fmt == "json")))
         unreadable = bool(run.index.unreadable)
         note = _tree_note(run.index, run.plan)
     else:
         run = planned(tree, rule_names, lint=True)
-        blocks.append(("the tree", findings(run.index, run.plan)))
+        blocks.append(("the tree", findings(run.index, run.plan, None, fmt == "json")))
         unreadable = bool(run.index.unreadable)
         note = _tree_note(run.index, run.plan)
     _print_findings(blocks, fmt, note, run.plan)
