@@ -3,6 +3,11 @@
 The patch is read with unidiff (which files, which lines it adds) and applied
 with `git apply` to copies of just the files it touches, in a temporary
 directory; discovery then sees the tree with those files replaced in memory.
+
+A patch may come from anyone (a pull request on CI): every name in it (the
+---/+++ lines, `diff --git`, rename and copy headers; git's C-quoted names
+decoded) is checked to stay inside the tree, not through a symbolic link,
+before any file is copied or read.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from unidiff import PatchSet
+from unidiff import PatchedFile, PatchSet
 from unidiff.errors import UnidiffParseError
 
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.gitpath import check_tree_path, unquote
 from kfuncfix.model import TreeIndex
 from kfuncfix.report import Record
 
@@ -28,8 +34,25 @@ class PatchedTree:
     added_lines: dict[str, set[int]]  # tree path -> line numbers the patch adds
 
 
+# Header lines of a git diff that name a path without the a/ b/ prefix.
+_NAMING_HEADERS = ("rename from ", "rename to ", "copy from ", "copy to ")
+
+
 def _strip(path: str) -> str:
+    path = unquote(path)
     return path[2:] if path.startswith(("a/", "b/")) else path
+
+
+def _checked_names(pf: PatchedFile, root: Path) -> tuple[str, str]:
+    """The source and target path of one file of the patch, each checked to stay in root."""
+    source, target = _strip(pf.source_file), _strip(pf.target_file)
+    for name, unused in ((source, pf.is_added_file), (target, pf.is_removed_file)):
+        if not unused:
+            check_tree_path(name, root)
+    for line in str(pf.patch_info or "").splitlines():
+        if line.startswith(_NAMING_HEADERS):
+            check_tree_path(unquote(line.split(" ", 2)[2]), root)
+    return source, target
 
 
 def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
@@ -41,11 +64,11 @@ def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
     if not patch:
         raise KfuncfixError("the patch holds no diff")
     added: dict[str, set[int]] = {}
+    names = [_checked_names(pf, root) for pf in patch]  # all of them, before any copy
     with tempfile.TemporaryDirectory(prefix="kfuncfix-patch-") as tmp:
         work = Path(tmp)
         targets = []
-        for pf in patch:
-            source, target = _strip(pf.source_file), _strip(pf.target_file)
+        for pf, (source, target) in zip(patch, names, strict=True):
             if not pf.is_added_file:
                 original = root / source
                 if not original.is_file():
