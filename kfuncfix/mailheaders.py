@@ -51,7 +51,8 @@ def check_address(value: str, source: str) -> str:
         defects = header.defects
     except Exception as exc:  # the stdlib parser raises IndexError on some input, too
         raise KfuncfixError(f"{source}: {value!r} is not a mail address") from exc
-    if len(addresses) != 1:
+    # An empty list entry (`a@b,`) leaves no defect behind, but is not one address.
+    if len(addresses) != 1 or value.strip().startswith(",") or value.strip().endswith(","):
         raise KfuncfixError(
             f"{source}: {value!r} holds {len(addresses)} addresses; give exactly one per value")
     # `David S. Miller <davem@...>`: an unquoted period in a name is obsolete
