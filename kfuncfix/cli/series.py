@@ -121,7 +121,8 @@ def branch_cover(root: Path, rule_name: str, series: Series) -> CoverLetter | No
 @click.option("--check", is_flag=True,
               help="Prove the series: git am on a scratch worktree, checkpatch.pl, mail parse. "
                    "The macro-shape findings the definition patch explains do not fail it.")
-@click.option("--force", is_flag=True, help="Replace .patch files already in the directory.")
+@click.option("--force", is_flag=True,
+              help="Replace files of the names the series writes (others always stay).")
 @click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path),
               help="Settings file (default: TREE/.kfuncfix.toml).")
 @click.pass_context
