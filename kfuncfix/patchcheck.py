@@ -93,6 +93,10 @@ def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
                                 f"{why[0] if why else 'git apply failed'}")
         overlay: dict[str, bytes | None] = {}
         for rel, target in targets:
+            if target is not None and (work / target).is_symlink():
+                # Reading it would read whatever it points to, outside the copies.
+                raise KfuncfixError(f"the patch makes {target} a symbolic link; "
+                                    "kfuncfix lints regular files only")
             overlay[rel] = None if target is None else (work / target).read_bytes()
     return PatchedTree(overlay, added)
 

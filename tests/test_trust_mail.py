@@ -197,6 +197,20 @@ def test_patch_path_through_a_symlink_is_refused(patch_tree: Path, tmp_path: Pat
     assert (outside / "x.c").read_text() == "original\n"
 
 
+def test_patch_that_adds_a_symlink_is_not_read_through(
+        patch_tree: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.c"
+    secret.write_text(kfunc_source("\nnoinline int f_secret(int x)\n{\n\treturn x;\n}\n",
+                                   ["f_secret"], "secret_ids"))
+    text = ("diff --git a/kernel/evil.c b/kernel/evil.c\nnew file mode 120000\n"
+            "index 0000000..1111111\n--- /dev/null\n+++ b/kernel/evil.c\n@@ -0,0 +1 @@\n"
+            f"+{secret}\n\\ No newline at end of file\n")
+    result = check_patch(patch_tree, text, tmp_path)
+    assert "f_secret" not in result.output
+    assert result.exit_code == 2
+    assert "makes kernel/evil.c a symbolic link" in result.stderr
+
+
 def test_quoted_names_from_git_are_read(tmp_path: Path) -> None:
     name = "kernel/caf\u00e9.c"
     tree = git_init(small_tree(tmp_path / "tree", {name: kfunc_source(
@@ -234,6 +248,13 @@ def test_header_options_are_validated(sample_repo: Path, tmp_path: Path, option:
     assert result.stderr.startswith(f"kfuncfix: error: {option}: ")
     assert result.stderr.count("\n") == 1
     assert patch_names(out) == []
+
+
+def test_from_with_a_quoted_name_is_accepted(sample_repo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = series(sample_repo, out, "--from", '"Pan, Xinhui" <x@example.org>')
+    assert result.exit_code == 0, result.output
+    assert 'From: "Pan, Xinhui" <x@example.org>' in all_mail(out)
 
 
 def test_config_file_cannot_add_a_header(sample_repo: Path, tmp_path: Path) -> None:
@@ -401,7 +422,7 @@ def test_check_failure_names_the_reason(tmp_path: Path) -> None:
 FAKE_GET_MAINTAINER = r"""#!/usr/bin/perl
 # Proves where it runs: MAINTAINERS and the tree's directories must be beside it.
 die "no MAINTAINERS\n" unless -f "MAINTAINERS";
-die "no kernel/ directory\n" unless -d "kernel";
+die "no net directory\n" unless -d "net";
 print "WHO <who\@example.org>\n" if grep { $_ eq "--m" } @ARGV;
 exit 0;
 """
@@ -414,6 +435,10 @@ def fake_script(who: str) -> str:
 @needs_perl
 def test_modified_script_in_the_worktree_is_not_run(tmp_path: Path) -> None:
     tree = copy_sample_tree(tmp_path / "tree")
+    # `F: net` (no slash) is a directory: get_maintainer.pl checks that with -d.
+    maintainers = tree / "MAINTAINERS"
+    maintainers.write_text(maintainers.read_text() + "\nNETWORKING\nM:\tNet <n@example.org>\n"
+                           "F:\tnet\n")
     (tree / "scripts").mkdir()
     (tree / "scripts" / "get_maintainer.pl").write_text(fake_script("Committed"))
     git_init(tree)

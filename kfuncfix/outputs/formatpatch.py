@@ -241,8 +241,9 @@ def _check_header_values(options: MailOptions) -> None:
         check_address(address, "--cc")
     if options.in_reply_to is not None:
         check_message_id(options.in_reply_to, "--in-reply-to")
-    if options.sender is not None:
-        check_address(str(options.sender), "--from")
+    if options.sender is not None:  # git quotes the name as needed: check the parts
+        check_header_value(options.sender.name, "--from")
+        check_address(options.sender.email, "--from")
     if options.cover_letter is not None:
         check_header_value(options.cover_letter.subject, "cover letter subject")
 

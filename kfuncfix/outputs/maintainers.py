@@ -35,7 +35,11 @@ from kfuncfix.outputs.gitseries import open_repo, run_git
 
 SCRIPT = "scripts/get_maintainer.pl"
 # What get_maintainer.pl reads besides the files named to it (which_conf looks
-# in `.` and `.scripts`; F: patterns are checked with `-d` for directories).
+# in `.` and `.scripts`).  It also checks each F:/X: pattern with `-d` (after
+# turning `.` into `\.`, `*` into `.*`, `?` into `.`) to add a missing trailing
+# slash; the directories for which that can succeed are made in the scratch
+# copy: some 200 on Linux 6.1, not its 5,000 (mkdir is not free).
+_DIR_PATTERN = re.compile(r"^[FX]:[ \t]*([^.*?\s]*[^/.*?\s])[ \t]*$", re.M)
 SCRIPT_INPUTS = (SCRIPT, "MAINTAINERS", ".mailmap", ".get_maintainer.conf",
                  ".get_maintainer.ignore", ".scripts/.get_maintainer.conf",
                  ".scripts/.get_maintainer.ignore")
@@ -401,7 +405,10 @@ def _script_checkout(tree: Path, revision: str) -> Path | None:
         if SCRIPT in blobs:
             scratch = tempfile.TemporaryDirectory(prefix="kfuncfix-get-maintainer-")
             root = Path(scratch.name)
-            for directory in committed_dirs(tree, sha):
+            dirs = set(committed_dirs(tree, sha))
+            named = set(_DIR_PATTERN.findall(
+                blobs.get("MAINTAINERS", b"").decode("utf-8", "replace")))
+            for directory in sorted(named & dirs):
                 (root / directory).mkdir(parents=True, exist_ok=True)
             for path, data in blobs.items():
                 (root / path).parent.mkdir(parents=True, exist_ok=True)
