@@ -268,6 +268,16 @@ def test_config_file_cannot_add_a_header(sample_repo: Path, tmp_path: Path) -> N
     assert patch_names(out) == []
 
 
+def test_config_file_addresses_still_reach_the_mails(sample_repo: Path, tmp_path: Path) -> None:
+    (sample_repo / ".kfuncfix.toml").write_text(
+        'to = ["bpf@vger.kernel.org"]\ncc = ["David S. Miller <davem@example.org>"]\n')
+    out = tmp_path / "out"
+    assert series(sample_repo, out).exit_code == 0
+    first = (out / "0001-bpf-Add-__bpf_kfunc-tag-for-marking-kernel-functions.patch").read_text()
+    assert re.search(r"^To: bpf@vger\.kernel\.org", first, re.M)
+    assert "David S. Miller <davem@example.org>" in first
+
+
 def test_config_subject_prefix_with_cr_is_refused(sample_repo: Path, tmp_path: Path) -> None:
     (sample_repo / ".kfuncfix.toml").write_text('subject_prefix = "PATCH\\rX"\n')
     result = series(sample_repo, tmp_path / "out")
