@@ -17,6 +17,11 @@ from kfuncfix.errors import KfuncfixError
 
 _C_ESCAPE = re.compile(r'\\([0-7]{3}|.)')
 _C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13}
+# Lines of a patch that name the files it touches: `diff --git a/x b/y`, where git
+# C-quotes a name with non-ASCII or control bytes and leaves spaces as they are.
+_DIFF_GIT = "diff --git "
+_NAME = r'"(?:[^"\\]|\\.)*"|\S+'
+_DIFF_GIT_NAMES = re.compile(rf"({_NAME}) ({_NAME})")
 
 
 def unquote(name: str) -> str:
@@ -37,6 +42,24 @@ def unquote(name: str) -> str:
         pos = escape.end()
     raw += os.fsencode(name[pos:len(name) - 1])
     return os.fsdecode(bytes(raw))
+
+
+def diff_git_names(line: str) -> list[str]:
+    """The two paths of a `diff --git` line (without a/ and b/), or [] for other lines."""
+    if not line.startswith(_DIFF_GIT):
+        return []
+    rest = line[len(_DIFF_GIT):].rstrip("\r\n")
+    # Unquoted, a name may hold spaces: git writes the same name twice unless renamed.
+    half = (len(rest) - 1) // 2
+    if (rest[:2], rest[half:half + 3]) == ("a/", " b/") and rest[2:half] == rest[half + 3:]:
+        return [rest[2:half]] * 2
+    pair = _DIFF_GIT_NAMES.fullmatch(rest)
+    if pair is None:
+        return []
+    names = [unquote(n) for n in pair.groups()]
+    if not (names[0].startswith("a/") and names[1].startswith("b/")):
+        return []
+    return [names[0][2:], names[1][2:]]
 
 
 def check_tree_path(path: str, root: Path, what: str = "the patch") -> str:

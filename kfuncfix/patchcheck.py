@@ -7,7 +7,7 @@ directory; discovery then sees the tree with those files replaced in memory.
 A patch may come from anyone (a pull request on CI): every name in it (the
 ---/+++ lines, `diff --git`, rename and copy headers; git's C-quoted names
 decoded) is checked to stay inside the tree, not through a symbolic link,
-before any file is copied or read.
+before any file is copied or read; a link the patch itself makes is not read.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from unidiff import PatchedFile, PatchSet
 from unidiff.errors import UnidiffParseError
 
 from kfuncfix.errors import KfuncfixError
-from kfuncfix.gitpath import check_tree_path, unquote
+from kfuncfix.gitpath import check_tree_path, diff_git_names, unquote
 from kfuncfix.model import TreeIndex
 from kfuncfix.report import Record
 
@@ -52,6 +52,8 @@ def _checked_names(pf: PatchedFile, root: Path) -> tuple[str, str]:
     for line in str(pf.patch_info or "").splitlines():
         if line.startswith(_NAMING_HEADERS):
             check_tree_path(unquote(line.split(" ", 2)[2]), root)
+        for name in diff_git_names(line):  # what git apply goes by
+            check_tree_path(name, root)
     return source, target
 
 
@@ -60,7 +62,7 @@ def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
     try:
         patch = PatchSet(patch_text.decode("utf-8", "surrogateescape"))
     except UnidiffParseError as exc:
-        raise KfuncfixError(f"cannot read the patch: {exc}") from exc
+        raise KfuncfixError(f"cannot read the patch: {str(exc).strip()}") from exc
     if not patch:
         raise KfuncfixError("the patch holds no diff")
     added: dict[str, set[int]] = {}

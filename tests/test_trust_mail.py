@@ -169,6 +169,7 @@ def test_patch_path_with_dotdot_is_refused_before_any_copy(
 @pytest.mark.parametrize("header", [
     "diff --git a/x.c b/x.c\nsimilarity index 100%\nrename from ../x.c\nrename to x.c\n",
     "diff --git a/kernel/a.c b/kernel/b.c\ncopy from kernel/a.c\ncopy to ../../b.c\n",
+    "diff --git a/../x.c b/../x.c\nold mode 100644\nnew mode 100755\n",
 ])
 def test_rename_and_copy_headers_are_checked_too(
         patch_tree: Path, tmp_path: Path, header: str) -> None:

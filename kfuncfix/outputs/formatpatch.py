@@ -18,10 +18,12 @@ Files are written into a scratch directory inside the output directory and
 moved in only when all is done, so a failure leaves the old series in place.
 As with `git format-patch -o`, only files of the names this run writes are
 replaced (and only with `force`); anything else in the directory stays.
-Every header value (recipients, subject prefix, Message-Id, sender, cover
-subject) is checked once more here, whoever called, before git sees it.
 git does not check its own writes (a full disk gives short files and exit
 status 0), so each file it wrote is checked to be whole before it is used.
+
+Every header value (recipients, subject prefix, Message-Id, sender, cover
+subject) is checked once more here, whoever the caller, before git sees it:
+a line break in any of them would add a header or end the header block.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from kfuncfix.errors import KfuncfixError
-from kfuncfix.gitpath import unquote
+from kfuncfix.gitpath import diff_git_names
 from kfuncfix.mailheaders import check_address
 from kfuncfix.outputs.gitseries import open_repo, run_git
 
@@ -44,11 +44,6 @@ SCRIPT_INPUTS = (SCRIPT, "MAINTAINERS", ".mailmap", ".get_maintainer.conf",
                  ".get_maintainer.ignore", ".scripts/.get_maintainer.conf",
                  ".scripts/.get_maintainer.ignore")
 _ENTRY = re.compile(r"^([A-Z]):\s*(.*?)\s*$")
-# Lines of a patch that name the files it touches: `diff --git a/x b/y`, where git
-# C-quotes a name with non-ASCII or control bytes and leaves spaces as they are.
-_DIFF_GIT = "diff --git "
-_NAME = r'"(?:[^"\\]|\\.)*"|\S+'
-_DIFF_GIT_NAMES = re.compile(rf"({_NAME}) ({_NAME})")
 # `bpf:`, `selftests/bpf:`, `bpf, sockmap:` but not a sentence that has a colon.
 _PREFIX = re.compile(r"^([\w./+-]+(?:, ?[\w./+-]+)*):\s")
 
@@ -258,31 +253,13 @@ def patch_paths_and_keyword_lines(patch_text: str) -> tuple[list[str], list[str]
     lines: list[str] = []
     in_diff = False
     for line in patch_text.splitlines():
-        names = _diff_git_names(line)
+        names = diff_git_names(line)
         if names:
             in_diff = True
             paths.extend(n for n in names if n not in paths)
         elif not in_diff or (line[:1] in "+-" and not line.startswith(("+++", "---"))):
             lines.append(line)
     return paths, lines
-
-
-def _diff_git_names(line: str) -> list[str]:
-    """The two paths of a `diff --git` line (without a/ and b/), or [] for other lines."""
-    if not line.startswith(_DIFF_GIT):
-        return []
-    rest = line[len(_DIFF_GIT):].rstrip("\r\n")
-    # Unquoted, a name may hold spaces: git writes the same name twice unless renamed.
-    half = (len(rest) - 1) // 2
-    if (rest[:2], rest[half:half + 3]) == ("a/", " b/") and rest[2:half] == rest[half + 3:]:
-        return [rest[2:half]] * 2
-    pair = _DIFF_GIT_NAMES.fullmatch(rest)
-    if pair is None:
-        return []
-    names = [unquote(n) for n in pair.groups()]
-    if not (names[0].startswith("a/") and names[1].startswith("b/")):
-        return []
-    return [names[0][2:], names[1][2:]]
 
 
 def has_get_maintainer(tree: Path | str, revision: str | None = None) -> bool:
