@@ -443,16 +443,21 @@ def fake_script(who: str) -> str:
     return FAKE_GET_MAINTAINER.replace("WHO <who", f"{who} <{who.lower()}")
 
 
-@needs_perl
-def test_modified_script_in_the_worktree_is_not_run(tmp_path: Path) -> None:
-    tree = copy_sample_tree(tmp_path / "tree")
+def tree_with_script(root: Path, script: str) -> Path:
+    """The sample tree with `script` committed as its get_maintainer.pl."""
+    tree = copy_sample_tree(root)
     # `F: net` (no slash) is a directory: get_maintainer.pl checks that with -d.
     maintainers = tree / "MAINTAINERS"
     maintainers.write_text(maintainers.read_text() + "\nNETWORKING\nM:\tNet <n@example.org>\n"
                            "F:\tnet\n")
     (tree / "scripts").mkdir()
-    (tree / "scripts" / "get_maintainer.pl").write_text(fake_script("Committed"))
-    git_init(tree)
+    (tree / "scripts" / "get_maintainer.pl").write_text(script)
+    return git_init(tree)
+
+
+@needs_perl
+def test_modified_script_in_the_worktree_is_not_run(tmp_path: Path) -> None:
+    tree = tree_with_script(tmp_path / "tree", fake_script("Committed"))
     (tree / "scripts" / "get_maintainer.pl").write_text(fake_script("Worktree"))
 
     out = tmp_path / "out"
@@ -483,12 +488,8 @@ def test_untracked_script_is_not_run(tmp_path: Path) -> None:
 
 @needs_perl
 def test_script_output_goes_through_the_address_check(tmp_path: Path) -> None:
-    tree = copy_sample_tree(tmp_path / "tree")
-    (tree / "scripts").mkdir()
-    (tree / "scripts" / "get_maintainer.pl").write_text(
-        FAKE_GET_MAINTAINER.replace('"WHO <who\\@example.org>\\n"',
-                                    '"a\\@example.org, Bcc: b\\@evil.example\\n"'))
-    git_init(tree)
+    tree = tree_with_script(tmp_path / "tree", FAKE_GET_MAINTAINER.replace(
+        '"WHO <who\\@example.org>\\n"', '"a\\@example.org, Bcc: b\\@evil.example\\n"'))
     out = tmp_path / "out"
     result = series(tree, out)
     assert result.exit_code == 2
