@@ -19,6 +19,7 @@ import click
 from click.core import ParameterSource
 
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.mailheaders import check_address, check_header_value
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,6 +58,13 @@ def load_config(tree: Path, explicit: Path | None = None) -> dict[str, Any]:
             raise KfuncfixError(f"{path}: key '{key}' must be {what}")
     if data.get("split", "none") not in SPLITS:
         raise KfuncfixError(f"{path}: key 'split' must be one of {', '.join(SPLITS)}")
+    # The file comes with the tree, perhaps from someone else: what reaches a
+    # mail header is checked here, naming the file and key.
+    for key in ("to", "cc"):
+        if key in data:
+            data[key] = [check_address(v, f"{path}: {key}") for v in data[key]]
+    if "subject_prefix" in data:
+        check_header_value(data["subject_prefix"], f"{path}: subject_prefix")
     return data
 
 

@@ -26,7 +26,13 @@ from kfuncfix.outputs.gitseries import (
     read_branch,
     resolve_date,
 )
-from kfuncfix.outputs.maintainers import Recipients, has_get_maintainer, recipients_for_patch
+from kfuncfix.outputs.maintainers import (
+    Recipients,
+    has_get_maintainer,
+    has_maintainers,
+    recipients_for_patch,
+    worktree_script_note,
+)
 from kfuncfix.pipeline import Planned, Request, rules_of
 from kfuncfix.series import SeriesPlan, expected_findings, plan_series, series_cover
 
@@ -110,7 +116,8 @@ def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
 @click.option("--check", is_flag=True,
               help="Prove the series: git am on a scratch worktree, checkpatch.pl, mail parse. "
                    "The macro-shape findings the definition patch explains do not fail it.")
-@click.option("--force", is_flag=True, help="Replace .patch files already in the directory.")
+@click.option("--force", is_flag=True,
+              help="Replace files of the names the series writes (others always stay).")
 @click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path),
               help="Settings file (default: TREE/.kfuncfix.toml).")
 @click.pass_context
@@ -182,7 +189,8 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
         date=date,
         force=opts["force"],
     )
-    files = write_series(series, opts["outdir"], options, _per_patch(root, opts["maintainers"]))
+    files = write_series(series, opts["outdir"], options,
+                         _per_patch(root, opts["maintainers"], series.base))
     for path in files:
         click.echo(str(path))
     if not global_flag("quiet"):
@@ -194,22 +202,28 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
         sys.exit(0 if report.ok else 1)
 
 
-def _per_patch(root: Path, wanted: bool) -> Callable[[Path], Recipients] | None:
-    """Recipients of each patch file from MAINTAINERS, when asked for and the tree has one."""
+def _per_patch(root: Path, wanted: bool, base: str) -> Callable[[Path], Recipients] | None:
+    """Recipients of each patch file from MAINTAINERS, when asked for and the tree has one.
+
+    As the rest of the series, from the tree as committed at base: the script too.
+    """
     if not wanted:
         return None
-    if not has_get_maintainer(root) and not (root / "MAINTAINERS").is_file():
+    if not has_get_maintainer(root, base) and not has_maintainers(root, base):
         click.echo(f"kfuncfix: note: {root} has no MAINTAINERS: the patches go only to "
                    "--to/--cc", err=True)
         return None
-    return lambda path: recipients_for_patch(root, path)
+    note = worktree_script_note(root, base)
+    if note:
+        click.echo(f"kfuncfix: note: {note}", err=True)
+    return lambda path: recipients_for_patch(root, path, base)
 
 
 def _refuse_existing(outdir: Path, force: bool) -> None:
     if outdir.exists() and not outdir.is_dir():
         raise KfuncfixError(f"{outdir} exists and is not a directory")
-    if outdir.is_dir() and not force and any(outdir.glob("*.patch")):
-        raise KfuncfixError(f"{outdir} already holds .patch files (use --force to replace them)")
+    # Which files would be replaced is known once git has named them: write_series
+    # refuses then, before anything is written (only those names, as git format-patch -o).
 
 
 def print_check(report: SeriesCheck) -> None:
@@ -229,6 +243,8 @@ def print_check(report: SeriesCheck) -> None:
             if cp is not None and cp.expected:
                 state += f" (and {len(cp.expected)} expected, explained in the commit message)"
         click.echo(f"  {'ok  ' if patch.ok else 'FAIL'} {patch.path.name}: {state}", err=True)
+        for line in ([] if patch.is_cover else patch.problems):
+            click.echo(f"       {line}", err=True)
         cp = patch.checkpatch
         for line in (cp.errors if cp else []):
             click.echo(f"       {line}", err=True)

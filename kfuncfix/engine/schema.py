@@ -12,6 +12,7 @@ from string import Formatter
 from typing import Any
 
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.mailheaders import line_problem
 
 IDENT_RE = re.compile(r"[A-Za-z_]\w*\Z")
 
@@ -109,6 +110,14 @@ class Table:
                 raise self.fail(f"{name}[{i}]", "must be a table")
             out.append(Table(item, self.source, f"{self.key(name)}[{i}]"))
         return out
+
+    def one_line(self, name: str, value: str) -> str:
+        """value, if it can be one line of a subject or header: no CR, LF, NUL or control."""
+        problem = line_problem(value)
+        if problem is not None or not value.strip():
+            detail = f": {problem}" if problem else ""
+            raise self.fail(name, f"must be one non-empty line{detail}")
+        return value
 
     def template(self, name: str, allowed: frozenset[str], *, default: str | None = None) -> str:
         """A str.format template using only the placeholders in `allowed`."""
