@@ -26,7 +26,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from kfuncfix.cli import main
-from kfuncfix.cli.series import build_from_rule
+from kfuncfix.cli.series import build_from_plan
 from kfuncfix.engine import RuleError, parse_rule
 from kfuncfix.engine.rule import builtin_rule_text, list_rules
 from kfuncfix.errors import KfuncfixError
@@ -34,6 +34,7 @@ from kfuncfix.mailheaders import check_address, check_header_value, check_messag
 from kfuncfix.outputs import formatpatch
 from kfuncfix.outputs.formatpatch import MailOptions, write_series
 from kfuncfix.outputs.maintainers import Recipients
+from kfuncfix.pipeline import Request, run_plan
 from kfuncfix.sample import copy_sample_tree
 from tests.conftest import git_init
 from tests.rewrite_helper import kfunc_source, small_tree
@@ -225,7 +226,7 @@ def test_quoted_names_from_git_are_read(tmp_path: Path) -> None:
     assert b'"a/kernel/caf\\303\\251.c"' in diff  # git quotes it (core.quotePath)
     result = check_patch(tree, diff, tmp_path)
     assert result.exit_code == 1, result.output
-    assert f"{name}:5: kfunc f_cafe is not tagged __bpf_kfunc" in result.stdout
+    assert f"{name}:5: ERROR: bpf_kfunc_tag: kfunc f_cafe is not tagged __bpf_kfunc" in result.stdout
 
 
 # -- 6: header injection -------------------------------------------------------------
@@ -309,7 +310,8 @@ def test_rule_description_refuses_a_bare_cr() -> None:
 
 @pytest.fixture
 def built(sample_repo: Path):
-    built = build_from_rule(sample_repo, "bpf_kfunc_tag", "none", "HEAD", SENDER, DATE)
+    run = run_plan(Request(sample_repo, ("bpf_kfunc_tag",), rev="HEAD"))
+    built = build_from_plan(sample_repo, run, "none", "HEAD", SENDER, DATE)
     assert built is not None
     return built[0]
 
