@@ -65,7 +65,7 @@ def load_config(tree: Path, explicit: Path | None = None) -> dict[str, Any]:
             data[key] = [check_address(v, f"{path}: {key}") for v in data[key]]
     if "subject_prefix" in data:
         check_header_value(data["subject_prefix"], f"{path}: subject_prefix")
-    return data
+    return dict(data)
 
 
 def fill_defaults(ctx: click.Context, params: dict[str, Any], config: dict[str, Any],

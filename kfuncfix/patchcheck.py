@@ -19,8 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from unidiff import PatchedFile, PatchSet
 from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchedFile, PatchSet
 
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitpath import check_tree_path, diff_git_names, unquote
@@ -72,7 +72,7 @@ def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
     names = [_checked_names(pf, root) for pf in patch]  # all of them, before any copy
     with tempfile.TemporaryDirectory(prefix="kfuncfix-patch-") as tmp:
         work = Path(tmp)
-        targets = []
+        targets: list[tuple[str, str | None]] = []
         for pf, (source, target) in zip(patch, names, strict=True):
             if not pf.is_added_file:
                 original = root / source
@@ -85,7 +85,8 @@ def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
                 continue
             targets.append((target, target))
             added[target] = {
-                line.target_line_no for hunk in pf for line in hunk if line.is_added
+                line.target_line_no for hunk in pf for line in hunk
+                if line.is_added and line.target_line_no is not None
             }
         env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(work.parent))
         proc = subprocess.run(
@@ -103,12 +104,12 @@ def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
             raise KfuncfixError(f"the patch does not apply to {root} (nor is it applied "
                                 f"already): {why[0] if why else 'git apply failed'}")
         overlay: dict[str, bytes | None] = {}
-        for rel, target in targets:
-            if target is not None and (work / target).is_symlink():
+        for rel, target_path in targets:
+            if target_path is not None and (work / target_path).is_symlink():
                 # Reading it would read whatever it points to, outside the copies.
-                raise KfuncfixError(f"the patch makes {target} a symbolic link; "
+                raise KfuncfixError(f"the patch makes {target_path} a symbolic link; "
                                     "kfuncfix lints regular files only")
-            overlay[rel] = None if target is None else (work / target).read_bytes()
+            overlay[rel] = None if target_path is None else (work / target_path).read_bytes()
     return PatchedTree(overlay, added)
 
 

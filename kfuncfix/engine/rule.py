@@ -160,7 +160,7 @@ def builtin_rule_text(name: str) -> str:
     """The TOML text of a built-in rule (to start a rule of one's own from)."""
     for entry in _builtin_files():
         if entry.name == f"{name}.toml":
-            return entry.read_text(encoding="utf-8")
+            return str(entry.read_text(encoding="utf-8"))
     raise RuleError(f"no built-in rule named {name!r}")
 
 

@@ -167,7 +167,8 @@ def _parse(path: Path) -> PatchCheck:
         report.problems.append(
             f"mail: line {number} is {length} bytes long{more}; RFC 5322 allows at most "
             f"{MAX_LINE} bytes per line, so mail servers cut or refuse it")
-    body = message.get_payload(decode=True) or b""
+    payload = message.get_payload(decode=True)
+    body = payload if isinstance(payload, bytes) else b""
     report.is_cover = b"\ndiff --git " not in b"\n" + body
     return report
 

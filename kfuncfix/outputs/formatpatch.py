@@ -39,8 +39,8 @@ from email.charset import QP, Charset
 from email.header import Header
 from pathlib import Path
 
-from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchSet
 
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.mailheaders import check_address, check_header_value, check_message_id
