@@ -11,6 +11,7 @@ import click
 from kfuncfix.cli import global_flag
 from kfuncfix.discover import discover
 from kfuncfix.model import TreeIndex
+from kfuncfix.notes import no_kfunc_sets_note
 from kfuncfix.patchcheck import apply_in_memory, touched_by
 from kfuncfix.report import Record, needs_tag, records, summary
 
@@ -38,6 +39,8 @@ def load_index(
     if not global_flag("quiet"):
         for warning in shown:
             click.echo(f"kfuncfix: warning: {warning}", err=True)
+        if note := no_kfunc_sets_note(index):  # e.g. Linux 5.10: say so, once, in every command
+            click.echo(f"kfuncfix: note: {note}", err=True)
     if index.unreadable:
         click.echo(f"kfuncfix: warning: {len(index.unreadable)} file(s) could not be read; "
                    "the result below is incomplete", err=True)
