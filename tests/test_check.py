@@ -118,7 +118,7 @@ def test_tree_without_kfunc_sets_is_a_note_and_exit_0(tmp_path: Path) -> None:
     root = small_tree(tmp_path / "old", {"kernel/a.c": "int f(void) { return 0; }\n"})
     result = run("check", str(root), cwd=tmp_path)
     assert result.returncode == 0 and result.stdout == b""
-    assert b"no registered BTF kfunc sets" in result.stderr
+    assert result.stderr.count(b"has no registered kfunc sets") == 1
 
 
 def test_two_rules_on_the_same_bytes_the_later_skips(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from kfuncfix.cli import global_flag
 from kfuncfix.discover import discover
 from kfuncfix.engine import Plan
 from kfuncfix.model import TreeIndex
+from kfuncfix.notes import no_kfunc_sets_note
 from kfuncfix.patchcheck import apply_in_memory
 from kfuncfix.report import Record, records, summary
 
@@ -43,6 +44,8 @@ def load_index(
     if not global_flag("quiet"):
         for warning in shown:
             click.echo(f"kfuncfix: warning: {warning}", err=True)
+        if note := no_kfunc_sets_note(index):  # e.g. Linux 5.10: say so, once, in every command
+            click.echo(f"kfuncfix: note: {note}", err=True)
     if index.unreadable:
         click.echo(f"kfuncfix: warning: {len(index.unreadable)} file(s) could not be read; "
                    "the result below is incomplete", err=True)
@@ -189,8 +192,7 @@ def _tree_note(index: TreeIndex, result: Plan) -> str | None:
     from kfuncfix.lint import has_kfunc_sets
 
     if not has_kfunc_sets(index):
-        return ("no registered BTF kfunc sets in this tree (kernels before 5.18 have "
-                "none): nothing to check")
+        return None  # load_index said so (kfuncfix.notes)
     if result.needs_definition:
         return (f"this tree does not define {result.needs_definition} yet: "
                 "`kfuncfix series` adds its definition in patch 1")
