@@ -223,8 +223,9 @@ def _print_findings(blocks: list[tuple[str, list[Finding]]], fmt: str, note: str
         click.echo(f"kfuncfix: note: {note}", err=True)
     errors = sum(1 for f in everything if f.severity == "error")
     rules = ", ".join(r.name for r in result.rules) or "none adopted"
-    click.echo(f"{len(everything)} finding(s) ({errors} error(s), "
-               f"{len(everything) - errors} warning(s)); rules: {rules}", err=True)
+    counts = (f"{len(everything)} finding(s) ({errors} error(s), "
+              f"{len(everything) - errors} warning(s))" if everything else "no findings")
+    click.echo(f"{counts}; rules: {rules}", err=True)
 
 
 COMMANDS = [list_command, check_command]
