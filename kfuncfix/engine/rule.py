@@ -13,7 +13,8 @@ header inside the tree, and no value is ever run.  The keys:
                                  start?, end?}, rename_set_macro {from, to}
     [definition]                 optional: macro, header (tree-relative .h),
                                  text, after? (regex of the line to follow)
-    [series]                     subject_prefix?, commit_prefix?, commit_subject,
+    [series]                     subject_prefix?, commit_prefix?, list? (the target
+                                 tree's mailing list), commit_subject,
                                  commit_body, cover_subject, cover_body, and with
                                  [definition]: definition_subject, definition_body
 
@@ -47,6 +48,7 @@ RULE_NAME_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
 # A header inside the tree: relative, no `..`, no backslash, ends in .h.
 TREE_HEADER_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.h\Z")
 TREE_DOC_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.(?:rst|txt)\Z")
+LIST_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+\Z")
 TEMPLATE_FIELDS = frozenset(
     {"kfuncs", "count", "files", "file_count", "where", "sets", "set_count", "patches"}
 )
@@ -76,6 +78,7 @@ class SeriesText:
     cover_body: str
     definition_subject: str | None  # the first patch, adding the macro definition
     definition_body: str | None
+    mailing_list: str | None = None  # the target tree's list, on every patch (TOML `list`)
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,7 @@ def _series(table: Table, has_definition: bool) -> SeriesText:
         cover_body=template("cover_body"),
         definition_subject=template("definition_subject") if has_definition else None,
         definition_body=template("definition_body") if has_definition else None,
+        mailing_list=table.optional("list", LIST_RE, "a mailing list address"),
     )
     for name in one_line:
         value = getattr(series, name)
