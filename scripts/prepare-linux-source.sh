@@ -17,8 +17,9 @@ version=${1:?usage: prepare-linux-source.sh VERSION [DEST_PARENT]}
 parent=${2:-${XDG_CACHE_HOME:-$HOME/.cache}/kfuncfix}
 tarball=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-$version.tar.xz}
 tree=$parent/linux-source-$version
-[ -r "$tarball" ] || { echo "prepare-linux-source: $tarball not found (apt-get install linux-source-$version)" >&2; exit 2; }
+# A tree made before needs no tarball (fetch-linux-source.sh leaves none in /usr/src).
 if [ -f "$tree/.git/kfuncfix-ready" ]; then echo "$tree"; exit 0; fi
+[ -r "$tarball" ] || { echo "prepare-linux-source: $tarball not found (apt-get install linux-source-$version)" >&2; exit 2; }
 mkdir -p "$parent"
 rm -rf "$tree.partial"
 mkdir "$tree.partial"
