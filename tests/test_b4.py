@@ -30,10 +30,10 @@ from kfuncfix.outputs.b4branch import (
     change_id,
     cover_message,
     tracking,
-    with_trailers,
 )
 from kfuncfix.outputs.formatpatch import CoverLetter
 from kfuncfix.outputs.gitseries import PlannedPatch
+from kfuncfix.outputs.listrules import with_trailers
 from tests.series_helper import git as git_run
 from tests.series_helper import user_state
 

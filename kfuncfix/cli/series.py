@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
@@ -25,8 +25,22 @@ from kfuncfix.outputs.gitseries import (
     read_branch,
     resolve_date,
 )
+from kfuncfix.outputs.listrules import (
+    MAX_PATCHES,
+    check_patch_count,
+    link_trailer,
+    patch_counts,
+    with_trailers,
+)
 from kfuncfix.outputs.maintainers import Recipients, has_get_maintainer, recipients_for_patch
-from kfuncfix.series import SPLITS, SeriesPlan, expected_findings, plan_series, series_cover
+from kfuncfix.series import (
+    SPLITS,
+    SeriesPlan,
+    expected_findings,
+    plan_series,
+    read_maintainers,
+    series_cover,
+)
 
 CONFIG_KEYS = {"rule": "rule_name", "subject_prefix": "subject_prefix", "split": "split",
                "to": "to", "cc": "cc"}
@@ -51,7 +65,8 @@ def git_root(tree: Path) -> Path:
 
 def build_from_rule(tree: Path, rule_name: str, split: str, base: str, sender: str | None,
                     date: str | None, paths: list[str] | None = None,
-                    history: bool = True) -> tuple[Series, SeriesPlan] | None:
+                    history: bool = True, max_patches: int | None = None,
+                    trailers: Sequence[str] = ()) -> tuple[Series, SeriesPlan] | None:
     """Commits for the rule's plan on top of base; None when there is nothing to change."""
     rule = load_rule(rule_name)
     index = load_index(tree, rev=base)
@@ -62,6 +77,11 @@ def build_from_rule(tree: Path, rule_name: str, split: str, base: str, sender: s
     if not result.files:
         return None
     planned = plan_series(index, result, split, base, history)
+    if max_patches is not None:
+        counts = patch_counts(read_maintainers(tree), list(result.files),
+                              len(planned.patches) - len(planned.groups))
+        check_patch_count(len(planned.patches), max_patches, counts)
+    planned.patches = [with_trailers(p, trailers) for p in planned.patches]
     series = build_series(tree, base, planned.patches, sender=sender, date=date)
     return series, planned
 
@@ -85,7 +105,16 @@ def branch_cover(root: Path, rule_name: str, series: Series) -> CoverLetter | No
 @click.option("--rule", "rule_name", default=DEFAULT_RULE, show_default=True,
               metavar="NAME|FILE", help="Built-in rule or rule file.")
 @click.option("--split", type=click.Choice(SPLITS), default="none", show_default=True,
-              help="One patch for the tree, one per MAINTAINERS section, or one per file.")
+              help="One patch for the tree, one per MAINTAINERS section, one per mailing "
+                   "list (sections grouped by their L: list), or one per file.")
+@click.option("--max-patches", type=click.IntRange(1), default=MAX_PATCHES, show_default=True,
+              metavar="N", help="Refuse a series of more than N patches (the lists' limit).")
+@click.option("--recipients", type=click.Choice(["per-patch", "all"]), default="per-patch",
+              show_default=True,
+              help="Each patch to its own MAINTAINERS recipients, or every patch to all of "
+                   "them (as b4 sends); the rule's list gets every patch either way.")
+@click.option("--link", metavar="URL", help="Add a Link: trailer to the discussion to each "
+                                            "commit.")
 @click.option("--base", default="HEAD", show_default=True,
               help="Commit the series applies to; the rewrite reads the tree as committed there.")
 @click.option("--subject-prefix", default=None,
@@ -149,6 +178,9 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
         cover_wanted = True  # a cover letter supplied is a cover letter wanted
     cover = CoverLetter.from_file(opts["cover_from"]) if opts["cover_from"] else None
     if opts["from_branch"]:
+        if opts["link"]:
+            raise KfuncfixError("--link adds a trailer to the commits kfuncfix makes; "
+                                "with --from-branch, add it to the branch's commits")
         series = read_branch(root, opts["from_branch"], opts["base"])
         wants_cover = cover_wanted if cover_wanted is not None else len(series.commits) > 1
         if wants_cover and cover is None:
@@ -158,8 +190,10 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
                     f"rule {rule.name} changes none of the files of branch "
                     f"{opts['from_branch']}: give --cover-from FILE or --no-cover")
     else:
+        trailers = [link_trailer(opts["link"])] if opts["link"] else []
         built = build_from_rule(root, opts["rule_name"], opts["split"], opts["base"],
-                                opts["sender"], date)
+                                opts["sender"], date, max_patches=opts["max_patches"],
+                                trailers=trailers)
         if built is None:
             click.echo("kfuncfix: nothing to change; no series written", err=True)
             sys.exit(0)
@@ -176,8 +210,11 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
         changelog=changelog,
         range_diff=opts["range_diff"],
         in_reply_to=opts["in_reply_to"],
-        to=tuple(opts["to"]),
+        # The target tree's list takes every patch, whoever MAINTAINERS names.
+        to=tuple(dict.fromkeys([*([rule.series.mailing_list] if rule.series.mailing_list
+                                   else []), *opts["to"]])),
         cc=tuple(opts["cc"]),
+        recipients_all=opts["recipients"] == "all",
         sender=Identity.parse(opts["sender"]) if opts["sender"] else None,
         date=date,
         force=opts["force"],

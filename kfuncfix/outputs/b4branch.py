@@ -21,7 +21,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from kfuncfix.outputs.gitseries import (
     run_git,
     update_branch,
 )
+from kfuncfix.outputs.listrules import with_trailers
 from kfuncfix.outputs.maintainers import Maintainers, recipients_for_paths
 
 # ez.py: MAGIC_MARKER and the comment make_magic_json writes under it.
@@ -96,17 +97,6 @@ def cover_message(cover: CoverLetter, track: Mapping[str, Any],
         content += "\n\n" + "\n".join(trailers)
     magic = f"{MAGIC_MARKER}\n{MAGIC_COMMENT}\n" + json.dumps(dict(track), indent=2)
     return content + "\n\n" + magic + "\n"
-
-
-def with_trailers(patch: PlannedPatch, trailers: Sequence[str]) -> PlannedPatch:
-    """The patch with `Key: value` trailers after its body (the sign-off comes after)."""
-    if not trailers:
-        return patch
-    for line in trailers:
-        if "\n" in line or not re.match(r"^[A-Za-z][\w-]*: \S", line):
-            raise KfuncfixError(f"{line!r} is not a one-line trailer 'Key: value'")
-    body = patch.body.strip("\n")
-    return replace(patch, body=(body + "\n\n" if body.strip() else "") + "\n".join(trailers))
 
 
 def b4_user_email(repo_path: Path | str) -> str | None:
