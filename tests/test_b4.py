@@ -32,8 +32,6 @@ from kfuncfix.outputs.b4branch import (
     tracking,
 )
 from kfuncfix.outputs.formatpatch import CoverLetter
-from kfuncfix.outputs.gitseries import PlannedPatch
-from kfuncfix.outputs.listrules import with_trailers
 from tests.series_helper import git as git_run
 from tests.series_helper import user_state
 
@@ -129,12 +127,6 @@ def test_cover_message_is_what_b4_loads() -> None:
     assert json.loads("{" + magic.split("{", 1)[1]) == track
     # b4 drops lines starting with # from the cover; >#... is its escape for them.
     assert cover == "Subject\n\nBody\n>#include is not a note\n\nTo: bpf@vger.kernel.org\n\n"
-
-
-def test_trailers_come_after_the_body() -> None:
-    patch = PlannedPatch("s", "Body.\n", {"a.c": b""})
-    assert with_trailers(patch, ["Link: https://x.org/1"]).body == (
-        "Body.\n\nLink: https://x.org/1")
 
 
 # -- the sample tree, with the real b4 ---------------------------------------------------------

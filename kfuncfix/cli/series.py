@@ -211,8 +211,8 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
         range_diff=opts["range_diff"],
         in_reply_to=opts["in_reply_to"],
         # The target tree's list takes every patch, whoever MAINTAINERS names.
-        to=tuple(dict.fromkeys([*([rule.series.mailing_list] if rule.series.mailing_list
-                                   else []), *opts["to"]])),
+        to=tuple(dict.fromkeys([*opts["to"], *([rule.series.mailing_list]
+                                               if rule.series.mailing_list else [])])),
         cc=tuple(opts["cc"]),
         recipients_all=opts["recipients"] == "all",
         sender=Identity.parse(opts["sender"]) if opts["sender"] else None,
