@@ -11,6 +11,7 @@ kernel-doc finds nothing new in the header the definition goes into.
 from __future__ import annotations
 
 import ast
+import difflib
 import io
 import subprocess
 from collections.abc import Callable
@@ -208,6 +209,24 @@ def test_tag_comment_adds_no_kernel_doc_entry(linux61: Path, index61: TreeIndex,
                                str(header)], capture_output=True, text=True)
         rendered.append(done.stdout)
     assert rendered[1] == rendered[0]
+
+
+@pytest.mark.realtree
+@pytest.mark.parametrize("rule_name", ["bpf_kfunc_tag", "bpf_kfunc_macro"])
+def test_checkpatch_takes_the_documentation_changes(linux61: Path, plan61: Plan,
+                                                    tmp_path: Path, rule_name: str) -> None:
+    changes = documentation_changes(git_reader(linux61), load_rule(rule_name),
+                                    example_kfunc(plan61.files.values()))
+    diff = "".join("".join(difflib.unified_diff(
+        c.old.decode().splitlines(keepends=True), c.new.decode().splitlines(keepends=True),
+        f"a/{c.path}", f"b/{c.path}")) for c in changes)
+    patch = tmp_path / "doc.patch"
+    patch.write_text(diff)
+    done = subprocess.run(["perl", str(linux61 / "scripts/checkpatch.pl"), "--no-tree",
+                           "--no-signoff", "--ignore", "COMMIT_MESSAGE", str(patch)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+    assert "0 errors, 0 warnings" in done.stdout
 
 
 def test_tag_rule_comment_is_plain_not_kernel_doc() -> None:
