@@ -31,11 +31,11 @@ FILENAME = ".kfuncfix.toml"
 KEYS: dict[str, tuple[type, str]] = {
     "rule": (str, "a rule name or path"),
     "subject_prefix": (str, "a string such as 'PATCH bpf-next'"),
-    "split": (str, "one of none, subsystem, file"),
+    "split": (str, "one of none, subsystem, list, file"),
     "to": (list, "a list of addresses"),
     "cc": (list, "a list of addresses"),
 }
-SPLITS = ("none", "subsystem", "file")
+SPLITS = ("none", "subsystem", "list", "file")
 
 
 def load_config(tree: Path, explicit: Path | None = None) -> dict[str, Any]:

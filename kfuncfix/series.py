@@ -28,6 +28,7 @@ from kfuncfix.model import TreeIndex
 from kfuncfix.outputs.checkseries import ExpectedFinding
 from kfuncfix.outputs.formatpatch import CoverLetter
 from kfuncfix.outputs.gitseries import PlannedPatch
+from kfuncfix.outputs.listrules import split_by_list
 from kfuncfix.outputs.maintainers import Maintainers, has_maintainers, subject_prefix
 
 # MAINTAINERS section names whose first word says nothing about the code.
@@ -61,8 +62,8 @@ def plan_series(
     root = Path(index.root)
     # Read once: on a kernel tree parsing MAINTAINERS takes over a second.
     maintainers = read_maintainers(root, index.rev)
-    if split == "subsystem" and maintainers is None:
-        raise KfuncfixError(f"--split subsystem needs a MAINTAINERS file; {root} has none")
+    if split in ("subsystem", "list") and maintainers is None:
+        raise KfuncfixError(f"--split {split} needs a MAINTAINERS file; {root} has none")
     # The plan's own definition changes: patch 1, and the header's final bytes
     # when the rewrite touches it too.
     final = {c.path: c for c in result.changes(with_definition=True)}
@@ -116,7 +117,7 @@ def _split(maintainers: Maintainers | None, changes: list[FileChange],
     if split == "file" or maintainers is None:
         return [[c] for c in changes]
     by_path = {c.path: c for c in changes}
-    groups = maintainers.split(by_path)
+    groups = split_by_list(maintainers, by_path) if split == "list" else maintainers.split(by_path)
     return [[by_path[p] for p in paths] for paths in groups.values()]
 
 

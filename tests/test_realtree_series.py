@@ -60,6 +60,8 @@ SUBJECTS = {
         ("tcp", "tcp_cubic.c"), ("tcp", "tcp_dctcp.c"), ("netfilter", "nf_conntrack_bpf.c"),
         ("netfilter", "nf_nat_bpf.c"), ("bpf", "bpf_testmod.c")]],
 }
+# On 6.1 every section with kfuncs has a list of its own: by list is by subsystem.
+SUBJECTS["list"] = SUBJECTS["subsystem"]
 MACRO_ERROR = "ERROR:COMPLEX_MACRO: Macros with complex values should be enclosed in parentheses"
 
 

@@ -352,14 +352,15 @@ def test_per_patch_recipients_from_maintainers_plus_to_and_cc(
                                  for n, s in enumerate(SUBSYSTEM_SUBJECTS, 1)]
     netfilter = files[5]
     assert header(netfilter, "To") == (
-        "Lead <lead@example.org>, Gustavo Lindgren <gustavo.lindgren@example.org>, "
+        "Lead <lead@example.org>, bpf@vger.kernel.org, "
+        "Gustavo Lindgren <gustavo.lindgren@example.org>, "
         "Hana Novak <hana.novak@example.org>")
     assert header(netfilter, "Cc") == (
         "extra@example.org, netfilter-devel@lists.example.org, netdev@lists.example.org, "
         "linux-kernel@lists.example.org")
     # taskref.c: its own section (which BPF [CORE] excludes); its reviewer is copied.
     assert header(files[2], "To") == (
-        "Lead <lead@example.org>, Dana Petrova <dana.petrova@example.org>")
+        "Lead <lead@example.org>, bpf@vger.kernel.org, Dana Petrova <dana.petrova@example.org>")
     assert header(files[2], "Cc") == (
         "extra@example.org, Ada Lindqvist <ada.lindqvist@example.org>, "
         "bpf@lists.example.org, linux-kernel@lists.example.org")
@@ -372,7 +373,8 @@ def test_per_patch_recipients_from_maintainers_plus_to_and_cc(
     series(sample, tmp_path / "bare", "--split", "subsystem", "--no-maintainers",
            "--to", "Lead <lead@example.org>", "--cc", "extra@example.org")
     for patch in patch_files(tmp_path / "bare"):
-        assert header(patch, "To") == "Lead <lead@example.org>"
+        # The rule's list is on every patch, MAINTAINERS or not.
+        assert header(patch, "To") == "Lead <lead@example.org>, bpf@vger.kernel.org"
         assert header(patch, "Cc") == "extra@example.org"
 
 
@@ -429,8 +431,8 @@ def test_a_file_no_section_covers_gets_the_rule_prefix(tmp_path: Path) -> None:
         "[PATCH bpf-next 2/3] bpf: Tag kfuncs in y.c with __bpf_kfunc",
         "[PATCH bpf-next 3/3] packet: Tag kfuncs in nf_x_bpf.c with __bpf_kfunc",
     ]
-    # No section, no maintainer to send it to.
-    assert header(patch_files(tmp_path / "out")[1], "To") == ""
+    # No section, no maintainer to send it to: only the rule's list.
+    assert header(patch_files(tmp_path / "out")[1], "To") == "bpf@vger.kernel.org"
 
 
 @pytest.mark.parametrize(("name", "prefix"), [
@@ -456,7 +458,7 @@ def test_file_split_without_maintainers_and_subsystem_split_needs_it(tmp_path: P
     assert result.exit_code == 0, result.output
     assert "has no MAINTAINERS" in result.stderr
     assert [header(f, "To") for f in patch_files(tmp_path / "file")] == [
-        "Lead <lead@example.org>"] * 3
+        "Lead <lead@example.org>, bpf@vger.kernel.org"] * 3
     assert subjects(tmp_path / "file")[1:] == [
         "[PATCH bpf-next 1/2] bpf: Tag kfuncs in y.c with __bpf_kfunc",
         "[PATCH bpf-next 2/2] bpf: Tag kfuncs in nf_x_bpf.c with __bpf_kfunc",

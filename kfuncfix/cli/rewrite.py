@@ -108,9 +108,14 @@ def diff_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ...
 @click.option("--from", "sender", metavar="'NAME <EMAIL>'",
               help="With --branch: sign off as this identity.")
 @click.option("--date", help="With --branch: commit date, for reproducible commits.")
+@click.option("--b4", "b4", is_flag=True,
+              help="With --branch: make it a `b4 prep` branch (cover letter commit first).")
+@click.option("--b4-cc-trailers", is_flag=True,
+              help="With --b4: Cc: trailers in each commit for its MAINTAINERS recipients.")
 def apply_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ...], force: bool,
                   with_definition: bool, interactive: bool, branch: str | None, base: str,
-                  split: str, sender: str | None, date: str | None) -> None:
+                  split: str, sender: str | None, date: str | None, b4: bool,
+                  b4_cc_trailers: bool) -> None:
     """Rewrite TREE (default: .) in place with a rule, or onto a branch.
 
     \b
@@ -134,9 +139,16 @@ def apply_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ..
     if interactive and not sys.stdin.isatty():
         raise KfuncfixError("--interactive needs a terminal on stdin; "
                             "use `kfuncfix diff` to review non-interactively")
+    if (b4 or b4_cc_trailers) and not branch:
+        raise click.UsageError("--b4 and --b4-cc-trailers need --branch NAME")
+    if b4_cc_trailers and not b4:
+        raise click.UsageError("--b4-cc-trailers goes with --b4")
+    if b4 and date:
+        raise click.UsageError("--b4 commits carry the current date (b4 looks for its cover "
+                               "letter among the last year's commits): drop --date")
     if branch:
         _apply_to_branch(tree, paths, rule_names, branch, base, split, sender, date, force,
-                         interactive)
+                         interactive, b4, b4_cc_trailers)
         return
     run = planned(tree, rule_names, paths)
     index, result = run.index, run.plan
@@ -184,7 +196,8 @@ def _report_failure(outcome: ApplyResult) -> None:
 def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ...],
                      branch: str,
                      base: str, split: str, sender: str | None, date: str | None,
-                     force: bool, interactive: bool) -> None:
+                     force: bool, interactive: bool, b4: bool = False,
+                     b4_cc_trailers: bool = False) -> None:
     # Git machinery (GitPython) only when a branch is asked for: diff stays light.
     from kfuncfix.cli.series import git_root
     from kfuncfix.outputs.gitseries import (
@@ -207,6 +220,11 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str,
         click.echo("kfuncfix: nothing to change; no branch made", err=True)
         sys.exit(0)
     series_plan = plan_series(index, result, split, base)
+    if b4:
+        from kfuncfix.cli.b4 import b4_branch
+        b4_branch(root, base, branch, series_plan, result.rule, sender, force, b4_cc_trailers)
+        report_plan(result, True)
+        sys.exit(1 if result.skipped else 0)
     series = build_series(root, base, series_plan.patches, sender=sender, date=when)
     ref = update_branch(series, branch, force=force)
     report_plan(result, True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,13 @@ from kfuncfix.outputs.gitseries import (
     read_branch,
     resolve_date,
 )
+from kfuncfix.outputs.listrules import (
+    MAX_PATCHES,
+    check_patch_count,
+    link_trailer,
+    patch_counts,
+    with_trailers,
+)
 from kfuncfix.outputs.maintainers import (
     Recipients,
     has_get_maintainer,
@@ -34,7 +41,13 @@ from kfuncfix.outputs.maintainers import (
     worktree_script_note,
 )
 from kfuncfix.pipeline import Planned, Request, rules_of
-from kfuncfix.series import SeriesPlan, expected_findings, plan_series, series_cover
+from kfuncfix.series import (
+    SeriesPlan,
+    expected_findings,
+    plan_series,
+    read_maintainers,
+    series_cover,
+)
 
 CONFIG_KEYS = {"subject_prefix": "subject_prefix", "split": "split", "to": "to", "cc": "cc"}
 
@@ -57,8 +70,8 @@ def git_root(tree: Path) -> Path:
 
 
 def build_from_plan(tree: Path, run: Planned, split: str, base: str, sender: str | None,
-                    date: str | None, history: bool = True
-                    ) -> tuple[Series, SeriesPlan] | None:
+                    date: str | None, history: bool = True, max_patches: int | None = None,
+                    trailers: Sequence[str] = ()) -> tuple[Series, SeriesPlan] | None:
     """Commits for the plan (made at `base`) on top of base; None when it changes nothing."""
     result = run.plan
     # As diff and apply do: what the rule could not change is not silently left out.
@@ -67,6 +80,11 @@ def build_from_plan(tree: Path, run: Planned, split: str, base: str, sender: str
     if not result.files:
         return None
     planned_series = plan_series(run.index, result, split, base, history)
+    if max_patches is not None:
+        counts = patch_counts(read_maintainers(tree, run.index.rev), list(result.files),
+                              len(planned_series.patches) - len(planned_series.groups))
+        check_patch_count(len(planned_series.patches), max_patches, counts)
+    planned_series.patches = [with_trailers(p, trailers) for p in planned_series.patches]
     series = build_series(tree, base, planned_series.patches, sender=sender, date=date)
     return series, planned_series
 
@@ -86,7 +104,16 @@ def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
               help="Directory for the patch files (created if missing).")
 @RULES
 @click.option("--split", type=click.Choice(SPLITS), default="none", show_default=True,
-              help="One patch for the tree, one per MAINTAINERS section, or one per file.")
+              help="One patch for the tree, one per MAINTAINERS section, one per mailing "
+                   "list (sections grouped by their L: list), or one per file.")
+@click.option("--max-patches", type=click.IntRange(1), default=MAX_PATCHES, show_default=True,
+              metavar="N", help="Refuse a series of more than N patches (the lists' limit).")
+@click.option("--recipients", type=click.Choice(["per-patch", "all"]), default="per-patch",
+              show_default=True,
+              help="Each patch to its own MAINTAINERS recipients, or every patch to all of "
+                   "them (as b4 sends); the rule's list gets every patch either way.")
+@click.option("--link", metavar="URL", help="Add a Link: trailer to the discussion to each "
+                                            "commit.")
 @click.option("--base", default="HEAD", show_default=True,
               help="Commit the series applies to; the rewrite reads the tree as committed there.")
 @click.option("--subject-prefix", default=None,
@@ -152,6 +179,9 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
         cover_wanted = True  # a cover letter supplied is a cover letter wanted
     cover = CoverLetter.from_file(opts["cover_from"]) if opts["cover_from"] else None
     if opts["from_branch"]:
+        if opts["link"]:
+            raise KfuncfixError("--link adds a trailer to the commits kfuncfix makes; "
+                                "with --from-branch, add it to the branch's commits")
         series = read_branch(root, opts["from_branch"], opts["base"])
         wants_cover = cover_wanted if cover_wanted is not None else len(series.commits) > 1
         if wants_cover and cover is None:
@@ -165,8 +195,9 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
                     f"{opts['from_branch']}: give --cover-from FILE or --no-cover")
     else:
         run = planned(root, rule_names, rev=opts["base"], config=opts["config_path"])
+        trailers = [link_trailer(opts["link"])] if opts["link"] else []
         built = build_from_plan(root, run, opts["split"], opts["base"], opts["sender"],
-                                date)
+                                date, max_patches=opts["max_patches"], trailers=trailers)
         if built is None:
             click.echo("kfuncfix: nothing to change; no series written", err=True)
             sys.exit(0)
@@ -183,8 +214,11 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
         changelog=changelog,
         range_diff=opts["range_diff"],
         in_reply_to=opts["in_reply_to"],
-        to=tuple(opts["to"]),
+        # The target tree's list takes every patch, whoever MAINTAINERS names.
+        to=tuple(dict.fromkeys([*opts["to"], *([rule.series.mailing_list]
+                                               if rule.series.mailing_list else [])])),
         cc=tuple(opts["cc"]),
+        recipients_all=opts["recipients"] == "all",
         sender=Identity.parse(opts["sender"]) if opts["sender"] else None,
         date=date,
         force=opts["force"],

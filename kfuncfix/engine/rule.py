@@ -17,8 +17,12 @@ header inside the tree, and no value is ever run.  The keys:
                                  add_include {header}, diag_block {warnings,
                                  start?, end?}, rename_set_macro {from, to}
     [definition]                 optional: macro, header (tree-relative .h),
-                                 text, after? (pattern of the line to follow)
-    [series]                     subject_prefix?, commit_prefix?, commit_subject,
+                                 text, after? (pattern of the line to follow),
+                                 doc_file?, doc_text?, doc_section? (regex of the
+                                 title of the section doc_text goes in),
+                                 doc_example? (the `...::` line before the example)
+    [series]                     subject_prefix?, commit_prefix?, list? (the target
+                                 tree's mailing list), commit_subject,
                                  commit_body, cover_subject, cover_body, and with
                                  [definition]: definition_subject, definition_body
 
@@ -67,6 +71,7 @@ LINT_RE = re.compile(r"(?:always|when-defined|never)\Z")
 # A header inside the tree: relative, no `..`, no backslash, ends in .h.
 TREE_HEADER_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.h\Z")
 TREE_DOC_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.(?:rst|txt)\Z")
+LIST_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+\Z")
 TEMPLATE_FIELDS = frozenset(
     {"kfuncs", "count", "files", "file_count", "where", "sets", "set_count", "patches"}
 )
@@ -81,7 +86,9 @@ class MacroDefinition:
     text: str  # the lines to add, ending with a newline
     after: re.Pattern[bytes] | None  # add after the last line matching this
     doc_file: str | None = None  # documentation to note the macro in (e.g. kfuncs.rst)
-    doc_text: str | None = None  # appended to doc_file, when the tree has that file
+    doc_text: str | None = None  # the paragraphs about the macro, for doc_file
+    doc_section: re.Pattern[str] | None = None  # the title of the section they go in
+    doc_example: str | None = None  # the line introducing the example (ends in `::`)
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,7 @@ class SeriesText:
     cover_body: str
     definition_subject: str | None  # the first patch, adding the macro definition
     definition_body: str | None
+    mailing_list: str | None = None  # the target tree's list, on every patch (TOML `list`)
 
 
 @dataclass(frozen=True)
@@ -214,12 +222,22 @@ def _definition(table: Table | None) -> MacroDefinition | None:
     after = None if after_text is None else _after_pattern(table, after_text)
     doc_file = table.optional("doc_file", TREE_DOC_RE, "a relative .rst or .txt path in the tree")
     doc_text = table.optional("doc_text")
+    doc_section = None
+    section_text = table.optional("doc_section")
+    if section_text is not None:
+        try:
+            doc_section = re.compile(section_text, re.I)
+        except re.error as exc:
+            raise table.fail("doc_section", f"not a regular expression: {exc}") from exc
+    doc_example = table.optional("doc_example")
+    if doc_example is not None and not doc_example.rstrip().endswith("::"):
+        raise table.fail("doc_example", "must end with '::' (it introduces a literal block)")
     if (doc_file is None) != (doc_text is None):
         raise table.fail("doc_file" if doc_file is None else "doc_text",
                          "doc_file and doc_text go together")
     table.done()
     return MacroDefinition(macro, header, text if text.endswith("\n") else text + "\n", after,
-                           doc_file, doc_text)
+                           doc_file, doc_text, doc_section, doc_example)
 
 
 # One item of an `after` pattern: an atom and at most one quantifier.
@@ -283,6 +301,7 @@ def _series(table: Table, has_definition: bool) -> SeriesText:
         cover_body=template("cover_body"),
         definition_subject=template("definition_subject") if has_definition else None,
         definition_body=template("definition_body") if has_definition else None,
+        mailing_list=table.optional("list", LIST_RE, "a mailing list address"),
     )
     # These become (parts of) mail subjects: a CR alone ends a header line as well as LF.
     for name in one_line:

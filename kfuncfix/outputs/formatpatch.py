@@ -106,6 +106,7 @@ class MailOptions:
     in_reply_to: str | None = None
     to: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
+    recipients_all: bool = False  # every patch to everyone, as b4 sends (not each to its own)
     sender: Identity | None = None  # --from; the cover's author (default: the committer)
     date: str | None = None  # the cover letter's date; else SOURCE_DATE_EPOCH, else the tip's
     force: bool = False  # replace files of the names this run writes, if already there
@@ -205,8 +206,11 @@ def _edit_files(
 ) -> None:
     """Recipients, thread ids and cover text into git's files, in place."""
     recipients = _recipients(files[cover:], options, per_patch)
+    everyone = Recipients().merge(*recipients)
+    if options.recipients_all:
+        recipients = [everyone for _ in recipients]
     if cover:
-        recipients.insert(0, Recipients().merge(*recipients))  # the cover goes to everyone
+        recipients.insert(0, everyone)  # the cover goes to everyone
     for index, path in enumerate(files):
         text = path.read_bytes().decode("utf-8", "surrogateescape")
         text = _edit(text, recipients[index], ids, options, cover and index == 0,
