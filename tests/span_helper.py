@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from kfuncfix.engine import Edit, FileChange, Rule
 from kfuncfix.engine.actions import AllowedSpan
+from kfuncfix.engine.plan import DOCUMENTATION
 from kfuncfix.model import TreeIndex
 
 
@@ -40,6 +41,10 @@ def unchanged_outside(old: bytes, new: bytes, edits: Iterable[Edit]) -> bool:
 def stray_edits(index: TreeIndex, rule: Rule, change: FileChange) -> list[str]:
     """The change's edits that are not what the rule may do where they are."""
     old = change.old
+    if change.role == DOCUMENTATION:
+        # Examples tagged and the rule's note placed in its section: what
+        # tests/test_docpatch.py checks (docutils outline, checkpatch).
+        return []
     spans = allowed_spans(index, rule, change.path)
     stray = []
     for edit in change.edits:
@@ -48,10 +53,6 @@ def stray_edits(index: TreeIndex, rule: Rule, change: FileChange) -> list[str]:
         text = edit.text.replace(b"\r\n", b"\n")
         if (definition is not None and change.path == definition.header
                 and edit.start == edit.end and definition.text.strip().encode() in text):
-            continue
-        if (definition is not None and definition.doc_text and change.path
-                == definition.doc_file and edit.start == edit.end == len(old)
-                and definition.doc_text.strip().encode() in text):
             continue
         inside = [s for s in spans if s.start <= edit.start <= edit.end <= s.end]
         if not inside:

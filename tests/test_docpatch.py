@@ -22,7 +22,7 @@ from docutils import nodes
 from docutils.core import publish_doctree
 
 from kfuncfix.discover import discover
-from kfuncfix.engine import FileChange, Plan, Rule, definition_change, load_rule, plan
+from kfuncfix.engine import FileChange, Plan, Rule, load_rule, plan
 from kfuncfix.engine.docpatch import (
     CONF_PY,
     ExampleKfunc,
@@ -30,8 +30,14 @@ from kfuncfix.engine.docpatch import (
     example_kfunc,
 )
 from kfuncfix.engine.edits import apply_edits
+from kfuncfix.engine.plan import DEFINITION
 from kfuncfix.model import TreeIndex
 from kfuncfix.sample import copy_sample_tree
+
+
+def definition_change(index: TreeIndex, rule: Rule) -> FileChange | None:
+    """The plan's change adding the rule's macro to its header."""
+    return next((c for c in plan(index, rule).definition if c.role == DEFINITION), None)
 
 DOC = "Documentation/bpf/kfuncs.rst"
 Reader = Callable[[str], "bytes | None"]

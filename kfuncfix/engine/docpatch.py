@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from kfuncfix.engine.actions import DiagBlockAction
+from kfuncfix.engine.actions.diag import DiagBlockAction
 from kfuncfix.engine.definitions import CannotRewrite, DefinitionStyle, rewrite_header
 from kfuncfix.engine.diagblocks import diag_blocks, remove_edits
 from kfuncfix.engine.edits import Edit, apply_edits

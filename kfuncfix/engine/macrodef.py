@@ -9,7 +9,9 @@ the header's closing `#endif`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
+from kfuncfix.engine.docpatch import ExampleKfunc, documentation_changes
 from kfuncfix.engine.edits import Edit, apply_edits
 from kfuncfix.engine.layout import after_eol, eol_of, is_blank_line, line_start
 from kfuncfix.engine.plan import DEFINITION, DOCUMENTATION, FileChange
@@ -34,9 +36,11 @@ def missing_definition(index: TreeIndex, rule: Rule, read: Reader) -> str | None
     return None if header is not None and header.defines(macro) else macro
 
 
-def definition_changes(index: TreeIndex, rule: Rule, read: Reader) -> list[FileChange]:
-    """The documentation note and the header change that add the rule's macro, when
-    the tree lacks it; [] when it has it.  Raises when the header is not in the tree."""
+def definition_changes(index: TreeIndex, rule: Rule, read: Reader,
+                       example: ExampleKfunc | None = None) -> list[FileChange]:
+    """The documentation changes and the header change that add the rule's macro, when
+    the tree lacks it; [] when it has it.  Raises when the header is not in the tree.
+    `example` is the kfunc the documentation shows (one the plan rewrites)."""
     if missing_definition(index, rule, read) is None:
         return []
     definition = rule.definition
@@ -51,24 +55,8 @@ def definition_changes(index: TreeIndex, rule: Rule, read: Reader) -> list[FileC
     edit = _insertion(src, definition, text, eol)
     header = FileChange(src.path, data, apply_edits(data, [edit], src.path), [], [edit],
                         role=DEFINITION)
-    doc = _documentation_change(rule, read)
-    return [doc, header] if doc is not None else [header]
-
-
-def _documentation_change(rule: Rule, read: Reader) -> FileChange | None:
-    """The note about the rule's macro appended to its documentation file, if the tree
-    has that file and does not mention the macro there yet."""
-    spec = rule.definition
-    if spec is None or not spec.doc_file or not spec.doc_text:
-        return None
-    old = read(spec.doc_file)
-    if old is None or spec.macro.encode() in old:
-        return None
-    eol = b"\r\n" if b"\r\n" in old[:4096] else b"\n"
-    note = (spec.doc_text.strip("\n") + "\n").encode().replace(b"\n", eol)
-    lead = (b"" if old.endswith(eol) else eol) + eol
-    edit = Edit(len(old), len(old), lead + note, f"document {spec.macro}")
-    return FileChange(spec.doc_file, old, old + edit.text, [], [edit], role=DOCUMENTATION)
+    docs = [replace(c, role=DOCUMENTATION) for c in documentation_changes(read, rule, example)]
+    return [*docs, header]
 
 
 def _insertion(src: SourceFile, definition: MacroDefinition, text: bytes, eol: bytes) -> Edit:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import MappingProxyType
 
+from kfuncfix.engine.docpatch import example_kfunc
 from kfuncfix.engine.edits import Edit, apply_edits
 from kfuncfix.engine.macrodef import Reader, definition_changes, missing_definition
 from kfuncfix.engine.plan import (
@@ -143,7 +144,7 @@ def _add_definitions(result: Plan, index: TreeIndex, read: Reader, state: _State
             continue
         result.needs_definition = result.needs_definition or macro
         try:
-            changes = definition_changes(index, rule, read)
+            changes = definition_changes(index, rule, read, example_kfunc(result.files.values()))
         except KfuncfixError as exc:
             result.definition_error = str(exc)
             continue
