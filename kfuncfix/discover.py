@@ -38,7 +38,7 @@ from kfuncfix.source.macros import TOKEN_RE as MACRO_TOKEN_RE
 from kfuncfix.source.macros import ExpansionError, Macro, expand, parse_define, split_args
 from kfuncfix.source.prototype import PrototypeError, prototype_of
 from kfuncfix.source.scan import SourceFile, scan
-from kfuncfix.treefiles import TreeFiles
+from kfuncfix.treefiles import NotRegularFile, TreeFiles
 
 TAG = "__bpf_kfunc"
 # Headers that define the set macros or the markers rules add: scanned so that
@@ -125,12 +125,18 @@ class _Discovery:
             return self.sources[rel]
         try:
             data = self.files.read(rel)
+        except NotRegularFile as exc:
+            # Not a file of the tree (a link may lead anywhere): skipped, as apply refuses it.
+            self.warnings.append(f"{rel}: {exc.strerror}: skipped")
+            return None
         except OSError as exc:
             self.warnings.append(f"{rel}: cannot read: {exc.strerror or exc}")
             self.unreadable.append(rel)
             return None
         if b"\0" in data[:8192]:
-            self.warnings.append(f"{rel}: binary file skipped")
+            # What git calls binary: said by name, never left out unseen.
+            self.warnings.append(f"{rel}: a NUL byte in its first 8 KB: read as binary, "
+                                 "skipped")
             self.unreadable.append(rel)
             return None
         src = scan(rel, data)
@@ -142,6 +148,7 @@ class _Discovery:
 
     def run(self) -> TreeIndex:
         self.progress("searching the tree for BTF id sets")
+        self._note_unsearched()
         # Sets and registrations live in .c files; of the headers only the two that
         # define the set macros (and __bpf_kfunc) matter, and they are known by name.
         macro_headers = self.files.grep_start(MACRO_DEFINITION_PATTERN, "include")
@@ -166,6 +173,15 @@ class _Discovery:
             unreadable=self.unreadable,
             rev=self.files.rev,
         )
+
+    def _note_unsearched(self) -> None:
+        """Say which parts of a git tree no search reaches: submodules, sparse paths."""
+        for path in self.files.gitlinks():
+            self.warnings.append(f"{path}: a submodule: not searched")
+        sparse = self.files.sparse_skipped()
+        if sparse:
+            self.warnings.append(f"{len(sparse)} C file(s) outside the sparse checkout "
+                                 f"(e.g. {sparse[0]}): not searched")
 
     # -- sets ------------------------------------------------------------
 

@@ -9,18 +9,29 @@ Scope, as a kernel developer expects: `.c` and `.h` files, without
 `bpf_testmod` is an out-of-tree-style kernel module), and without the BPF
 programs under `tools/testing/selftests/bpf/progs/` (they call kfuncs, they
 never define them).
+
+Only regular files are read.  A symbolic link (a committed mode 120000 blob, or
+a link in the worktree) or a submodule is never read as a file of the tree:
+reading one raises `NotRegularFile`, at a revision and in the worktree alike,
+so no command can plan a change to a link's target text.  At a revision,
+names and modes come from the tree object (`git ls-tree -r -z`) and contents
+from `git cat-file --batch` by object id, each reply checked against the id
+and size asked for: no file name ever travels newline-separated.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
+import stat
 import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.gitrepo import git_message, work_tree
 
 SELFTESTS = "tools/testing/selftests/bpf/"
 SELFTEST_PROGS = "tools/testing/selftests/bpf/progs/"
@@ -41,6 +52,19 @@ def in_scope(rel: str) -> bool:
 def _is_include_header(rel: str) -> bool:
     return rel.endswith(".h") and (
         rel.startswith("include/") or (rel.startswith("arch/") and "/include/" in rel))
+
+
+# What a git tree entry's mode is, in the words of our messages.
+_KIND_OF_MODE = {"100644": "file", "100755": "file", "120000": "symbolic link",
+                 "160000": "submodule", "040000": "directory"}
+
+
+class NotRegularFile(OSError):
+    """A path of the tree that is not a regular file (a link, a submodule): never read."""
+
+    def __init__(self, rel: str, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"is a {kind}; not read through", rel)
+        self.kind = kind
 
 
 FILE_SETS: dict[str, Callable[[str], bool]] = {
@@ -71,9 +95,10 @@ class TreeFiles:
             raise KfuncfixError(f"{root}: not a directory")
         self.root = root.resolve()
         self.overlay = dict(overlay or {})
-        self.is_git = _is_git_toplevel(self.root)
+        self.is_git = work_tree(self.root) == self.root
         self.rev = rev
-        self._catfile: subprocess.Popen | None = None
+        self._catfile: subprocess.Popen[bytes] | None = None
+        self._entries: dict[str, tuple[str, str]] | None = None  # path -> (mode, oid) at rev
         if rev is not None:
             if not self.is_git:
                 raise KfuncfixError(f"{root}: not a git repository (needed to read {rev})")
@@ -89,34 +114,118 @@ class TreeFiles:
             if data is None:
                 raise FileNotFoundError(2, "No such file (deleted by the patch)", rel)
             return data
+        kind = self.kind(rel)
+        if kind is None:
+            where = f" at {self.rev[:12]}" if self.rev is not None else ""
+            raise FileNotFoundError(errno.ENOENT, f"No such file{where}", rel)
+        if kind != "file":
+            raise NotRegularFile(rel, kind)
         if self.rev is not None:
             return self._read_committed(rel)
         return (self.root / rel).read_bytes()
 
     def exists(self, rel: str) -> bool:
+        """True for a regular file of the tree (a link or a submodule is not one)."""
         if rel in self.overlay:
             return self.overlay[rel] is not None
+        return self.kind(rel) == "file"
+
+    def kind(self, rel: str) -> str | None:
+        """"file", "symbolic link", "submodule", "directory" or "other"; None if absent.
+
+        In the worktree a path is a link when any of its components is one, as
+        `git grep` and `apply` see it: a link may lead out of the tree.
+        """
+        if rel in self.overlay:
+            return "file" if self.overlay[rel] is not None else None
+        parts = rel.split("/")
+        if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            return None  # not a path inside the tree
         if self.rev is not None:
-            proc = subprocess.run(["git", "-C", str(self.root), "cat-file", "-e",
-                                   f"{self.rev}:{rel}"], capture_output=True)
-            return proc.returncode == 0
-        return (self.root / rel).is_file()
+            entry = self._listing().get(rel)
+            return None if entry is None else _KIND_OF_MODE.get(entry[0], "other")
+        current = self.root
+        for part in parts:
+            current = current / part
+            try:
+                mode = os.lstat(current).st_mode
+            except OSError:
+                return None
+            if stat.S_ISLNK(mode):
+                return "symbolic link"
+        if stat.S_ISREG(mode):
+            return "file"
+        return "directory" if stat.S_ISDIR(mode) else "other"
+
+    def gitlinks(self) -> list[str]:
+        """The submodules of the tree: git grep does not search them."""
+        if self.rev is not None:
+            return sorted(p for p, (mode, _) in self._listing().items() if mode == "160000")
+        if not self.is_git:
+            return []
+        return sorted(p for tag, mode, p in self._index_entries() if mode == "160000")
+
+    def sparse_skipped(self) -> list[str]:
+        """In-scope files of the index left out of a sparse checkout (not in the worktree)."""
+        if self.rev is not None or not self.is_git:
+            return []  # at a revision every file is read from the commit
+        return sorted(p for tag, mode, p in self._index_entries() if tag == "S" and in_scope(p))
+
+    def _index_entries(self) -> list[tuple[str, str, str]]:
+        """(tag, mode, path) of each index entry: `git ls-files -s -t -z`."""
+        proc = subprocess.run(["git", "-C", str(self.root), "ls-files", "-s", "-t", "-z"],
+                              capture_output=True)
+        if proc.returncode:
+            raise KfuncfixError(f"git ls-files failed in {self.root}: "
+                                f"{git_message(proc.stderr)}")
+        entries = []
+        for record in proc.stdout.split(b"\0"):
+            if record:
+                # "H 100644 <oid> 0\tpath"
+                info, _, path = record.partition(b"\t")
+                tag, mode = info.split(b" ")[:2]
+                entries.append((tag.decode(), mode.decode(), os.fsdecode(path)))
+        return entries
+
+    def _listing(self) -> dict[str, tuple[str, str]]:
+        """Every entry of the tree at rev: path -> (mode, object id), from one ls-tree."""
+        if self._entries is None:
+            assert self.rev is not None
+            proc = subprocess.run(["git", "-C", str(self.root), "ls-tree", "-r", "-z",
+                                   "--full-tree", self.rev], capture_output=True)
+            if proc.returncode:
+                raise KfuncfixError(f"git ls-tree failed in {self.root}: "
+                                    f"{git_message(proc.stderr)}")
+            entries = {}
+            for record in proc.stdout.split(b"\0"):
+                if record:
+                    # "<mode> SP <type> SP <oid> TAB <path>"; the path may hold any byte.
+                    info, _, path = record.partition(b"\t")
+                    mode, _, oid = info.decode().split(" ")
+                    entries[os.fsdecode(path)] = (mode, oid)
+            self._entries = entries
+        return self._entries
 
     def _read_committed(self, rel: str) -> bytes:
-        # One `git cat-file --batch` process serves every read.
+        # One `git cat-file --batch` process serves every read, asked by object id
+        # (never by name), and every reply is checked against the id and size asked.
+        oid = self._listing()[rel][1]
         if self._catfile is None:
             self._catfile = subprocess.Popen(
                 ["git", "-C", str(self.root), "cat-file", "--batch"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         proc = self._catfile
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(f"{self.rev}:{rel}\n".encode("utf-8", "surrogateescape"))
+        proc.stdin.write(f"{oid}\n".encode())
         proc.stdin.flush()
         header = proc.stdout.readline().split()
-        if len(header) != 3 or header[1] != b"blob":
-            raise FileNotFoundError(2, f"No such file at {self.rev[:12]}", rel)
-        data = proc.stdout.read(int(header[2]))
-        proc.stdout.read(1)  # the newline after the contents
+        if len(header) != 3 or header[0].decode() != oid or header[1] != b"blob":
+            raise KfuncfixError(f"git cat-file gave {b' '.join(header)!r} for {rel!r} "
+                                f"(blob {oid}): cannot read {self.root} at {self.rev}")
+        size = int(header[2])
+        data = proc.stdout.read(size)
+        if len(data) != size or proc.stdout.read(1) != b"\n":
+            raise KfuncfixError(f"git cat-file ended early reading {rel!r} (blob {oid})")
         return data
 
     def close(self) -> None:
@@ -164,7 +273,8 @@ class TreeFiles:
 
     def _git_grep(self, pattern: str, files: str) -> Callable[[], set[str]]:
         # -z: names NUL-ended and unquoted; else git quotes non-ASCII ones ("caf\303\251.c").
-        base = ["git", "-C", str(self.root), "grep", "-l", "-z", "-I", "-P", "-e", pattern,
+        # No -I: a file with a NUL byte would be left out unseen; discovery reports it.
+        base = ["git", "-C", str(self.root), "grep", "-l", "-z", "-P", "-e", pattern,
                 *([self.rev] if self.rev else []), "--"]
         prefix = f"{self.rev}:" if self.rev else ""
         if files == "include":
@@ -184,7 +294,7 @@ class TreeFiles:
             for proc in procs:
                 out, err = proc.communicate()
                 if proc.returncode not in (0, 1):
-                    raise KfuncfixError(f"git grep failed in {self.root}: {_first_line(err)}")
+                    raise KfuncfixError(f"git grep failed in {self.root}: {git_message(err)}")
                 found.update(os.fsdecode(name).removeprefix(prefix)
                              for name in out.split(b"\0") if name)
             return found
@@ -194,8 +304,9 @@ class TreeFiles:
     def _gnu_grep(self, pattern: str, files: str) -> set[str] | None:
         includes = {"all": ["--include=*.c", "--include=*.h"], "c": ["--include=*.c"],
                     "include": ["--include=*.h"]}[files]
-        # -r (not -R) never follows a symbolic link; -Z ends each name with NUL.
-        cmd = ["grep", "-r", "-l", "-Z", "-I", "-P", "-e", pattern, *includes,
+        # -r (not -R) never follows a symbolic link; -Z ends each name with NUL.  No -I,
+        # as for git grep: a binary file is reported by discovery, not left out unseen.
+        cmd = ["grep", "-r", "-l", "-Z", "-P", "-e", pattern, *includes,
                "--exclude-dir=Documentation", "."]
         proc = subprocess.run(cmd, cwd=self.root, capture_output=True)
         if proc.returncode not in (0, 1) and not proc.stdout:
@@ -224,16 +335,3 @@ class TreeFiles:
             except OSError:
                 continue
         return found
-
-
-def _is_git_toplevel(root: Path) -> bool:
-    if not (root / ".git").exists():
-        return False
-    proc = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"],
-                          capture_output=True, text=True)
-    return proc.returncode == 0 and Path(proc.stdout.strip()).resolve() == root
-
-
-def _first_line(err: bytes) -> str:
-    text = err.decode("utf-8", "replace").strip()
-    return text.splitlines()[0] if text else "unknown error"

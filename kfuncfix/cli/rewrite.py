@@ -156,22 +156,14 @@ def apply_command(tree: Path, paths: tuple[Path, ...], rule_name: str, force: bo
     outcome = apply_changes(Path(index.root), changes, force)
     for refusal in outcome.refused:
         click.echo(f"kfuncfix: refused {refusal}", err=True)
+    for stale in outcome.removed:
+        click.echo(f"kfuncfix: removed {stale}, left by an interrupted run", err=True)
     _report(result, with_definition)
-    kfuncs, sets = len(result.kfuncs), len(result.sets)
-    parts = [f"{len(outcome.written)} file{'s' if len(outcome.written) != 1 else ''} changed"]
-    if kfuncs:
-        parts.append(f"{kfuncs} kfunc{'s' if kfuncs != 1 else ''} rewritten")
-    if sets:
-        parts.append(f"{sets} set{'s' if sets != 1 else ''} renamed")
-    if result.already_done:
-        parts.append(f"{len(result.already_done)} already done")
-    parts.append(f"{len(result.skipped)} skipped")
-    if outcome.refused:
-        parts.append(f"{len(outcome.refused)} refused")
-    click.echo(", ".join(parts), err=True)
+    click.echo(outcome.summary(len(result.kfuncs), len(result.sets), len(result.already_done),
+                               len(result.skipped)), err=True)
     if outcome.failed is not None:
         _report_failure(outcome)
-        sys.exit(130 if outcome.failed.reason == "interrupted" else 2)
+        sys.exit(outcome.stop_status)
     sys.exit(1 if result.skipped or outcome.refused else 0)
 
 

@@ -17,7 +17,7 @@ from kfuncfix.engine.rule import MacroDefinition, Rule
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import TreeIndex
 from kfuncfix.source.scan import SourceFile, scan
-from kfuncfix.treefiles import TreeFiles
+from kfuncfix.treefiles import NotRegularFile, TreeFiles
 
 
 def missing_definition(index: TreeIndex, rule: Rule) -> str | None:
@@ -121,17 +121,22 @@ def _header_source(index: TreeIndex, definition: MacroDefinition,
                    must_exist: bool) -> SourceFile | None:
     if definition.header in index.sources:
         return index.sources[definition.header]
-    root = Path(index.root)
-    path = root / definition.header
-    # The header must be a regular file of the tree, not a link leading out of it.
+    # Through the file layer: the tree as planned (the worktree or the revision), and
+    # only a regular file of it (a link may lead out of the tree, and at a revision
+    # its blob is the link's target text).
+    files = TreeFiles(Path(index.root), rev=index.rev)
     try:
-        inside = path.resolve().is_relative_to(root.resolve()) and not path.is_symlink()
-        data = path.read_bytes() if inside and path.is_file() else None
-    except OSError:
-        data = None
-    if data is None:
+        data = files.read(definition.header)
+    except NotRegularFile as exc:
         if must_exist:
-            raise KfuncfixError(f"{definition.header}: not a file of {root}; cannot add "
-                                f"the definition of {definition.macro} there")
+            raise KfuncfixError(f"{definition.header}: {exc.strerror}; cannot add the "
+                                f"definition of {definition.macro} there") from exc
         return None
+    except OSError as exc:
+        if must_exist:
+            raise KfuncfixError(f"{definition.header}: not a file of {index.root}; cannot add "
+                                f"the definition of {definition.macro} there") from exc
+        return None
+    finally:
+        files.close()
     return scan(definition.header, data)
