@@ -127,15 +127,13 @@ def _header_source(index: TreeIndex, definition: MacroDefinition,
     files = TreeFiles(Path(index.root), rev=index.rev)
     try:
         data = files.read(definition.header)
-    except NotRegularFile as exc:
-        if must_exist:
-            raise KfuncfixError(f"{definition.header}: {exc.strerror}; cannot add the "
-                                f"definition of {definition.macro} there") from exc
-        return None
     except OSError as exc:
         if must_exist:
-            raise KfuncfixError(f"{definition.header}: not a file of {index.root}; cannot add "
-                                f"the definition of {definition.macro} there") from exc
+            # A link gets apply's words for it, in every command.
+            why = (f" ({definition.header} is a {exc.kind}; not written through)"
+                   if isinstance(exc, NotRegularFile) else "")
+            raise KfuncfixError(f"{definition.header}: not a file of {index.root}{why}; "
+                                f"cannot add the definition of {definition.macro} there") from exc
         return None
     finally:
         files.close()
