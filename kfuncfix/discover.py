@@ -127,7 +127,9 @@ class _Discovery:
             data = self.files.read(rel)
         except NotRegularFile as exc:
             # Not a file of the tree (a link may lead anywhere): skipped, as apply refuses it.
-            self.warnings.append(f"{rel}: {exc.strerror}: skipped")
+            note = f"{rel}: {exc.strerror}: skipped"
+            if note not in self.warnings:
+                self.warnings.append(note)
             return None
         except OSError as exc:
             self.warnings.append(f"{rel}: cannot read: {exc.strerror or exc}")
@@ -332,9 +334,14 @@ class _Discovery:
                 if d.rest[0] == '"':
                     options.insert(0, str(Path(rel).parent / name))
                 for option in options:
-                    if self.files.exists(option):
+                    kind = self.files.kind(option)
+                    if kind in (None, "directory"):
+                        continue  # cpp looks on
+                    if kind == "file":
                         found.append(option)
-                        break
+                    else:
+                        self.source(option)  # a link where cpp would look: said, not read
+                    break
         return found
 
     def _load_global_macros(self, names: Iterable[str]) -> None:

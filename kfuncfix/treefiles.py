@@ -59,6 +59,12 @@ _KIND_OF_MODE = {"100644": "file", "100755": "file", "120000": "symbolic link",
                  "160000": "submodule", "040000": "directory"}
 
 
+_LS_TREE_ENTRY = re.compile(rb"(\d+) \w+ (\w+)\t([^\0]*)\0")
+# A caller reading a file or two asks git for just those entries; discovery, which
+# reads hundreds, gets one listing of the whole tree (0.1 s for a kernel).
+_SINGLE_LOOKUPS = 8
+
+
 class NotRegularFile(OSError):
     """A path of the tree that is not a regular file (a link, a submodule): never read."""
 
@@ -99,6 +105,7 @@ class TreeFiles:
         self.rev = rev
         self._catfile: subprocess.Popen[bytes] | None = None
         self._entries: dict[str, tuple[str, str]] | None = None  # path -> (mode, oid) at rev
+        self._lookups = 0  # paths asked of git one by one before the whole listing
         if rev is not None:
             if not self.is_git:
                 raise KfuncfixError(f"{root}: not a git repository (needed to read {rev})")
@@ -142,7 +149,7 @@ class TreeFiles:
         if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
             return None  # not a path inside the tree
         if self.rev is not None:
-            entry = self._listing().get(rel)
+            entry = self._entry(rel)
             return None if entry is None else _KIND_OF_MODE.get(entry[0], "other")
         current = self.root
         for part in parts:
@@ -160,7 +167,9 @@ class TreeFiles:
     def gitlinks(self) -> list[str]:
         """The submodules of the tree: git grep does not search them."""
         if self.rev is not None:
-            return sorted(p for p, (mode, _) in self._listing().items() if mode == "160000")
+            if self._entries is None:
+                self._entries = self._ls_tree(None)
+            return sorted(p for p, (mode, _) in self._entries.items() if mode == "160000")
         if not self.is_git:
             return []
         return sorted(p for tag, mode, p in self._index_entries() if mode == "160000")
@@ -187,29 +196,34 @@ class TreeFiles:
                 entries.append((tag.decode(), mode.decode(), os.fsdecode(path)))
         return entries
 
-    def _listing(self) -> dict[str, tuple[str, str]]:
-        """Every entry of the tree at rev: path -> (mode, object id), from one ls-tree."""
+    def _entry(self, rel: str) -> tuple[str, str] | None:
+        """(mode, object id) of `rel` at rev: asked one by one for the first few
+        paths (a caller reading one file), from one listing of the tree after that."""
+        if self._entries is None and self._lookups < _SINGLE_LOOKUPS:
+            self._lookups += 1
+            return self._ls_tree([rel]).get(rel)
         if self._entries is None:
-            assert self.rev is not None
-            proc = subprocess.run(["git", "-C", str(self.root), "ls-tree", "-r", "-z",
-                                   "--full-tree", self.rev], capture_output=True)
-            if proc.returncode:
-                raise KfuncfixError(f"git ls-tree failed in {self.root}: "
-                                    f"{git_message(proc.stderr)}")
-            entries = {}
-            for record in proc.stdout.split(b"\0"):
-                if record:
-                    # "<mode> SP <type> SP <oid> TAB <path>"; the path may hold any byte.
-                    info, _, path = record.partition(b"\t")
-                    mode, _, oid = info.decode().split(" ")
-                    entries[os.fsdecode(path)] = (mode, oid)
-            self._entries = entries
-        return self._entries
+            self._entries = self._ls_tree(None)
+        return self._entries.get(rel)
+
+    def _ls_tree(self, paths: list[str] | None) -> dict[str, tuple[str, str]]:
+        """`git ls-tree -z` at rev: of `paths` (literally), or of the whole tree (-r)."""
+        assert self.rev is not None
+        where = ["-r", "--full-tree", self.rev] if paths is None else [self.rev, "--", *paths]
+        proc = subprocess.run(["git", "--literal-pathspecs", "-C", str(self.root), "ls-tree",
+                               "-z", *where], capture_output=True)
+        if proc.returncode:
+            raise KfuncfixError(f"git ls-tree failed in {self.root}: {git_message(proc.stderr)}")
+        # "<mode> SP <type> SP <oid> TAB <path> NUL"; the path may hold any other byte.
+        return {os.fsdecode(path): (mode.decode(), oid.decode())
+                for mode, oid, path in _LS_TREE_ENTRY.findall(proc.stdout)}
 
     def _read_committed(self, rel: str) -> bytes:
         # One `git cat-file --batch` process serves every read, asked by object id
         # (never by name), and every reply is checked against the id and size asked.
-        oid = self._listing()[rel][1]
+        entry = self._entry(rel)
+        assert entry is not None  # read() asked kind() first
+        oid = entry[1]
         if self._catfile is None:
             self._catfile = subprocess.Popen(
                 ["git", "-C", str(self.root), "cat-file", "--batch"],

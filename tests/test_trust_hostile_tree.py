@@ -32,6 +32,7 @@ import pytest
 from click.testing import CliRunner
 
 from kfuncfix.cli import main
+from kfuncfix.discover import discover
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitrepo import work_tree
 from kfuncfix.outputs.apply import ApplyResult, Refusal
@@ -171,6 +172,21 @@ def test_a_committed_link_is_not_a_file_at_the_revision(linked_header_tree: Path
     assert worktree.kind("kernel/link.c") == "symbolic link"
     with pytest.raises(NotRegularFile):
         worktree.read("kernel/link.c")
+
+
+def test_a_linked_header_is_skipped_with_a_note_at_a_revision_as_in_the_worktree(
+        tmp_path: Path) -> None:
+    """A set's macro in an included header that is a link: the same note, both ways."""
+    body = '#include "ids.h"\n\nnoinline int f_a(int x)\n{\n\treturn x;\n}\n'
+    source = kfunc_source(body, [], "a_ids").replace("BTF_SET8_END", "A_IDS\nBTF_SET8_END")
+    tree = small_tree(tmp_path / "tree", {"kernel/a.c": source,
+                                          "kernel/real_ids.h": "#define A_IDS \\\n"
+                                                               "\tBTF_ID_FLAGS(func, f_a)\n"})
+    (tree / "kernel/ids.h").symlink_to("real_ids.h")
+    git_init(tree)
+    note = "kernel/ids.h: is a symbolic link; not read through: skipped"
+    assert note in discover(tree).warnings
+    assert note in discover(tree, rev="HEAD").warnings
 
 
 DEFINITION_REFUSED = ("include/linux/btf.h is a symbolic link; not written through); "
@@ -352,6 +368,7 @@ KILLER = textwrap.dedent("""\
             os.kill(os.getpid(), {sig})
     os.replace = replace
     from kfuncfix.cli import main
+from kfuncfix.discover import discover
     main(["apply", {tree!r}])
 """)
 

@@ -278,7 +278,8 @@ def _stage(
     repo: git.Repo, work: Path, env: Mapping[str, str], path: str, content: bytes | None
 ) -> None:
     """Put `content` at `path` in the private index (None removes it)."""
-    listed = run_git(repo, ["ls-files", "--stage", "-z", "--", path], env=env)
+    # A literal pathspec: a file named `*.c` or `:(exclude)x` is just that file.
+    listed = run_git(repo, ["ls-files", "--stage", "-z", "--", f":(literal){path}"], env=env)
     entry = next((e for e in listed.split("\0") if e.endswith(f"\t{path}")), "")
     mode = entry.split(" ", 1)[0] if entry else ""
     if content is None:
