@@ -60,6 +60,10 @@ _KIND_OF_MODE = {"100644": "file", "100755": "file", "120000": "symbolic link",
 
 
 _LS_TREE_ENTRY = re.compile(rb"(\d+) \w+ (\w+)\t([^\0]*)\0")
+# Index entries no search of the worktree reaches: submodules, and files with the
+# skip-worktree bit (tag S) of a sparse checkout.  Records follow a NUL.
+_INDEX_GITLINK = re.compile(rb"\0\w 160000 \w+ \d\t([^\0]*)")
+_INDEX_SKIP_WORKTREE = re.compile(rb"\0S \d+ \w+ \d\t([^\0]*)")
 # A caller reading a file or two asks git for just those entries; discovery, which
 # reads hundreds, gets one listing of the whole tree (0.1 s for a kernel).
 _SINGLE_LOOKUPS = 8
@@ -106,6 +110,7 @@ class TreeFiles:
         self._catfile: subprocess.Popen[bytes] | None = None
         self._entries: dict[str, tuple[str, str]] | None = None  # path -> (mode, oid) at rev
         self._lookups = 0  # paths asked of git one by one before the whole listing
+        self._index_listing: bytes | None = None
         if rev is not None:
             if not self.is_git:
                 raise KfuncfixError(f"{root}: not a git repository (needed to read {rev})")
@@ -170,31 +175,27 @@ class TreeFiles:
             if self._entries is None:
                 self._entries = self._ls_tree(None)
             return sorted(p for p, (mode, _) in self._entries.items() if mode == "160000")
-        if not self.is_git:
-            return []
-        return sorted(p for tag, mode, p in self._index_entries() if mode == "160000")
+        return sorted(os.fsdecode(p) for p in _INDEX_GITLINK.findall(self._index()))
 
     def sparse_skipped(self) -> list[str]:
         """In-scope files of the index left out of a sparse checkout (not in the worktree)."""
-        if self.rev is not None or not self.is_git:
+        if self.rev is not None:
             return []  # at a revision every file is read from the commit
-        return sorted(p for tag, mode, p in self._index_entries() if tag == "S" and in_scope(p))
+        return sorted(p for p in map(os.fsdecode, _INDEX_SKIP_WORKTREE.findall(self._index()))
+                      if in_scope(p))
 
-    def _index_entries(self) -> list[tuple[str, str, str]]:
-        """(tag, mode, path) of each index entry: `git ls-files -s -t -z`."""
-        proc = subprocess.run(["git", "-C", str(self.root), "ls-files", "-s", "-t", "-z"],
-                              capture_output=True)
-        if proc.returncode:
-            raise KfuncfixError(f"git ls-files failed in {self.root}: "
-                                f"{git_message(proc.stderr)}")
-        entries = []
-        for record in proc.stdout.split(b"\0"):
-            if record:
-                # "H 100644 <oid> 0\tpath"
-                info, _, path = record.partition(b"\t")
-                tag, mode = info.split(b" ")[:2]
-                entries.append((tag.decode(), mode.decode(), os.fsdecode(path)))
-        return entries
+    def _index(self) -> bytes:
+        """`git ls-files -s -t -z` ("TAG MODE OID STAGE\tPATH" NUL ...); empty outside git."""
+        if self._index_listing is None:
+            self._index_listing = b""
+            if self.is_git:
+                proc = subprocess.run(["git", "-C", str(self.root), "ls-files", "-s", "-t",
+                                       "-z"], capture_output=True)
+                if proc.returncode:
+                    raise KfuncfixError(f"git ls-files failed in {self.root}: "
+                                        f"{git_message(proc.stderr)}")
+                self._index_listing = b"\0" + proc.stdout
+        return self._index_listing
 
     def _entry(self, rel: str) -> tuple[str, str] | None:
         """(mode, object id) of `rel` at rev: asked one by one for the first few
