@@ -103,8 +103,9 @@ def diff_command(tree: Path, paths: tuple[Path, ...], rule_name: str, stat: bool
 @PATHS
 @RULE
 @click.option("--force", is_flag=True,
-              help="Write files even when git reports uncommitted changes in them; "
-                   "with --branch, replace an existing branch.")
+              help="Write files even when git reports uncommitted changes in them or "
+                   "they are read-only or hard-linked; with --branch, replace an existing "
+                   "branch.")
 @WITH_DEFINITION
 @click.option("-i", "--interactive", is_flag=True,
               help="Review each change (y/n/a/q/?) before writing, as git add -p does.")
@@ -124,15 +125,18 @@ def apply_command(tree: Path, paths: tuple[Path, ...], rule_name: str, force: bo
     """Rewrite TREE (default: .) in place with a rule, or onto a branch.
 
     \b
-    Each file is replaced atomically and keeps its mode.  In a git tree, a
-    file with uncommitted changes is refused unless --force; a file reached
-    through a symbolic link is always refused; when any file is refused,
-    none is written.  With --branch, nothing in the worktree, index or HEAD
-    changes: the commits are made from the tree as committed at --base, as
-    `series` makes them (the macro definition first when the tree lacks it).
+    Each file is replaced atomically and keeps its mode (and owner and group
+    where allowed).  A file with uncommitted changes (in a git tree), a
+    read-only file and a hard-linked one are refused unless --force; a file
+    reached through a symbolic link, or in a directory that cannot be
+    written, is always refused; when any file is refused, none is written.
+    With --branch, nothing in the worktree, index or HEAD changes: the
+    commits are made from the tree as committed at --base, as `series` makes
+    them (the macro definition first when the tree lacks it).
     Exit 0 when everything was rewritten, 1 when something was skipped or
-    refused, 2 on errors.  A write that fails (disk full) stops the run and
-    lists the files written and not written; each holds its old or new bytes.
+    refused, 2 on errors.  A write that fails (disk full, Ctrl-C, SIGTERM)
+    stops the run and lists the files written and not written; each holds
+    its old or new bytes.
 
     \b
     Examples:
