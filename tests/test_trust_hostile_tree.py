@@ -368,7 +368,6 @@ KILLER = textwrap.dedent("""\
             os.kill(os.getpid(), {sig})
     os.replace = replace
     from kfuncfix.cli import main
-from kfuncfix.discover import discover
     main(["apply", {tree!r}])
 """)
 
