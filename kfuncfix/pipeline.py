@@ -18,7 +18,7 @@ from pathlib import Path
 from kfuncfix.config import load_config
 from kfuncfix.discover import discover
 from kfuncfix.engine import DEFAULT_RULE, Plan, Rule, load_rules, plan
-from kfuncfix.engine.macrodef import Reader
+from kfuncfix.engine.macrodef import Reader, missing_definition
 from kfuncfix.model import TreeIndex
 from kfuncfix.treefiles import TreeFiles
 
@@ -69,8 +69,8 @@ def run_plan(request: Request, load: IndexLoader | None = None) -> Planned:
     loader = load or _discover
     index = loader(request.tree, dict(request.overlay) if request.overlay else None,
                    request.rev)
-    rules = pick_rules(index, names, request.lint)
     read = reader_for(index, request.overlay)
+    rules = pick_rules(index, names, request.lint, read)
     return Planned(index, plan(index, rules, request.paths, read), bool(names))
 
 
@@ -81,7 +81,8 @@ def rules_of(request: Request) -> tuple[Rule, ...]:
     return load_rules(names or [DEFAULT_RULE])
 
 
-def pick_rules(index: TreeIndex, names: Sequence[str], lint: bool) -> tuple[Rule, ...]:
+def pick_rules(index: TreeIndex, names: Sequence[str], lint: bool,
+               read: Reader | None = None) -> tuple[Rule, ...]:
     """The rules named; with none named, the default rule (or for `check`, every
     convention the tree has adopted: the tag always, later ones where the tree
     defines their macros)."""
@@ -89,7 +90,16 @@ def pick_rules(index: TreeIndex, names: Sequence[str], lint: bool) -> tuple[Rule
         return load_rules(names)
     if not lint:
         return load_rules([DEFAULT_RULE])
-    return tuple(r for r in load_rules(["all"]) if r.adopted_by(index))
+    read = read or reader_for(index)
+    return tuple(r for r in load_rules(["all"]) if adopted(index, r, read))
+
+
+def adopted(index: TreeIndex, rule: Rule, read: Reader) -> bool:
+    """`check` lints this rule on this tree without being asked by name: always, or
+    (`lint = "when-defined"`) where the tree defines the rule's macro."""
+    if rule.lint == "always":
+        return True
+    return rule.lint == "when-defined" and missing_definition(index, rule, read) is None
 
 
 def reader_for(index: TreeIndex, overlay: Mapping[str, bytes | None] | None = None) -> Reader:

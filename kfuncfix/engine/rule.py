@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 from kfuncfix.engine.actions import Action, definition_style, parse_action
 from kfuncfix.engine.definitions import DefinitionStyle
 from kfuncfix.engine.schema import IDENT_RE, RuleError, Table
-from kfuncfix.model import TreeIndex
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -100,15 +99,6 @@ class Rule:
     # kfunc sets, only where the tree defines the rule's macro, or never (an
     # alternative form, chosen by name).  `--rule all` takes the first two.
     lint: str = "never"
-
-    def adopted_by(self, index: TreeIndex) -> bool:
-        """`check` lints this rule on this tree without being asked by name."""
-        if self.lint == "always":
-            return True
-        if self.lint == "when-defined" and self.definition is not None:
-            macro = self.definition.macro
-            return any(src.defines(macro) for src in index.sources.values())
-        return False
 
 
 def list_rules() -> list[Rule]:
