@@ -26,6 +26,9 @@ from kfuncfix.report import Record
 class PatchedTree:
     overlay: dict[str, bytes | None]  # tree path -> patched bytes (None: deleted)
     added_lines: dict[str, set[int]]  # tree path -> line numbers the patch adds
+    # The tree already holds the patch (b4 and patchwork check committed
+    # patches): the tree is "after", nothing is laid over it.
+    already_applied: bool = False
 
 
 def _strip(path: str) -> str:
@@ -65,9 +68,15 @@ def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
             input=patch_text, cwd=work, capture_output=True, env=env,
         )
         if proc.returncode:
+            reverse = subprocess.run(
+                ["git", "apply", "--check", "--reverse", "--whitespace=nowarn", "-"],
+                input=patch_text, cwd=work, capture_output=True, env=env,
+            )
+            if reverse.returncode == 0:
+                return PatchedTree({}, added, already_applied=True)
             why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise KfuncfixError(f"the patch does not apply to {root}: "
-                                f"{why[0] if why else 'git apply failed'}")
+            raise KfuncfixError(f"the patch does not apply to {root} (nor is it applied "
+                                f"already): {why[0] if why else 'git apply failed'}")
         overlay: dict[str, bytes | None] = {}
         for rel, target in targets:
             overlay[rel] = None if target is None else (work / target).read_bytes()

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from kfuncfix.cli import global_flag
-from kfuncfix.cli.tree import load_index
+from kfuncfix.cli.planning import RULES, planned
 from kfuncfix.config import fill_defaults, load_config
-from kfuncfix.engine import DEFAULT_RULE, load_rule, plan
+from kfuncfix.engine import Plan
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitrepo import work_tree
 from kfuncfix.outputs.checkseries import SeriesCheck, check_series
@@ -26,10 +26,10 @@ from kfuncfix.outputs.gitseries import (
     resolve_date,
 )
 from kfuncfix.outputs.maintainers import Recipients, has_get_maintainer, recipients_for_patch
+from kfuncfix.pipeline import Planned, Request, rules_of
 from kfuncfix.series import SPLITS, SeriesPlan, expected_findings, plan_series, series_cover
 
-CONFIG_KEYS = {"rule": "rule_name", "subject_prefix": "subject_prefix", "split": "split",
-               "to": "to", "cc": "cc"}
+CONFIG_KEYS = {"subject_prefix": "subject_prefix", "split": "split", "to": "to", "cc": "cc"}
 
 
 def git_root(tree: Path) -> Path:
@@ -45,32 +45,27 @@ def git_root(tree: Path) -> Path:
     return top
 
 
-def build_from_rule(tree: Path, rule_name: str, split: str, base: str, sender: str | None,
-                    date: str | None, paths: list[str] | None = None,
-                    history: bool = True) -> tuple[Series, SeriesPlan] | None:
-    """Commits for the rule's plan on top of base; None when there is nothing to change."""
-    rule = load_rule(rule_name)
-    index = load_index(tree, rev=base)
-    result = plan(index, rule, paths)
+def build_from_plan(tree: Path, run: Planned, split: str, base: str, sender: str | None,
+                    date: str | None, history: bool = True
+                    ) -> tuple[Series, SeriesPlan] | None:
+    """Commits for the plan (made at `base`) on top of base; None when it changes nothing."""
+    result = run.plan
     # As diff and apply do: what the rule could not change is not silently left out.
     for skip in result.skipped:
         click.echo(f"kfuncfix: skipped {skip}", err=True)
     if not result.files:
         return None
-    planned = plan_series(index, result, split, base, history)
-    series = build_series(tree, base, planned.patches, sender=sender, date=date)
-    return series, planned
+    planned_series = plan_series(run.index, result, split, base, history)
+    series = build_series(tree, base, planned_series.patches, sender=sender, date=date)
+    return series, planned_series
 
 
-def branch_cover(root: Path, rule_name: str, series: Series) -> CoverLetter | None:
-    """The rule's cover letter for the files a branch changes; None if it changes none of them.
+def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
+    """The rule's cover letter for the files a branch changes; None if it changes none.
 
-    The branch may have been edited by hand, so the rule is planned again on
-    the base, limited to the files the branch touches.
+    The branch may have been edited by hand, so the plan is made on the base,
+    limited to the files the branch touches.
     """
-    index = load_index(root, rev=series.base)
-    paths = sorted({p for commit in series.commits for p in commit.paths})
-    result = plan(index, load_rule(rule_name), paths)
     return series_cover(result, len(series.commits)) if result.files else None
 
 
@@ -78,8 +73,7 @@ def branch_cover(root: Path, rule_name: str, series: Series) -> CoverLetter | No
 @click.argument("tree", default=".", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "outdir", type=click.Path(path_type=Path), required=True,
               help="Directory for the patch files (created if missing).")
-@click.option("--rule", "rule_name", default=DEFAULT_RULE, show_default=True,
-              metavar="NAME|FILE", help="Built-in rule or rule file.")
+@RULES
 @click.option("--split", type=click.Choice(SPLITS), default="none", show_default=True,
               help="One patch for the tree, one per MAINTAINERS section, or one per file.")
 @click.option("--base", default="HEAD", show_default=True,
@@ -138,7 +132,8 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
     date = resolve_date(opts["date"])
     committer_ident(repo, opts["sender"], date)  # no identity: say so before any work
     _refuse_existing(opts["outdir"], opts["force"])
-    rule = load_rule(opts["rule_name"])
+    rule_names = tuple(opts["rule_names"])
+    rule = rules_of(Request(root, rule_names, config=opts["config_path"]))[0]
 
     cover_wanted = opts["cover"]
     if opts["cover_from"] and cover_wanted is None:
@@ -148,19 +143,23 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
         series = read_branch(root, opts["from_branch"], opts["base"])
         wants_cover = cover_wanted if cover_wanted is not None else len(series.commits) > 1
         if wants_cover and cover is None:
-            cover = branch_cover(root, opts["rule_name"], series)
+            paths = tuple(Path(p) for p in sorted({p for c in series.commits for p in c.paths}))
+            run = planned(root, rule_names, paths, rev=series.base,
+                          config=opts["config_path"])
+            cover = branch_cover(run.plan, series)
             if cover is None:
                 raise KfuncfixError(
                     f"rule {rule.name} changes none of the files of branch "
                     f"{opts['from_branch']}: give --cover-from FILE or --no-cover")
     else:
-        built = build_from_rule(root, opts["rule_name"], opts["split"], opts["base"],
-                                opts["sender"], date)
+        run = planned(root, rule_names, rev=opts["base"], config=opts["config_path"])
+        built = build_from_plan(root, run, opts["split"], opts["base"], opts["sender"],
+                                date)
         if built is None:
             click.echo("kfuncfix: nothing to change; no series written", err=True)
             sys.exit(0)
-        series, planned = built
-        cover = cover or planned.cover
+        series, series_plan = built
+        cover = cover or series_plan.cover
     changelog = None
     if opts["changes_file"]:
         changelog = Path(opts["changes_file"]).read_text(encoding="utf-8")

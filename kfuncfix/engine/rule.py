@@ -7,8 +7,13 @@ header inside the tree, and no value is ever run.  The keys:
 
     name, description            a-z0-9_ name; one line for `kfuncfix rules`
     line_limit                   optional, default 100 (checkpatch's)
+    lint                         optional: always | when-defined | never (default):
+                                 whether `check` lints the rule without --rule
+                                 (when-defined: where the tree defines its macro)
     [[actions]] type = ...       drop_specifiers {words}, insert_prefix {text,
-                                 already?}, wrap_prototype {macro, already?},
+                                 already?, kinds?}, wrap_prototype {macro, already?,
+                                 kinds?} (kinds: registrations rewritten, default
+                                 ["kfunc", "dtor"]; add "fmodret" for those),
                                  add_include {header}, diag_block {warnings,
                                  start?, end?}, rename_set_macro {from, to}
     [definition]                 optional: macro, header (tree-relative .h),
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -44,6 +50,7 @@ if TYPE_CHECKING:
 DEFAULT_RULE = "bpf_kfunc_tag"
 RULES_PACKAGE = "kfuncfix.rules"
 RULE_NAME_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+LINT_RE = re.compile(r"(?:always|when-defined|never)\Z")
 # A header inside the tree: relative, no `..`, no backslash, ends in .h.
 TREE_HEADER_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.h\Z")
 TREE_DOC_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.(?:rst|txt)\Z")
@@ -88,6 +95,10 @@ class Rule:
     style: DefinitionStyle | None  # what the definition actions do, if any
     definition: MacroDefinition | None
     series: SeriesText
+    # When `check` lints this convention without --rule: on every tree with
+    # kfunc sets, only where the tree defines the rule's macro, or never (an
+    # alternative form, chosen by name).  `--rule all` takes the first two.
+    lint: str = "never"
 
 
 def list_rules() -> list[Rule]:
@@ -111,6 +122,25 @@ def load_rule(name_or_path: str) -> Rule:
     known = ", ".join(r.name for r in list_rules())
     raise RuleError(f"no rule named {name_or_path!r} (built-in rules: {known}; "
                     "or give the path of a .toml file)")
+
+
+ALL = "all"
+
+
+def load_rules(names: Sequence[str]) -> tuple[Rule, ...]:
+    """Rules by name or path, each item possibly comma-separated; `all` is every
+    built-in convention (the rules whose `lint` is not `never`), in name order."""
+    rules: list[Rule] = []
+    for item in names:
+        for name in (n.strip() for n in item.split(",")):
+            if not name:
+                raise RuleError(f"empty rule name in --rule {item!r}")
+            found = ([r for r in list_rules() if r.lint != "never"] if name == ALL
+                     else [load_rule(name)])
+            rules.extend(r for r in found if r.name not in {x.name for x in rules})
+    if not rules:
+        raise RuleError("no rule given")
+    return tuple(rules)
 
 
 def builtin_rule_text(name: str) -> str:
@@ -150,12 +180,15 @@ def parse_rule(data: bytes, source: str) -> Rule:
     if "\n" in description:
         raise top.fail("description", "must be one line")
     line_limit = top.integer("line_limit", default=100, low=40, high=200)
-    actions = tuple(parse_action(t) for t in top.tables("actions"))
-    style = definition_style(actions, line_limit, top)
+    actions, style = definition_style(tuple(parse_action(t) for t in top.tables("actions")),
+                                      line_limit, top)
+    lint = top.string("lint", LINT_RE, "one of always, when-defined, never", default="never")
     definition = _definition(top.optional_table("definition"))
     series = _series(top.table("series"), definition is not None)
     top.done()
-    return Rule(name, description, source, line_limit, actions, style, definition, series)
+    if lint == "when-defined" and definition is None:
+        raise top.fail("lint", "when-defined needs a [definition] table (its macro)")
+    return Rule(name, description, source, line_limit, actions, style, definition, series, lint)
 
 
 def _definition(table: Table | None) -> MacroDefinition | None:
