@@ -108,7 +108,9 @@ class TreeFiles:
         self.is_git = work_tree(self.root) == self.root
         self.rev = rev
         self._catfile: subprocess.Popen[bytes] | None = None
-        self._entries: dict[str, tuple[str, str]] | None = None  # path -> (mode, oid) at rev
+        # At rev: path -> (mode, object id), as git wrote them (bytes: 80,000 entries in a
+        # kernel tree, decoded only when asked for).
+        self._entries: dict[bytes, tuple[bytes, bytes]] | None = None
         self._lookups = 0  # paths asked of git one by one before the whole listing
         self._index_listing: bytes | None = None
         if rev is not None:
@@ -174,7 +176,8 @@ class TreeFiles:
         if self.rev is not None:
             if self._entries is None:
                 self._entries = self._ls_tree(None)
-            return sorted(p for p, (mode, _) in self._entries.items() if mode == "160000")
+            return sorted(os.fsdecode(p) for p, (mode, _) in self._entries.items()
+                          if mode == b"160000")
         return sorted(os.fsdecode(p) for p in _INDEX_GITLINK.findall(self._index()))
 
     def sparse_skipped(self) -> list[str]:
@@ -202,12 +205,14 @@ class TreeFiles:
         paths (a caller reading one file), from one listing of the tree after that."""
         if self._entries is None and self._lookups < _SINGLE_LOOKUPS:
             self._lookups += 1
-            return self._ls_tree([rel]).get(rel)
-        if self._entries is None:
-            self._entries = self._ls_tree(None)
-        return self._entries.get(rel)
+            entry = self._ls_tree([rel]).get(os.fsencode(rel))
+        else:
+            if self._entries is None:
+                self._entries = self._ls_tree(None)
+            entry = self._entries.get(os.fsencode(rel))
+        return None if entry is None else (entry[0].decode(), entry[1].decode())
 
-    def _ls_tree(self, paths: list[str] | None) -> dict[str, tuple[str, str]]:
+    def _ls_tree(self, paths: list[str] | None) -> dict[bytes, tuple[bytes, bytes]]:
         """`git ls-tree -z` at rev: of `paths` (literally), or of the whole tree (-r)."""
         assert self.rev is not None
         where = ["-r", "--full-tree", self.rev] if paths is None else [self.rev, "--", *paths]
@@ -216,8 +221,7 @@ class TreeFiles:
         if proc.returncode:
             raise KfuncfixError(f"git ls-tree failed in {self.root}: {git_message(proc.stderr)}")
         # "<mode> SP <type> SP <oid> TAB <path> NUL"; the path may hold any other byte.
-        return {os.fsdecode(path): (mode.decode(), oid.decode())
-                for mode, oid, path in _LS_TREE_ENTRY.findall(proc.stdout)}
+        return {path: (mode, oid) for mode, oid, path in _LS_TREE_ENTRY.findall(proc.stdout)}
 
     def _read_committed(self, rel: str) -> bytes:
         # One `git cat-file --batch` process serves every read, asked by object id
