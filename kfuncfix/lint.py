@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchSet
 
 from kfuncfix.engine import FileChange, Plan, Result, apply_edits
 from kfuncfix.errors import KfuncfixError
@@ -47,15 +47,16 @@ class Finding:
                 "fix": self.fix}
 
 
-def findings(index: TreeIndex, result: Plan,
-             added: dict[str, set[int]] | None = None) -> list[Finding]:
+def findings(index: TreeIndex, result: Plan, added: dict[str, set[int]] | None = None,
+             with_fix: bool = False) -> list[Finding]:
     """The plan's findings (and what its rules could not resolve, as warnings);
-    with `added` (lines a patch adds, by file), only those the patch touches."""
+    with `added` (lines a patch adds, by file), only those the patch touches;
+    `with_fix` renders each fix as a diff (for JSON)."""
     out = []
     for r in result.findings:
         if added is None or touches(index, r, added):
             out.append(Finding(r.severity, r.rule, r.file, r.line, r.message, r.kfunc,
-                               _fix(index, r)))
+                               _fix(index, r) if with_fix else ""))
     for r in result.results:
         if r.status != "skipped" or not r.lint:
             continue

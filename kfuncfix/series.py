@@ -28,7 +28,7 @@ from kfuncfix.model import TreeIndex
 from kfuncfix.outputs.checkseries import ExpectedFinding
 from kfuncfix.outputs.formatpatch import CoverLetter
 from kfuncfix.outputs.gitseries import PlannedPatch
-from kfuncfix.outputs.maintainers import Maintainers, subject_prefix
+from kfuncfix.outputs.maintainers import Maintainers, has_maintainers, subject_prefix
 
 # MAINTAINERS section names whose first word says nothing about the code.
 GENERIC_FIRST_WORDS = frozenset({"NETWORKING", "NET", "DRIVERS", "GENERIC", "THE"})
@@ -60,7 +60,7 @@ def plan_series(
     rule = result.rule
     root = Path(index.root)
     # Read once: on a kernel tree parsing MAINTAINERS takes over a second.
-    maintainers = read_maintainers(root)
+    maintainers = read_maintainers(root, index.rev)
     if split == "subsystem" and maintainers is None:
         raise KfuncfixError(f"--split subsystem needs a MAINTAINERS file; {root} has none")
     # The plan's own definition changes: patch 1, and the header's final bytes
@@ -85,11 +85,12 @@ def series_cover(result: Plan, patches: int) -> CoverLetter:
     return CoverLetter(subject, _cover_body(body, result))
 
 
-def read_maintainers(root: Path) -> Maintainers | None:
-    """The tree's MAINTAINERS, or None when it has none (a small or trimmed tree)."""
-    if not (root / "MAINTAINERS").is_file():
+def read_maintainers(root: Path, revision: str | None = None) -> Maintainers | None:
+    """The tree's MAINTAINERS (as committed at `revision`, when given), or None when
+    it has none (a small or trimmed tree)."""
+    if not has_maintainers(root, revision):
         return None
-    return Maintainers(root)
+    return Maintainers(root, revision)
 
 
 def expected_findings(rule: Rule) -> list[ExpectedFinding]:

@@ -565,24 +565,30 @@ def test_a_subdirectory_is_not_taken_for_the_tree(sample: Path, tmp_path: Path) 
 def test_output_directory_with_patches_is_refused_unless_force_and_keeps_other_files(
     sample: Path, tmp_path: Path
 ) -> None:
+    # Only a file of a name the series writes is in the way (as with git format-patch -o).
     out = tmp_path / "out"
     out.mkdir()
+    (out / "0000-cover-letter.patch").write_text("old\n")
     (out / "0001-old-series.patch").write_text("old\n")
     (out / "notes.txt").write_text("keep me\n")
     (out / "v1").mkdir()
     (out / "v1" / "0001-v1.patch").write_text("v1\n")
+    before = sorted(p.name for p in out.iterdir())
 
     refused = run("series", str(sample), "-o", str(out), "--date", DATE)
     assert refused.exit_code == 2
     assert refused.stderr == (
-        f"kfuncfix: error: {out} already holds .patch files (use --force to replace them)\n")
-    assert sorted(p.name for p in out.iterdir()) == ["0001-old-series.patch", "notes.txt", "v1"]
+        f"kfuncfix: error: {out} already holds 1 of the files this series writes "
+        "(0000-cover-letter.patch); use --force to replace them\n")
+    assert sorted(p.name for p in out.iterdir()) == before
 
     series(sample, out, "--force")
     assert sorted(p.name for p in out.iterdir()) == [
         "0000-cover-letter.patch",
         "0001-bpf-Add-__bpf_kfunc-tag-for-marking-kernel-functions.patch",
+        "0001-old-series.patch",
         "0002-bpf-Tag-kfuncs-in-the-tree-with-__bpf_kfunc.patch", "notes.txt", "v1"]
+    assert (out / "0001-old-series.patch").read_text() == "old\n"
     assert (out / "notes.txt").read_text() == "keep me\n"
     assert (out / "v1" / "0001-v1.patch").read_text() == "v1\n"
 

@@ -487,7 +487,9 @@ def test_failure_while_moving_the_series_in_takes_it_back(
     result = series(series_tree, out, "--force")
     assert result.exit_code == 2
     assert "no patch file was left there" in result.stderr
-    assert patch_files(out) == []  # not a part of the new series, not a mix with the old
+    # Not a part of the new series, not a mix with the old; a file of another name stays.
+    assert patch_files(out) == [out / "0001-old.patch"]
+    assert (out / "0001-old.patch").read_text() == "an older series\n"
 
 
 def test_a_file_git_wrote_short_is_refused(series_tree: Path, tmp_path: Path,

@@ -27,7 +27,7 @@ WITH_DEFINITION = click.option(
 
 
 def _ask(question: str) -> str:
-    return click.prompt(question, prompt_suffix="", default="", show_default=False)
+    return str(click.prompt(question, prompt_suffix="", default="", show_default=False))
 
 
 @click.command("rules")

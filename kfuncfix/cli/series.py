@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from kfuncfix.cli import global_flag
 from kfuncfix.cli.planning import RULES, planned
-from kfuncfix.config import fill_defaults, load_config
+from kfuncfix.config import SPLITS, fill_defaults, load_config
 from kfuncfix.engine import Plan
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitrepo import work_tree
@@ -25,9 +26,15 @@ from kfuncfix.outputs.gitseries import (
     read_branch,
     resolve_date,
 )
-from kfuncfix.outputs.maintainers import Recipients, has_get_maintainer, recipients_for_patch
+from kfuncfix.outputs.maintainers import (
+    Recipients,
+    has_get_maintainer,
+    has_maintainers,
+    recipients_for_patch,
+    worktree_script_note,
+)
 from kfuncfix.pipeline import Planned, Request, rules_of
-from kfuncfix.series import SPLITS, SeriesPlan, expected_findings, plan_series, series_cover
+from kfuncfix.series import SeriesPlan, expected_findings, plan_series, series_cover
 
 CONFIG_KEYS = {"subject_prefix": "subject_prefix", "split": "split", "to": "to", "cc": "cc"}
 
@@ -105,11 +112,12 @@ def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
 @click.option("--check", is_flag=True,
               help="Prove the series: git am on a scratch worktree, checkpatch.pl, mail parse. "
                    "The macro-shape findings the definition patch explains do not fail it.")
-@click.option("--force", is_flag=True, help="Replace .patch files already in the directory.")
+@click.option("--force", is_flag=True,
+              help="Replace files of the names the series writes (others always stay).")
 @click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path),
               help="Settings file (default: TREE/.kfuncfix.toml).")
 @click.pass_context
-def series_command(ctx: click.Context, tree: Path, **opts) -> None:
+def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
     """Write the rule's rewrite of TREE as a patch series with git format-patch.
 
     \b
@@ -177,7 +185,8 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
         date=date,
         force=opts["force"],
     )
-    files = write_series(series, opts["outdir"], options, _per_patch(root, opts["maintainers"]))
+    files = write_series(series, opts["outdir"], options,
+                         _per_patch(root, opts["maintainers"], series.base))
     for path in files:
         click.echo(str(path))
     if not global_flag("quiet"):
@@ -189,22 +198,28 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
         sys.exit(0 if report.ok else 1)
 
 
-def _per_patch(root: Path, wanted: bool) -> Callable[[Path], Recipients] | None:
-    """Recipients of each patch file from MAINTAINERS, when asked for and the tree has one."""
+def _per_patch(root: Path, wanted: bool, base: str) -> Callable[[Path], Recipients] | None:
+    """Recipients of each patch file from MAINTAINERS, when asked for and the tree has one.
+
+    As the rest of the series, from the tree as committed at base: the script too.
+    """
     if not wanted:
         return None
-    if not has_get_maintainer(root) and not (root / "MAINTAINERS").is_file():
+    if not has_get_maintainer(root, base) and not has_maintainers(root, base):
         click.echo(f"kfuncfix: note: {root} has no MAINTAINERS: the patches go only to "
                    "--to/--cc", err=True)
         return None
-    return lambda path: recipients_for_patch(root, path)
+    note = worktree_script_note(root, base)
+    if note:
+        click.echo(f"kfuncfix: note: {note}", err=True)
+    return lambda path: recipients_for_patch(root, path, base)
 
 
 def _refuse_existing(outdir: Path, force: bool) -> None:
     if outdir.exists() and not outdir.is_dir():
         raise KfuncfixError(f"{outdir} exists and is not a directory")
-    if outdir.is_dir() and not force and any(outdir.glob("*.patch")):
-        raise KfuncfixError(f"{outdir} already holds .patch files (use --force to replace them)")
+    # Which files would be replaced is known once git has named them: write_series
+    # refuses then, before anything is written (only those names, as git format-patch -o).
 
 
 def print_check(report: SeriesCheck) -> None:
@@ -224,6 +239,8 @@ def print_check(report: SeriesCheck) -> None:
             if cp is not None and cp.expected:
                 state += f" (and {len(cp.expected)} expected, explained in the commit message)"
         click.echo(f"  {'ok  ' if patch.ok else 'FAIL'} {patch.path.name}: {state}", err=True)
+        for line in ([] if patch.is_cover else patch.problems):
+            click.echo(f"       {line}", err=True)
         cp = patch.checkpatch
         for line in (cp.errors if cp else []):
             click.echo(f"       {line}", err=True)

@@ -13,6 +13,7 @@ from kfuncfix.cli import global_flag
 from kfuncfix.discover import discover
 from kfuncfix.engine import Plan
 from kfuncfix.model import TreeIndex
+from kfuncfix.notes import no_kfunc_sets_note
 from kfuncfix.patchcheck import apply_in_memory
 from kfuncfix.report import Record, records, summary
 
@@ -43,6 +44,8 @@ def load_index(
     if not global_flag("quiet"):
         for warning in shown:
             click.echo(f"kfuncfix: warning: {warning}", err=True)
+        if note := no_kfunc_sets_note(index):  # e.g. Linux 5.10: say so, once, in every command
+            click.echo(f"kfuncfix: note: {note}", err=True)
     if index.unreadable:
         click.echo(f"kfuncfix: warning: {len(index.unreadable)} file(s) could not be read; "
                    "the result below is incomplete", err=True)
@@ -165,18 +168,19 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
             run = planned(tree, rule_names, rev=commit.sha, lint=True)
             added = added_lines(commit.diff)
             blocks.append((f"{commit.sha[:12]} (\"{commit.subject}\")",
-                           findings(run.index, run.plan, added)))
+                           findings(run.index, run.plan, added, fmt == "json")))
             unreadable = unreadable or bool(run.index.unreadable)
             note = note or _tree_note(run.index, run.plan)
     elif patch_file is not None:
         patched = apply_in_memory(tree, patch_file.read())
         run = planned(tree, rule_names, overlay=patched.overlay, lint=True)
-        blocks.append(("the patch", findings(run.index, run.plan, patched.added_lines)))
+        blocks.append(("the patch", findings(run.index, run.plan, patched.added_lines,
+                                                    fmt == "json")))
         unreadable = bool(run.index.unreadable)
         note = _tree_note(run.index, run.plan)
     else:
         run = planned(tree, rule_names, lint=True)
-        blocks.append(("the tree", findings(run.index, run.plan)))
+        blocks.append(("the tree", findings(run.index, run.plan, None, fmt == "json")))
         unreadable = bool(run.index.unreadable)
         note = _tree_note(run.index, run.plan)
     _print_findings(blocks, fmt, note, run.plan)
@@ -188,8 +192,7 @@ def _tree_note(index: TreeIndex, result: Plan) -> str | None:
     from kfuncfix.lint import has_kfunc_sets
 
     if not has_kfunc_sets(index):
-        return ("no registered BTF kfunc sets in this tree (kernels before 5.18 have "
-                "none): nothing to check")
+        return None  # load_index said so (kfuncfix.notes)
     if result.needs_definition:
         return (f"this tree does not define {result.needs_definition} yet: "
                 "`kfuncfix series` adds its definition in patch 1")
@@ -220,8 +223,9 @@ def _print_findings(blocks: list[tuple[str, list[Finding]]], fmt: str, note: str
         click.echo(f"kfuncfix: note: {note}", err=True)
     errors = sum(1 for f in everything if f.severity == "error")
     rules = ", ".join(r.name for r in result.rules) or "none adopted"
-    click.echo(f"{len(everything)} finding(s) ({errors} error(s), "
-               f"{len(everything) - errors} warning(s)); rules: {rules}", err=True)
+    counts = (f"{len(everything)} finding(s) ({errors} error(s), "
+              f"{len(everything) - errors} warning(s))" if everything else "no findings")
+    click.echo(f"{counts}; rules: {rules}", err=True)
 
 
 COMMANDS = [list_command, check_command]

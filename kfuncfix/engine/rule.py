@@ -1,4 +1,4 @@
-"""Rules as data: one TOML file each, built in under `rules/` or given by path.
+r"""Rules as data: one TOML file each, built in under `rules/` or given by path.
 
 A rule names its actions with their parameters, the macro definition its
 output needs (and where a tree lacks it, the text to add), and the texts of
@@ -17,12 +17,25 @@ header inside the tree, and no value is ever run.  The keys:
                                  add_include {header}, diag_block {warnings,
                                  start?, end?}, rename_set_macro {from, to}
     [definition]                 optional: macro, header (tree-relative .h),
-                                 text, after? (regex of the line to follow)
+                                 text, after? (pattern of the line to follow)
     [series]                     subject_prefix?, commit_prefix?, commit_subject,
                                  commit_body, cover_subject, cover_body, and with
                                  [definition]: definition_subject, definition_body
 
 Templates take the placeholders in TEMPLATE_FIELDS (`{kfuncs}`, `{files}`, ...).
+The one-line texts (description, subjects, prefixes) may hold no CR, LF, NUL or
+other control character: they end up in mail headers.
+
+`after` is a regular expression of a restricted form, so that a rule from
+someone else cannot make matching a crafted header take exponential (or
+quadratic) time: it starts with `^`, may end with `$`, and in between holds
+only literal characters, escaped punctuation (`\*`), `\t`, `.`, the classes
+`\w \d \s \W \D \S` and `[...]` sets, each followed by at most one of
+`* + ?`.  No groups, alternation, `{m,n}`, backreferences or lookarounds; no
+item may match a line break; and an item with `* + ?` must be the last one
+(before `$`) or be followed by a required item that cannot match the same
+character (`[ \t]+KF_` is fine, `\w*\w` is not).  Each match then costs time
+linear in the line; `^#define[ \t]+KF_\w+` is an example.
 """
 
 from __future__ import annotations
@@ -147,7 +160,7 @@ def builtin_rule_text(name: str) -> str:
     """The TOML text of a built-in rule (to start a rule of one's own from)."""
     for entry in _builtin_files():
         if entry.name == f"{name}.toml":
-            return entry.read_text(encoding="utf-8")
+            return str(entry.read_text(encoding="utf-8"))
     raise RuleError(f"no built-in rule named {name!r}")
 
 
@@ -176,9 +189,7 @@ def parse_rule(data: bytes, source: str) -> Rule:
         raise RuleError(f"{source}: not valid TOML: {exc}") from exc
     top = Table(raw, source)
     name = top.string("name", RULE_NAME_RE, "a rule name (a-z, 0-9, _)")
-    description = top.string("description")
-    if "\n" in description:
-        raise top.fail("description", "must be one line")
+    description = top.one_line("description", top.string("description"))
     line_limit = top.integer("line_limit", default=100, low=40, high=200)
     actions, style = definition_style(tuple(parse_action(t) for t in top.tables("actions")),
                                       line_limit, top)
@@ -200,12 +211,7 @@ def _definition(table: Table | None) -> MacroDefinition | None:
     if not text.strip():
         raise table.fail("text", "must not be empty")
     after_text = table.optional("after")
-    after = None
-    if after_text is not None:
-        try:
-            after = re.compile(after_text.encode(), re.M)
-        except re.error as exc:
-            raise table.fail("after", f"not a regular expression: {exc}") from exc
+    after = None if after_text is None else _after_pattern(table, after_text)
     doc_file = table.optional("doc_file", TREE_DOC_RE, "a relative .rst or .txt path in the tree")
     doc_text = table.optional("doc_text")
     if (doc_file is None) != (doc_text is None):
@@ -214,6 +220,52 @@ def _definition(table: Table | None) -> MacroDefinition | None:
     table.done()
     return MacroDefinition(macro, header, text if text.endswith("\n") else text + "\n", after,
                            doc_file, doc_text)
+
+
+# One item of an `after` pattern: an atom and at most one quantifier.
+_AFTER_ITEM = re.compile(
+    r"(?P<atom>\\[wdsWDSt]|\\[^\w\s]|\.|\[\^?\]?(?:\\.|[^\]\\\[])*\]|[^\\.\[\](){}|*+?^$])"
+    r"(?P<quant>[*+?])?")
+_BYTES = [bytes([b]) for b in range(256)]
+
+
+def _after_pattern(table: Table, text: str) -> re.Pattern[bytes]:
+    """`after` compiled, if it is of the restricted form the module docstring describes."""
+    def fail(problem: str) -> RuleError:
+        return table.fail("after", f"not a regular expression of the accepted form: "
+                                   f"{text!r}: {problem}")
+
+    if not text.startswith("^"):
+        raise fail("must start with ^ (the pattern is matched at the start of a line)")
+    body = text[1:-1] if text.endswith("$") and not text.endswith("\\$") else text[1:]
+    items: list[tuple[frozenset[bytes], str | None]] = []
+    pos = 0
+    while pos < len(body):
+        found = _AFTER_ITEM.match(body, pos)
+        if found is None:
+            raise fail(f"{body[pos]!r} at offset {pos + 1} is not accepted: only literals, "
+                       "\\t, ., \\w-style classes and [...] sets, each with at most one "
+                       "of * + ? (no groups, |, {}, backreferences or lookarounds)")
+        try:
+            atom = re.compile(found["atom"].encode())
+        except re.error as exc:
+            raise fail(f"{found['atom']!r}: {exc}") from exc
+        matched = frozenset(b for b in _BYTES if atom.fullmatch(b))
+        if b"\n" in matched:
+            raise fail(f"{found['atom']!r} can match a line break (write [^x\\n], not [^x])")
+        items.append((matched, found["quant"]))
+        pos = found.end()
+    for (chars, quant), nxt in zip(items, [*items[1:], None], strict=True):
+        if quant is None or nxt is None:
+            continue
+        next_chars, next_quant = nxt
+        if next_quant in ("*", "?") or chars & next_chars:
+            raise fail("an item with * + ? must end the pattern or be followed by a "
+                       "required item that cannot match the same character")
+    try:
+        return re.compile(text.encode(), re.M)
+    except re.error as exc:
+        raise fail(str(exc)) from exc
 
 
 def _series(table: Table, has_definition: bool) -> SeriesText:
@@ -232,9 +284,10 @@ def _series(table: Table, has_definition: bool) -> SeriesText:
         definition_subject=template("definition_subject") if has_definition else None,
         definition_body=template("definition_body") if has_definition else None,
     )
+    # These become (parts of) mail subjects: a CR alone ends a header line as well as LF.
     for name in one_line:
         value = getattr(series, name)
-        if value is not None and ("\n" in value or not value.strip()):
-            raise table.fail(name, "must be one non-empty line")
+        if value is not None:
+            table.one_line(name, value)
     table.done()
     return series

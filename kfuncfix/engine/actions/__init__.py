@@ -27,6 +27,7 @@ from kfuncfix.engine.schema import IDENT_RE, Table
 from kfuncfix.model import DTOR, KFUNC, TreeIndex
 
 # A span's check: the old and new bytes of an edit inside it -> a problem, or None.
+DEFAULT_TARGET_KINDS: tuple[str, ...] = (KFUNC, DTOR)
 TextCheck = Callable[[bytes, bytes], "str | None"]
 
 
@@ -74,7 +75,6 @@ class Action(ABC):
 
 
 ACTIONS: dict[str, type[Action]] = {}
-DEFAULT_TARGET_KINDS = (KFUNC, DTOR)
 
 
 def parse_action(table: Table) -> Action:
