@@ -38,7 +38,7 @@ from kfuncfix.source.macros import TOKEN_RE as MACRO_TOKEN_RE
 from kfuncfix.source.macros import ExpansionError, Macro, expand, parse_define, split_args
 from kfuncfix.source.prototype import PrototypeError, prototype_of
 from kfuncfix.source.scan import SourceFile, scan
-from kfuncfix.treefiles import TreeFiles
+from kfuncfix.treefiles import NotRegularFile, TreeFiles
 
 TAG = "__bpf_kfunc"
 # Headers that define the set macros or the markers rules add: scanned so that
@@ -125,12 +125,20 @@ class _Discovery:
             return self.sources[rel]
         try:
             data = self.files.read(rel)
+        except NotRegularFile as exc:
+            # Not a file of the tree (a link may lead anywhere): skipped, as apply refuses it.
+            note = f"{rel}: {exc.strerror}: skipped"
+            if note not in self.warnings:
+                self.warnings.append(note)
+            return None
         except OSError as exc:
             self.warnings.append(f"{rel}: cannot read: {exc.strerror or exc}")
             self.unreadable.append(rel)
             return None
         if b"\0" in data[:8192]:
-            self.warnings.append(f"{rel}: binary file skipped")
+            # What git calls binary: said by name, never left out unseen.
+            self.warnings.append(f"{rel}: a NUL byte in its first 8 KB: read as binary, "
+                                 "skipped")
             self.unreadable.append(rel)
             return None
         src = scan(rel, data)
@@ -142,6 +150,7 @@ class _Discovery:
 
     def run(self) -> TreeIndex:
         self.progress("searching the tree for BTF id sets")
+        self._note_unsearched()
         # Sets and registrations live in .c files; of the headers only the two that
         # define the set macros (and __bpf_kfunc) matter, and they are known by name.
         macro_headers = self.files.grep_start(MACRO_DEFINITION_PATTERN, "include")
@@ -166,6 +175,15 @@ class _Discovery:
             unreadable=self.unreadable,
             rev=self.files.rev,
         )
+
+    def _note_unsearched(self) -> None:
+        """Say which parts of a git tree no search reaches: submodules, sparse paths."""
+        for path in self.files.gitlinks():
+            self.warnings.append(f"{path}: a submodule: not searched")
+        sparse = self.files.sparse_skipped()
+        if sparse:
+            self.warnings.append(f"{len(sparse)} C file(s) outside the sparse checkout "
+                                 f"(e.g. {sparse[0]}): not searched")
 
     # -- sets ------------------------------------------------------------
 
@@ -316,9 +334,14 @@ class _Discovery:
                 if d.rest[0] == '"':
                     options.insert(0, str(Path(rel).parent / name))
                 for option in options:
-                    if self.files.exists(option):
+                    kind = self.files.kind(option)
+                    if kind in (None, "directory"):
+                        continue  # cpp looks on
+                    if kind == "file":
                         found.append(option)
-                        break
+                    else:
+                        self.source(option)  # a link where cpp would look: said, not read
+                    break
         return found
 
     def _load_global_macros(self, names: Iterable[str]) -> None:

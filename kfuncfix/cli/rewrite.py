@@ -93,8 +93,9 @@ def diff_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ...
 @PATHS
 @RULES
 @click.option("--force", is_flag=True,
-              help="Write files even when git reports uncommitted changes in them; "
-                   "with --branch, replace an existing branch.")
+              help="Write files even when git reports uncommitted changes in them or "
+                   "they are read-only or hard-linked; with --branch, replace an existing "
+                   "branch.")
 @WITH_DEFINITION
 @click.option("-i", "--interactive", is_flag=True,
               help="Review each change (y/n/a/q/?) before writing, as git add -p does.")
@@ -119,15 +120,18 @@ def apply_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ..
     """Rewrite TREE (default: .) in place with a rule, or onto a branch.
 
     \b
-    Each file is replaced atomically and keeps its mode.  In a git tree, a
-    file with uncommitted changes is refused unless --force; a file reached
-    through a symbolic link is always refused; when any file is refused,
-    none is written.  With --branch, nothing in the worktree, index or HEAD
-    changes: the commits are made from the tree as committed at --base, as
-    `series` makes them (the macro definition first when the tree lacks it).
+    Each file is replaced atomically and keeps its mode (and owner and group
+    where allowed).  A file with uncommitted changes (in a git tree), a
+    read-only file and a hard-linked one are refused unless --force; a file
+    reached through a symbolic link, or in a directory that cannot be
+    written, is always refused; when any file is refused, none is written.
+    With --branch, nothing in the worktree, index or HEAD changes: the
+    commits are made from the tree as committed at --base, as `series` makes
+    them (the macro definition first when the tree lacks it).
     Exit 0 when everything was rewritten, 1 when something was skipped or
-    refused, 2 on errors.  A write that fails (disk full) stops the run and
-    lists the files written and not written; each holds its old or new bytes.
+    refused, 2 on errors.  A write that fails (disk full, Ctrl-C, SIGTERM)
+    stops the run and lists the files written and not written; each holds
+    its old or new bytes.
 
     \b
     Examples:
@@ -158,22 +162,14 @@ def apply_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ..
     outcome = apply_changes(Path(index.root), changes, force)
     for refusal in outcome.refused:
         click.echo(f"kfuncfix: refused {refusal}", err=True)
+    for stale in outcome.removed:
+        click.echo(f"kfuncfix: removed {stale}, left by an interrupted run", err=True)
     report_plan(result, with_definition)
-    kfuncs, sets = len(result.kfuncs), len(result.sets)
-    parts = [f"{len(outcome.written)} file{'s' if len(outcome.written) != 1 else ''} changed"]
-    if kfuncs:
-        parts.append(f"{kfuncs} kfunc{'s' if kfuncs != 1 else ''} rewritten")
-    if sets:
-        parts.append(f"{sets} set{'s' if sets != 1 else ''} renamed")
-    if result.already_done:
-        parts.append(f"{len(result.already_done)} already done")
-    parts.append(f"{len(result.skipped)} skipped")
-    if outcome.refused:
-        parts.append(f"{len(outcome.refused)} refused")
-    click.echo(", ".join(parts), err=True)
+    click.echo(outcome.summary(len(result.kfuncs), len(result.sets), len(result.already_done),
+                               len(result.skipped)), err=True)
     if outcome.failed is not None:
         _report_failure(outcome)
-        sys.exit(130 if outcome.failed.reason == "interrupted" else 2)
+        sys.exit(outcome.stop_status)
     sys.exit(1 if result.skipped or outcome.refused else 0)
 
 

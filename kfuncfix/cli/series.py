@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-import git
 
 from kfuncfix.cli import global_flag
 from kfuncfix.cli.planning import RULES, planned
 from kfuncfix.config import SPLITS, fill_defaults, load_config
 from kfuncfix.engine import Plan
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.gitrepo import work_tree
 from kfuncfix.outputs.checkseries import SeriesCheck, check_series
 from kfuncfix.outputs.formatpatch import CoverLetter, MailOptions, write_series
 from kfuncfix.outputs.gitseries import (
@@ -56,14 +56,10 @@ def git_root(tree: Path) -> Path:
     """The tree as a git work tree root; exit 2 with a clear line when it is not one."""
     if not tree.is_dir():
         raise KfuncfixError(f"{tree}: no such directory")
-    try:
-        # Look upwards too, so that a subdirectory is named as such, not as "no repository".
-        repo = git.Repo(tree, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-        raise KfuncfixError(f"{tree} is not a git repository") from exc
-    if repo.working_tree_dir is None:
-        raise KfuncfixError(f"{tree} is a bare git repository: kfuncfix needs a work tree")
-    top = Path(repo.working_tree_dir).resolve()
+    # The one "is this a work tree" check (git's own error when it refuses the repository).
+    top = work_tree(tree)
+    if top is None:
+        raise KfuncfixError(f"{tree} is not a git repository")
     if top != tree.resolve():
         raise KfuncfixError(f"{tree}: not the top of a git work tree (that is {top})")
     return top

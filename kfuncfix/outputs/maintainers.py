@@ -440,8 +440,9 @@ def subject_prefix(
     Ties go to the prefix used most recently; `default` when history has none.
     """
     repo = open_repo(repo_path)
+    # Literal pathspecs: a file named `*.c` is that file, not every .c file.
     log = run_git(repo, ["log", f"-n{limit}", "--no-merges", "--format=%s", revision, "--",
-                         *paths])
+                         *(f":(literal){p}" for p in paths)])
     prefixes = [m[1] for m in map(_PREFIX.match, log.splitlines()) if m]
     if not prefixes:
         return default
