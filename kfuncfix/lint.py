@@ -22,6 +22,7 @@ from kfuncfix.engine import FileChange, Plan, Result, apply_edits
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import KFUNC, TreeIndex
 from kfuncfix.outputs.diff import unified_diff
+from kfuncfix.pathquote import quote_path
 
 TOOL = "kfuncfix"
 
@@ -39,7 +40,9 @@ class Finding:
     fix: str  # the change as a diff, empty for remarks without a fix
 
     def text(self) -> str:
-        return f"{self.file}:{self.line}: {self.severity.upper()}: {self.rule}: {self.message}"
+        # Names as git prints them (core.quotePath): a newline cannot forge a line.
+        where = quote_path(self.file)
+        return f"{where}:{self.line}: {self.severity.upper()}: {self.rule}: {self.message}"
 
     def to_json(self) -> dict[str, Any]:
         return {"rule": self.rule, "severity": self.severity, "path": self.file,

@@ -226,8 +226,9 @@ def test_quoted_names_from_git_are_read(tmp_path: Path) -> None:
     assert b'"a/kernel/caf\\303\\251.c"' in diff  # git quotes it (core.quotePath)
     result = check_patch(tree, diff, tmp_path)
     assert result.exit_code == 1, result.output
-    assert (f"{name}:5: ERROR: bpf_kfunc_tag: kfunc f_cafe is not tagged __bpf_kfunc"
-            in result.stdout)
+    # Printed as git prints names (core.quotePath): "kernel/caf\303\251.c".
+    assert ('"kernel/caf\\303\\251.c":5: ERROR: bpf_kfunc_tag: kfunc f_cafe is not tagged '
+            "__bpf_kfunc") in result.stdout
 
 
 # -- 6: header injection -------------------------------------------------------------

@@ -15,6 +15,7 @@ from kfuncfix.engine import Plan
 from kfuncfix.model import TreeIndex
 from kfuncfix.notes import no_kfunc_sets_note
 from kfuncfix.patchcheck import apply_in_memory
+from kfuncfix.pathquote import quote_path
 from kfuncfix.report import Record, records, summary
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def list_command(tree: Path, fmt: str) -> None:
         return
     current = None
     for rec in recs:
-        where = rec.file or f"{rec.set_file} (unresolved)"
+        where = quote_path(rec.file) if rec.file else f"{quote_path(rec.set_file)} (unresolved)"
         if where != current:
             click.echo(("\n" if current else "") + click.style(where, bold=True))
             current = where
