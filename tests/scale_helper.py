@@ -14,6 +14,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from kfuncfix.cli import main
+from tests.conftest import git_init
+from tests.rewrite_helper import small_tree
 
 HEADER = ("// SPDX-License-Identifier: GPL-2.0\n"
           "#include <linux/btf.h>\n#include <linux/btf_ids.h>\n\n")
@@ -50,11 +52,14 @@ def nested_conditionals(n: int) -> dict[str, str]:
     return {"kernel/deep.c": _set_file(body, ["bpf_deep"])}
 
 
-def long_line(n: int) -> dict[str, str]:
-    """A kfunc file holding an n-byte line: a table initializer before the kfunc."""
+def long_lines(n: int) -> dict[str, str]:
+    """A kfunc file with three lines of about n bytes: a comment, a table, the kfunc's own
+    prototype (whose parameters tagging must wrap)."""
+    comment = "x" * n
     values = ", ".join("0x7f" for _ in range(n // 6))
-    body = (f"static const int table[] = {{ {values} }};\n\n"
-            "noinline int bpf_long(int x)\n{\n\treturn table[x];\n}\n")
+    params = ", ".join(f"long p{i}" for i in range(n // 11))
+    body = (f"/* {comment} */\nstatic const int table[] = {{ {values} }};\n\n"
+            f"noinline int bpf_long({params})\n{{\n\treturn table[p0];\n}}\n")
     return {"kernel/long.c": _set_file(body, ["bpf_long"])}
 
 
@@ -62,7 +67,8 @@ BUILDERS: dict[str, tuple[Callable[[int], dict[str, str]], str]] = {
     "kfuncs in one file": (many_kfuncs, "diff"),
     "parameters of one kfunc": (many_parameters, "diff"),
     "nested #if": (nested_conditionals, "list"),
-    "bytes in one line": (long_line, "diff"),
+    "bytes in a line": (long_lines, "diff"),
+    "bytes in a line (apply)": (long_lines, "apply"),
 }
 
 
@@ -74,3 +80,18 @@ def run(tree: Path, command: str) -> tuple[float, bytes]:
     elapsed = time.perf_counter() - start
     assert result.exit_code == 0, result.output
     return elapsed, result.stdout_bytes
+
+
+def best_time(root: Path, name: str, n: int, runs: int = 3) -> float:
+    """The fastest of `runs` runs of the builder's command on a fresh tree of size n.
+
+    A fresh tree per run, so that `apply` finds the same work each time; the
+    best run, because a shared machine only ever makes a run slower.
+    """
+    build, command = BUILDERS[name]
+    files = build(n)
+    best = float("inf")
+    for attempt in range(runs):
+        tree = git_init(small_tree(root / f"{n}-{attempt}", files))
+        best = min(best, run(tree, command)[0])
+    return best
