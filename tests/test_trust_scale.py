@@ -17,6 +17,12 @@ condition stack was copied per directive) and very long lines.
 
 from __future__ import annotations
 
+import os
+import resource
+import struct
+import subprocess
+import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +30,13 @@ from pathlib import Path
 import pytest
 
 from kfuncfix import discover as discover_module
+from kfuncfix.btf.kfuncs import BPF_KFUNC_TAG
+from kfuncfix.btf.writer import BTFWriter
 from kfuncfix.discover import discover
 from kfuncfix.engine import load_rule, plan
 from kfuncfix.source.scan import scan
 from kfuncfix.treefiles import TreeFiles
-from tests.conftest import git_init
+from tests.conftest import REPO, git_init
 from tests.rewrite_helper import small_tree
 from tests.scale_helper import BUILDERS, best_time, run
 
@@ -162,3 +170,69 @@ def test_scale_trees_are_rewritten(tmp_path: Path) -> None:
             assert b"bpf_deep" in out
         elif command == "apply":
             assert b"__bpf_kfunc int bpf_long(long p0," in (tree / "kernel/long.c").read_bytes()
+
+
+# `audit --btf` reads only regular files, only as far as their headers say.
+def _audit(*args: str | Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """`kfuncfix audit` in a child process, so that a hang fails the test instead of it."""
+    return subprocess.run([sys.executable, "-m", "kfuncfix", "audit", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def _one_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2 and not result.stdout
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("kfuncfix: error: ")
+    return line
+
+
+def _kfunc_btf() -> bytes:
+    w = BTFWriter()
+    w.decl_tag(BPF_KFUNC_TAG, w.func("bpf_fine", w.func_proto(w.int_type("int", 4), [])))
+    return w.to_bytes()
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_audit_refuses_a_device(device: str) -> None:
+    assert _one_error(_audit("--btf", device)).endswith(
+        f"{device}: not a regular file (a character device)")
+
+
+def test_audit_does_not_wait_on_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "btf"
+    os.mkfifo(fifo)
+    assert _one_error(_audit("--btf", fifo, timeout=20)).endswith(
+        f"{fifo}: not a regular file (a FIFO)")
+    good = tmp_path / "good.btf"
+    good.write_bytes(_kfunc_btf())
+    assert _one_error(_audit("--btf", good, "--base", fifo, timeout=20)).endswith(
+        f"{good}: base {fifo}: not a regular file (a FIFO)")
+
+
+def test_audit_reads_no_more_than_the_header_says(tmp_path: Path) -> None:
+    """A huge file is judged by its first bytes; trailing bytes past the BTF are never read."""
+    zeros = tmp_path / "zeros"
+    with zeros.open("wb") as f:
+        f.truncate(8 << 30)  # 8 GiB, sparse: reading it whole would not end well
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    assert "not BTF: bad magic" in _one_error(_audit("--btf", zeros))
+    assert time.perf_counter() - start < 20
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < max(before, 1 << 20)  # KiB
+
+    padded = tmp_path / "padded.btf"
+    with padded.open("wb") as f:
+        f.write(_kfunc_btf())
+        f.truncate(8 << 30)
+    result = _audit("--btf", padded)
+    assert result.returncode == 0, result.stderr
+    assert "1 kfuncs in BTF" in result.stdout
+
+
+def test_audit_refuses_a_header_longer_than_the_file(tmp_path: Path) -> None:
+    data = bytearray(_kfunc_btf())
+    struct.pack_into("<I", data, 20, struct.unpack_from("<I", data, 20)[0] + (1 << 30))
+    short = tmp_path / "short.btf"
+    short.write_bytes(bytes(data))
+    line = _one_error(_audit("--btf", short))
+    assert f"header describes {len(data) + (1 << 30)} bytes, the file has {len(data)}" in line
