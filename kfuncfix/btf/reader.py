@@ -418,7 +418,7 @@ def _raw_btf_size(head: bytes) -> int | None:
         magic, _, _, hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from(
             end + HEADER_FMT, head)
         if magic == BTF_MAGIC:
-            return max(HEADER_SIZE, hdr_len + max(type_off + type_len, str_off + str_len))
+            return max(HEADER_SIZE, int(hdr_len + max(type_off + type_len, str_off + str_len)))
     return None
 
 

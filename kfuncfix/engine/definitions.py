@@ -224,7 +224,7 @@ class _Layout:
         """
         end = line_end(self.text, pos)
         depth = self._depth_at(pos)
-        pieces: list[bytes] = []
+        pieces: list[bytes | bytearray] = []
         start = i = pos  # the piece being measured begins at `start`
         col = 0  # columns of text[start-of-its-line:i]
         fit = -1  # the last comma of this piece where it could end

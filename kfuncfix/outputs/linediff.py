@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from kfuncfix.engine.edits import Edit, apply_edits
 from kfuncfix.engine.plan import FileChange
+from kfuncfix.errors import KfuncfixError
 
 # A region whose middle is bigger than this is not searched for common lines
 # (difflib's cost grows with their product on repeated lines): every line of
@@ -36,7 +37,7 @@ def changed_lines(change: FileChange, old: list[bytes],
     """Per line of old and of new: is it removed / added?  From the change's edits."""
     old_changed, new_changed = [False] * len(old), [False] * len(new)
     edits = sorted(change.edits, key=lambda e: (e.start, e.end))
-    if not edits or apply_edits(change.old, edits, change.path) != change.new:
+    if not _describes(change, edits):
         # Edits that do not say what changed (a change built by hand): one region.
         edits = [Edit(0, len(change.old), change.new)]
     old_starts, new_starts = _starts(old), _starts(new)
@@ -51,6 +52,14 @@ def changed_lines(change: FileChange, old: list[bytes],
         shift += grown
         _mark_region(old, a, b, new, c, d, old_changed, new_changed)
     return old_changed, new_changed
+
+
+def _describes(change: FileChange, edits: list[Edit]) -> bool:
+    """True if applying the edits to old gives new."""
+    try:
+        return bool(edits) and apply_edits(change.old, edits, change.path) == change.new
+    except KfuncfixError:  # overlapping edits
+        return False
 
 
 @dataclass

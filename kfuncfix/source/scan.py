@@ -97,7 +97,7 @@ class _Branch:
                     if part:
                         parts.append(part)
                 node = node.outer
-            outer = node._value if node is not None else ()
+            outer: tuple[str, ...] = () if node is None or node._value is None else node._value
             self._value = outer + tuple(reversed(parts))
         return self._value
 
