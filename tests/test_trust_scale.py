@@ -236,3 +236,18 @@ def test_audit_refuses_a_header_longer_than_the_file(tmp_path: Path) -> None:
     short.write_bytes(bytes(data))
     line = _one_error(_audit("--btf", short))
     assert f"header describes {len(data) + (1 << 30)} bytes, the file has {len(data)}" in line
+
+
+def test_stray_closers_on_a_long_line_scan_linearly() -> None:
+    """`x = ((((…}}}}`: each stray `}` used to search the whole bracket stack."""
+    def best(n: int) -> float:
+        data = b"x = " + b"(" * n + b"}" * n + b";\n"
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            assert len(scan("a.c", data).warnings) == n + 1
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    once, twice = best(50_000), best(100_000)
+    assert twice < 5 and twice < 2.5 * once, (once, twice)

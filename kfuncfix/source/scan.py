@@ -150,6 +150,7 @@ def scan(path: str, data: bytes) -> SourceFile:
     branches: list[_Branch] = []  # per open #if: its branch in force, linked outward
     deads: list[bool] = []  # per open #if: is it or an enclosing one dead
     stack: list[tuple[int, int, FunctionDef | None]] = []  # (char, offset, pending def)
+    open_count = _count_openers(stack)  # per opener byte: how many are on the stack
     stmt_start = 0
     dead = False
 
@@ -177,14 +178,17 @@ def scan(path: str, data: bytes) -> SourceFile:
                 if ch == 0x7B and not stack:
                     pending = analyze_header(src, masked, stmt_start, start)
                 stack.append((ch, start, pending))
+                open_count[ch] += 1
             elif ch == 0x3B:  # ;
                 if not stack:
                     stmt_start = end
             else:
                 opener = CLOSER_OF[ch]
+                # The count says at once when no such opener is open: searching
+                # the whole stack for each stray closer was quadratic.
                 depth = next(
                     (i for i in range(len(stack) - 1, -1, -1) if stack[i][0] == opener), None
-                )
+                ) if open_count[opener] else None
                 if depth is None:
                     src.warnings.append(
                         f"{path}:{src.line_of(start)}: unbalanced '{chr(ch)}' ignored"
@@ -196,6 +200,8 @@ def scan(path: str, data: bytes) -> SourceFile:
                         f"{path}:{src.line_of(where)}: unclosed '{chr(stack[-1][0])}'"
                     )
                 _, _, pending = stack[depth]
+                for closed, _, _ in stack[depth:]:
+                    open_count[closed] -= 1
                 del stack[depth:]
                 if not stack:
                     if pending is not None and ch == 0x7D:
@@ -230,6 +236,7 @@ def scan(path: str, data: bytes) -> SourceFile:
             if cond.first_branch_end is None and not cond.dead:
                 cond.first_branch_end = stack[:]
             stack = cond.stack_at_if[:]
+            open_count = _count_openers(stack)
             if cond.text:
                 cond.negated.append(cond.text)
             text = directive.rest.strip() if name != "else" else ""
@@ -253,6 +260,7 @@ def scan(path: str, data: bytes) -> SourceFile:
             deads.pop()
             if cond.first_branch_end is not None:
                 stack = cond.first_branch_end
+                open_count = _count_openers(stack)
         elif name == "define" and conds and conds[-1].guard:
             cond = conds[-1]
             macro = directive.rest.split(None, 1)[0] if directive.rest.strip() else ""
@@ -277,6 +285,13 @@ def scan(path: str, data: bytes) -> SourceFile:
         src.warnings.append(f"{path}:{src.line_of(where)}: unclosed '{chr(ch)}' at end of file")
     src.masked = bytes(masked)
     return src
+
+
+def _count_openers(stack: list[tuple[int, int, FunctionDef | None]]) -> dict[int, int]:
+    counts = dict.fromkeys(CLOSER_OF.values(), 0)
+    for ch, _, _ in stack:
+        counts[ch] += 1
+    return counts
 
 
 def _directive(data: bytes, start: int, end: int) -> Directive:
