@@ -13,6 +13,7 @@ looked at byte by byte in Python, which keeps a whole-tree scan fast.
 from __future__ import annotations
 
 import bisect
+import gc
 import re
 from dataclasses import dataclass, field
 
@@ -144,6 +145,20 @@ class SourceFile:
 
 def scan(path: str, data: bytes) -> SourceFile:
     """Scan one file: comments, literals, conditionals, top-level definitions."""
+    # The scan makes no reference cycles, only many small objects (several per
+    # directive): Python's cycle collector would walk them again and again and
+    # make 64,000 nested `#if` cost 2.5x what 32,000 do.  Reference counting
+    # frees them all the same.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan(path, data)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scan(path: str, data: bytes) -> SourceFile:
     src = SourceFile(path=path, data=data)
     masked = bytearray(data)
     conds: list[_Cond] = []
