@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.scale_helper import BUILDERS, best_time  # noqa: E402
 
 SIZES = {
-    "kfuncs in one file": 500,
-    "parameters of one kfunc": 4000,
+    "kfuncs in one file": 1000,
+    "parameters of one kfunc": 16000,
     "nested #if": 5000,
     "bytes in a line": 250_000,
     "bytes in a line (apply)": 250_000,

@@ -12,7 +12,11 @@ and down as far as it goes, then aligned with a change on the other side, or
 else where its indent heuristic scores best (on by default since git 2.14).
 `compact` does the same, following the rules of git's xdiff/xdiffi.c
 (`xdl_change_compact`, `measure_split`, `score_add_split`) so that our hunks
-are git's byte for byte.
+are git's byte for byte (checked against `git diff --no-index` on random
+edits and on every rule's diff of real kernel trees).  One case differs:
+when an edit rewrites a line that also occurs right around it, two minimal
+diffs can exist that are not one slide apart, and git's Myers search may
+pick the other; both apply to the same bytes.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from kfuncfix.engine.edits import Edit, apply_edits
 from kfuncfix.engine.plan import FileChange
 from kfuncfix.errors import KfuncfixError
 
-# A region whose middle is bigger than this is not searched for common lines
+# A region whose middle has more lines than this is not searched for common lines
 # (difflib's cost grows with their product on repeated lines): every line of
 # it is shown as changed, which is still a correct diff.
 MIDDLE_LIMIT = 20_000
