@@ -1,4 +1,4 @@
-"""Discovery's cost grows with the files that hold sets, not with kfuncs times files.
+"""Costs grow linearly: discovery with the files that hold sets, each command with its input.
 
 The argument, checked here by counting rather than timing: discovery runs a
 fixed number of tree-wide byte searches (git grep or grep, in C), reads and
@@ -8,10 +8,21 @@ set's file are found with one more search, for all of them at once.  So on
 synthetic trees where only the number of kfuncs changes, the files read,
 the files scanned and the searches run stay the same; adding files that
 hold no set adds nothing; adding set files adds exactly those files.
+
+The second half times the shapes that used to explode (tests/scale_helper.py
+builds them): many kfuncs in one file (`diff` ran difflib over the whole
+file), many parameters (wrapping was cubic), deeply nested `#if` (the
+condition stack was copied per directive) and very long lines.
 """
 
 from __future__ import annotations
 
+import os
+import resource
+import struct
+import subprocess
+import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +30,15 @@ from pathlib import Path
 import pytest
 
 from kfuncfix import discover as discover_module
+from kfuncfix.btf.kfuncs import BPF_KFUNC_TAG
+from kfuncfix.btf.writer import BTFWriter
 from kfuncfix.discover import discover
 from kfuncfix.engine import load_rule, plan
 from kfuncfix.source.scan import scan
 from kfuncfix.treefiles import TreeFiles
-from tests.conftest import git_init
+from tests.conftest import REPO, git_init
 from tests.rewrite_helper import small_tree
+from tests.scale_helper import BUILDERS, best_time, run
 
 
 @dataclass(frozen=True)
@@ -115,3 +129,126 @@ def test_files_read_grow_with_set_files(tmp_path: Path, monkeypatch: pytest.Monk
     counts = [len(measure(synthetic_tree(tmp_path / f"t{n}", n, 12 * n, 10), monkeypatch).read)
               for n in (2, 6, 12)]
     assert counts == [2 + 2, 6 + 2, 12 + 2]  # the set files, and the two definition files
+
+
+# Linear growth, timed: each shape at N and 2N, the best of 3 runs each, in CPU
+# seconds of this process (a busy machine only ever slows a run down, and
+# least so its CPU time).  Quadratic code takes 4x at 2N, so
+# under 2.5x is linear with room for noise; the absolute bounds are 10x what
+# a loaded 2-core machine needs, and far below what the quadratic and cubic
+# code took (diff of 1,000 kfuncs: 282 s; 4,000 parameters: over 200 s;
+# 10,000 nested #if: 68 s).
+SCALE_CASES = {
+    "kfuncs in one file": (1000, 10.0),
+    "parameters of one kfunc": (32000, 10.0),
+    "nested #if": (20000, 10.0),
+    "bytes in a line": (200_000, 10.0),
+    "bytes in a line (apply)": (200_000, 10.0),
+}
+
+
+@pytest.mark.parametrize("name", SCALE_CASES)
+def test_cost_grows_linearly(name: str, tmp_path: Path) -> None:
+    n, bound = SCALE_CASES[name]
+    once = best_time(tmp_path / "n", name, n, clock=time.process_time)
+    twice = best_time(tmp_path / "2n", name, 2 * n, clock=time.process_time)
+    assert twice < bound, f"{name}: {twice:.2f} s at N={2 * n}"
+    assert twice < 2.5 * once, f"{name}: {once:.2f} s at N={n}, {twice:.2f} s at N={2 * n}"
+
+
+def test_scale_trees_are_rewritten(tmp_path: Path) -> None:
+    """The timed trees do what they say: every kfunc tagged, the wide prototype wrapped."""
+    for name, (build, command) in BUILDERS.items():
+        tree = git_init(small_tree(tmp_path / name.replace(" ", "-"), build(300)))
+        _, out = run(tree, command)
+        if name == "kfuncs in one file":
+            assert out.count(b"\n+__bpf_kfunc int bpf_k") == 300
+        elif name == "parameters of one kfunc":
+            added = [line for line in out.splitlines()
+                     if line.startswith(b"+") and not line.startswith(b"+++")]
+            assert len(added) > 20 and all(len(line) <= 101 for line in added)
+        elif name == "nested #if":
+            assert b"bpf_deep" in out
+        elif command == "apply":
+            assert b"__bpf_kfunc int bpf_long(long p0," in (tree / "kernel/long.c").read_bytes()
+
+
+# `audit --btf` reads only regular files, only as far as their headers say.
+def _audit(*args: str | Path, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """`kfuncfix audit` in a child process, so that a hang fails the test instead of it."""
+    return subprocess.run([sys.executable, "-m", "kfuncfix", "audit", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
+
+
+def _one_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2 and not result.stdout
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("kfuncfix: error: ")
+    return line
+
+
+def _kfunc_btf() -> bytes:
+    w = BTFWriter()
+    w.decl_tag(BPF_KFUNC_TAG, w.func("bpf_fine", w.func_proto(w.int_type("int", 4), [])))
+    return w.to_bytes()
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_audit_refuses_a_device(device: str) -> None:
+    assert _one_error(_audit("--btf", device)).endswith(
+        f"{device}: not a regular file (a character device)")
+
+
+def test_audit_does_not_wait_on_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "btf"
+    os.mkfifo(fifo)
+    assert _one_error(_audit("--btf", fifo, timeout=20)).endswith(
+        f"{fifo}: not a regular file (a FIFO)")
+    good = tmp_path / "good.btf"
+    good.write_bytes(_kfunc_btf())
+    assert _one_error(_audit("--btf", good, "--base", fifo, timeout=20)).endswith(
+        f"{good}: base {fifo}: not a regular file (a FIFO)")
+
+
+def test_audit_reads_no_more_than_the_header_says(tmp_path: Path) -> None:
+    """A huge file is judged by its first bytes; trailing bytes past the BTF are never read."""
+    zeros = tmp_path / "zeros"
+    with zeros.open("wb") as f:
+        f.truncate(8 << 30)  # 8 GiB, sparse: reading it whole would not end well
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    assert "not BTF: bad magic" in _one_error(_audit("--btf", zeros))
+    assert time.perf_counter() - start < 20
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < max(before, 1 << 20)  # KiB
+
+    padded = tmp_path / "padded.btf"
+    with padded.open("wb") as f:
+        f.write(_kfunc_btf())
+        f.truncate(8 << 30)
+    result = _audit("--btf", padded)
+    assert result.returncode == 0, result.stderr
+    assert "1 kfuncs in BTF" in result.stdout
+
+
+def test_audit_refuses_a_header_longer_than_the_file(tmp_path: Path) -> None:
+    data = bytearray(_kfunc_btf())
+    struct.pack_into("<I", data, 20, struct.unpack_from("<I", data, 20)[0] + (1 << 30))
+    short = tmp_path / "short.btf"
+    short.write_bytes(bytes(data))
+    line = _one_error(_audit("--btf", short))
+    assert f"header describes {len(data) + (1 << 30)} bytes, the file has {len(data)}" in line
+
+
+def test_stray_closers_on_a_long_line_scan_linearly() -> None:
+    """`x = ((((…}}}}`: each stray `}` used to search the whole bracket stack."""
+    def best(n: int) -> float:
+        data = b"x = " + b"(" * n + b"}" * n + b";\n"
+        times = []
+        for _ in range(3):
+            start = time.process_time()
+            assert len(scan("a.c", data).warnings) == n + 1
+            times.append(time.process_time() - start)
+        return min(times)
+
+    once, twice = best(50_000), best(100_000)
+    assert twice < 5 and twice < 2.5 * once, (once, twice)

@@ -15,7 +15,8 @@ from pathlib import Path
 from kfuncfix.btf import elf
 from kfuncfix.btf.btf_ids import IdSet8, kfunc_sets, read_id_sets
 from kfuncfix.btf.cdecl import func_prototype
-from kfuncfix.btf.reader import BTF, parse_btf_file
+from kfuncfix.btf.errors import BTFError
+from kfuncfix.btf.reader import BTF, parse_btf_file, read_btf_file
 from kfuncfix.btf.types import Kind
 from kfuncfix.source.prototype import Prototype
 
@@ -120,8 +121,11 @@ def index_kfuncs(
 
 def open_kfuncs(path: Path, base: Path | None = None) -> KfuncIndex:
     """Read a BTF file (raw or ELF) and index its kfuncs."""
-    base_btf = parse_btf_file(Path(base).read_bytes()) if base else None
-    data = Path(path).read_bytes()
+    try:
+        base_btf = parse_btf_file(read_btf_file(Path(base))) if base else None
+    except BTFError as exc:
+        raise BTFError(f"base {base}: {exc}") from None
+    data = read_btf_file(Path(path))
     btf = parse_btf_file(data, base_btf)
     if not elf.is_elf(data):
         return index_kfuncs(btf)

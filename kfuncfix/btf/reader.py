@@ -7,11 +7,15 @@ keeps a 5 MB vmlinux BTF (~150k types) well under a second in pure Python.
 
 from __future__ import annotations
 
+import mmap
+import os
+import stat
 import struct
 import sys
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from kfuncfix.btf import elf
 from kfuncfix.btf.errors import BTFError, SplitBTFError
@@ -355,5 +359,73 @@ def parse_btf_file(data: bytes, base: BTF | None = None) -> BTF:
 
 def load_btf(path: Path, base: Path | None = None) -> BTF:
     """Read a BTF file (raw or ELF), with an optional base BTF file for split BTF."""
-    base_btf = parse_btf_file(Path(base).read_bytes()) if base else None
-    return parse_btf_file(Path(path).read_bytes(), base_btf)
+    base_btf = parse_btf_file(read_btf_file(Path(base))) if base else None
+    return parse_btf_file(read_btf_file(Path(path)), base_btf)
+
+
+def read_btf_file(path: Path) -> bytes:
+    """The bytes of a BTF input, never more than its headers describe.
+
+    Only a regular file is read: a FIFO would block forever and `/dev/zero`
+    never ends (reading it whole grew to gigabytes).  Raw BTF is read up to
+    the end of the sections its header gives; an ELF file is mapped, so only
+    the sections its section headers point at are read (a vmlinux with
+    debug info is mostly DWARF we never touch).  Raises BTFError (also for a
+    file that cannot be opened).
+    """
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise BTFError(exc.strerror or str(exc)) from None
+    with open(fd, "rb", buffering=0) as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise BTFError(f"not a regular file ({_file_kind(info.st_mode)})")
+        head = _read_up_to(f, HEADER_SIZE)
+        if elf.is_elf(head):
+            try:
+                # mmap gives len(), slices and struct.unpack_from as bytes do.
+                return cast(bytes, mmap.mmap(fd, 0, access=mmap.ACCESS_READ))
+            except (OSError, ValueError):  # a file system that cannot map (some sysfs files)
+                return head + _read_up_to(f, info.st_size - len(head))
+        size = _raw_btf_size(head)
+        if size is None:
+            return head  # not BTF, or a short header: parse_btf says which
+        if size > info.st_size:
+            raise BTFError(f"BTF: header describes {size} bytes, the file has {info.st_size}: "
+                           "truncated?")
+        return head + _read_up_to(f, size - len(head))
+
+
+def _read_up_to(f: BinaryIO, size: int) -> bytes:
+    """size bytes or up to the end of the file (sysfs gives a page per read call)."""
+    chunks = []
+    while size > 0:
+        chunk = f.read(min(size, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _raw_btf_size(head: bytes) -> int | None:
+    """Bytes raw BTF takes by its header: header length + the furthest section end."""
+    if len(head) < HEADER_SIZE:
+        return None
+    for end in "<>":
+        magic, _, _, hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from(
+            end + HEADER_FMT, head)
+        if magic == BTF_MAGIC:
+            return max(HEADER_SIZE, int(hdr_len + max(type_off + type_len, str_off + str_len)))
+    return None
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return f"mode {mode:o}"

@@ -10,7 +10,6 @@ exactly as they are.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import re
@@ -18,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from kfuncfix.engine.plan import FileChange
+from kfuncfix.outputs.linediff import change_script, changed_lines, compact, hunks
 
 CONTEXT = 3
 ABBREV = 12
@@ -49,7 +49,7 @@ def split_lines(data: bytes) -> list[bytes]:
 @dataclass(frozen=True)
 class FileDiff:
     path: str
-    hunks: list[Opcodes]  # difflib's grouped opcodes, one list per hunk
+    hunks: list[Opcodes]  # difflib-style opcodes, one list per hunk
     old: list[bytes]
     new: list[bytes]
 
@@ -66,10 +66,15 @@ class FileDiff:
 
 
 def file_diff(change: FileChange) -> FileDiff:
+    """The hunks of one change, found from its edit spans (linear in the file's size)."""
     old, new = split_lines(change.old), split_lines(change.new)
-    # autojunk off: lines such as `{` are common in C and must still match.
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    return FileDiff(change.path, list(matcher.get_grouped_opcodes(CONTEXT)), old, new)
+    old_changed, new_changed = changed_lines(change, old, new)
+    # git slides each group of changed lines to one canonical place (xdiff's
+    # change compaction): do the same so that the hunks are git's.
+    compact(old, old_changed, new_changed)
+    compact(new, new_changed, old_changed)
+    script = change_script(old_changed, new_changed)
+    return FileDiff(change.path, hunks(script, len(old), len(new), CONTEXT), old, new)
 
 
 def unified_diff(changes: Iterable[FileChange], modes: Mapping[str, int] | None = None,
@@ -90,8 +95,9 @@ def unified_diff(changes: Iterable[FileChange], modes: Mapping[str, int] | None 
                      b"index %s..%s %s" % (old_id.encode(), new_id.encode(), mode),
                      b"--- " + old_name + tab, b"+++ " + new_name + tab):
             out.append(paint(META, line + b"\n"))
+        function = _FunctionLine(diff.old)
         for group in diff.hunks:
-            out.extend(_hunk(diff, group, paint))
+            out.extend(_hunk(diff, group, function(group[0][1]), paint))
     return b"".join(out)
 
 
@@ -112,11 +118,10 @@ def _quoted(byte: int) -> bytes:
     return C_ESCAPES.get(byte) or b"\\%03o" % byte
 
 
-def _hunk(diff: FileDiff, group: Opcodes, paint: Painter) -> list[bytes]:
+def _hunk(diff: FileDiff, group: Opcodes, context: bytes, paint: Painter) -> list[bytes]:
     first, last = group[0], group[-1]
     i1, i2, j1, j2 = first[1], last[2], first[3], last[4]
     header = b"@@ -%s +%s @@" % (_range(i1, i2), _range(j1, j2))
-    context = _function_line(diff.old, i1)
     out = [paint(FRAG, header) + (b" " + context if context else b"") + b"\n"]
     for tag, a1, a2, b1, b2 in group:
         if tag == "equal":
@@ -141,11 +146,26 @@ def _range(start: int, end: int) -> bytes:
     return b"%d,%d" % (start + 1 if count else start, count)
 
 
-def _function_line(lines: list[bytes], before: int) -> bytes:
-    for line in reversed(lines[max(0, before - 2000):before]):
-        if FUNCNAME_RE.match(line):
-            return line.rstrip()[:80].rstrip()
-    return b""
+class _FunctionLine:
+    """The line git shows after `@@`: the last one before the hunk starting like a name.
+
+    Hunks come in file order, so each search stops where the previous one
+    started (as git's xemit.c does): the whole file is read once, not once
+    per hunk.
+    """
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = lines
+        self.searched = 0  # lines [0, searched) were looked at
+        self.found = b""
+
+    def __call__(self, before: int) -> bytes:
+        for i in range(before - 1, self.searched - 1, -1):
+            if FUNCNAME_RE.match(self.lines[i]):
+                self.found = self.lines[i].rstrip()[:80].rstrip()
+                break
+        self.searched = max(self.searched, before)
+        return self.found
 
 
 def _painter(color: bool) -> Painter:

@@ -120,10 +120,14 @@ def _is_attribute_word(text: str) -> bool:
     )
 
 
-def _attributes_only(items: list[_Item]) -> bool:
-    """True if items are only annotations: `__acquires(x) __must_check NOKPROBE`."""
+def _attributes_only(items: list[_Item], start: int) -> bool:
+    """True if items[start:] are only annotations: `__acquires(x) __must_check NOKPROBE`.
+
+    An index, not a slice: a slice per candidate name is quadratic on a long line.
+    """
     prev_attr = False
-    for item in items:
+    for index in range(start, len(items)):
+        item = items[index]
         if item.kind == "id":
             prev_attr = _is_attribute_word(item.text)
             if not prev_attr:
@@ -173,7 +177,7 @@ def analyze_header(
         name = items[i - 1]
         if name.kind != "id" or name.text in NOT_A_NAME:
             continue
-        if not _attributes_only(items[i + 1 :]):
+        if not _attributes_only(items, i + 1):
             continue
         if any(it.kind == "other" for it in items[: i - 1]):
             return None  # `x = y, z(...) {` or similar: not a definition header

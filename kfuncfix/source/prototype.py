@@ -31,6 +31,7 @@ C_KEYWORDS = frozenset(
     """.split()
 )
 TAG_WORDS = frozenset({"struct", "union", "enum"})
+MAX_TOKENS = 4096
 
 
 class PrototypeError(ValueError):
@@ -116,8 +117,15 @@ def _param_name(tokens: list[str]) -> str | None:
     for i in range(len(tokens) - 2):
         if tokens[i] == "(" and tokens[i + 1] == "*" and re.match(r"[A-Za-z_]", tokens[i + 2]):
             return tokens[i + 2]  # function pointer: int (*cb)(void)
-    while tokens and tokens[-1] == "]":
-        tokens = tokens[: len(tokens) - 1 - tokens[::-1].index("[")]
+    end = len(tokens)
+    while end and tokens[end - 1] == "]":  # drop array suffixes: `a[4][2]` names `a`
+        end -= 1
+        while end and tokens[end - 1] != "[":
+            end -= 1
+        if not end:
+            return None  # a `]` without its `[`: not a declaration we can name
+        end -= 1
+    tokens = tokens[:end]
     idents = [t for t in tokens if re.match(r"[A-Za-z_]", t)]
     if len(idents) < 2 or not re.match(r"[A-Za-z_]", tokens[-1]):
         return None
@@ -134,6 +142,10 @@ def _parser() -> c_parser.CParser:
 def parse_prototype_text(name: str, text: str) -> Prototype:
     """Parse `<specifiers> name(<params>)` as the kernel wrote it."""
     tokens = clean_tokens(text)
+    if len(tokens) > MAX_TOKENS:
+        # pycparser's cost grows faster than the parameter list: bound what one
+        # definition may cost (C promises 127 parameters; the kernel uses a dozen).
+        raise PrototypeError(f"prototype of {len(tokens)} tokens is too long to parse")
     try:
         at = tokens.index(name)
     except ValueError as exc:
