@@ -13,6 +13,7 @@ spirit of LibCST's codemod `warn()`; they read only the frozen `ActionInputs`.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -102,7 +103,15 @@ class ActionInputs:
 
     def edited_at(self, path: str, offset: int) -> bool:
         """An earlier action's edit covers this offset of the file."""
-        return any(e.start <= offset <= e.end for e in self.pending.get(path, ()))
+        edits = self.pending.get(path, ())  # ordered by position, not overlapping
+        at = bisect.bisect_right(self._starts(path), offset)
+        return any(e.start <= offset <= e.end for e in edits[max(at - 1, 0):at + 1])
+
+    def _starts(self, path: str) -> list[int]:
+        cache = self.__dict__.setdefault("_start_cache", {})
+        if path not in cache:
+            cache[path] = [e.start for e in self.pending.get(path, ())]
+        return cache[path]  # type: ignore[no-any-return]
 
 
 @dataclass

@@ -9,6 +9,7 @@ definition and documentation changes a rule's output needs.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from types import MappingProxyType
 
@@ -53,7 +54,7 @@ def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | 
                 state.results.append(Result(rule.name, SKIPPED, missing.name, missing.file,
                                             missing.line, missing.reason, kfunc=missing.name))
         for action in rule.actions:
-            frozen = MappingProxyType({p: tuple(e) for p, e in state.edits.items()})
+            frozen = MappingProxyType({p: tuple(k.edits) for p, k in state.kept.items()})
             inputs = ActionInputs(index, rule, tuple(targets), scope, frozen)
             rec = Recorder(rule)
             action.plan(inputs, rec)
@@ -83,23 +84,56 @@ def _overlaps(a: Edit, b: Edit) -> bool:
         b.start == b.end and a.start < b.start < a.end)
 
 
+class _Kept:
+    """The edits kept in one file, ordered by position: an overlap is found among
+    the neighbours (bisect), so planning stays linear in the edits of a file."""
+
+    def __init__(self) -> None:
+        self.keys: list[tuple[int, int]] = []
+        self.edits: list[Edit] = []
+        self.seen: set[Edit] = set()
+
+    def clash(self, edit: Edit) -> Edit | None:
+        """A kept edit that wants some of the same bytes, if any."""
+        at = bisect.bisect_left(self.keys, (edit.start, edit.end))
+        # Neighbours on each side; a replaced range can only reach the next
+        # kept edits if they start inside it, which the scan forward covers.
+        for i in range(max(at - 1, 0), len(self.keys)):
+            kept = self.edits[i]
+            if kept.start > edit.end:
+                break
+            if _overlaps(kept, edit):
+                return kept
+        return None
+
+    def add(self, edit: Edit) -> None:
+        at = bisect.bisect_right(self.keys, (edit.start, edit.end))
+        self.keys.insert(at, (edit.start, edit.end))
+        self.edits.insert(at, edit)
+        self.seen.add(edit)
+
+
 class _State:
     """The edits kept so far, by file, and who made them."""
 
     def __init__(self) -> None:
-        self.edits: dict[str, list[Edit]] = {}
+        self.kept: dict[str, _Kept] = {}
         self.owner: dict[tuple[str, Edit], str] = {}
-        self.kfuncs: dict[str, list[str]] = {}
-        self.sets: dict[str, list[str]] = {}
+        self.kfuncs: dict[str, dict[str, None]] = {}
+        self.sets: dict[str, dict[str, None]] = {}
         self.results: list[Result] = []
         self.changed_by: dict[str, set[str]] = {}  # rule -> files it changed
+
+    @property
+    def edits(self) -> dict[str, list[Edit]]:
+        return {path: kept.edits for path, kept in self.kept.items()}
 
     def take(self, rule: Rule, rec: Recorder) -> None:
         self.results.extend(rec.results)
         for unit in rec.units:
-            kept = self.edits.setdefault(unit.path, [])
-            new = [e for e in unit.edits if e not in kept]
-            clash = next(((k, e) for e in new for k in kept if _overlaps(k, e)), None)
+            kept = self.kept.setdefault(unit.path, _Kept())
+            new = [e for e in unit.edits if e not in kept.seen]
+            clash = next(((k, e) for e in new if (k := kept.clash(e)) is not None), None)
             if clash is not None:
                 other = self.owner[(unit.path, clash[0])]
                 name = (unit.result.name if unit.result else "") or ", ".join(unit.kfuncs)
@@ -110,26 +144,24 @@ class _State:
                     f"(rule {other}); left to it"))
                 continue
             for e in new:
-                kept.append(e)
+                kept.add(e)
                 self.owner[(unit.path, e)] = rule.name
             if new:
                 self.changed_by.setdefault(rule.name, set()).add(unit.path)
-            names = self.kfuncs.setdefault(unit.path, [])
-            names.extend(n for n in unit.kfuncs if n not in names)
-            set_names = self.sets.setdefault(unit.path, [])
-            set_names.extend(n for n in unit.sets if n not in set_names)
+            self.kfuncs.setdefault(unit.path, {}).update(dict.fromkeys(unit.kfuncs))
+            self.sets.setdefault(unit.path, {}).update(dict.fromkeys(unit.sets))
             if unit.result is not None:
                 self.results.append(unit.result)
 
     def files(self, index: TreeIndex) -> dict[str, FileChange]:
         files: dict[str, FileChange] = {}
-        for path in sorted(p for p, e in self.edits.items() if e):
+        for path in sorted(p for p, k in self.kept.items() if k.edits):
             old = index.sources[path].data
-            edits = sorted(self.edits[path], key=lambda e: (e.start, e.end))
+            edits = list(self.kept[path].edits)
             new = apply_edits(old, edits, path)
             if new != old:
-                files[path] = FileChange(path, old, new, self.kfuncs.get(path, []), edits,
-                                         self.sets.get(path, []))
+                files[path] = FileChange(path, old, new, list(self.kfuncs.get(path, {})),
+                                         edits, list(self.sets.get(path, {})))
         return files
 
 
