@@ -75,6 +75,13 @@ class SourceFile:
     functions: list[FunctionDef] = field(default_factory=list)
     directives: list[Directive] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Bracket structure: offset of an opening bracket -> just past its closer,
+    # for every brace and every bracket outside function bodies (set bodies,
+    # macro calls, initializers, prototypes).  Parentheses inside bodies are
+    # most of a file's brackets and no consumer needs them.
+    closer: dict[int, int] = field(default_factory=dict)
+    blocks: list[tuple[int, int]] = field(default_factory=list)  # top-level `{...}`
+    statement_starts: list[int] = field(default_factory=list)  # top-level, ascending
     _cond_offsets: list[int] = field(default_factory=list)
     _cond_values: list[tuple[tuple[str, ...], bool]] = field(default_factory=list)
     _newlines: list[int] | None = None
@@ -95,6 +102,16 @@ class SourceFile:
         i = bisect.bisect_right(self._cond_offsets, offset) - 1
         return self._cond_values[i][1] if i >= 0 else False
 
+    def in_block(self, offset: int) -> bool:
+        """True inside a top-level `{...}`: a function body or an initializer."""
+        i = bisect.bisect_right(self.blocks, (offset, len(self.data) + 1)) - 1
+        return i >= 0 and self.blocks[i][0] < offset < self.blocks[i][1]
+
+    def statement_start(self, offset: int) -> int:
+        """Where the top-level statement holding `offset` starts."""
+        i = bisect.bisect_right(self.statement_starts, offset) - 1
+        return self.statement_starts[i] if i >= 0 else 0
+
     def defines(self, macro: str) -> bool:
         """True if a `#define` of this file names `macro`."""
         return any(d.kind == "define" and d.rest.split("(", 1)[0].split()[:1] == [macro]
@@ -111,6 +128,9 @@ def scan(path: str, data: bytes) -> SourceFile:
     conds: list[_Cond] = []
     stack: list[tuple[int, int, FunctionDef | None]] = []  # (char, offset, pending def)
     stmt_start = 0
+    starts = src.statement_starts
+    starts.append(0)
+    blocks = src.blocks
     dead = False
 
     def record_conditions(offset: int) -> None:
@@ -135,11 +155,16 @@ def scan(path: str, data: bytes) -> SourceFile:
             elif ch == 0x3B:  # ;
                 if not stack:
                     stmt_start = end
+                    starts.append(end)
             else:
                 opener = CLOSER_OF[ch]
-                depth = next(
-                    (i for i in range(len(stack) - 1, -1, -1) if stack[i][0] == opener), None
-                )
+                if stack and stack[-1][0] == opener:
+                    depth: int | None = len(stack) - 1
+                else:
+                    depth = next(
+                        (i for i in range(len(stack) - 1, -1, -1) if stack[i][0] == opener),
+                        None,
+                    )
                 if depth is None:
                     src.warnings.append(
                         f"{path}:{src.line_of(start)}: unbalanced '{chr(ch)}' ignored"
@@ -150,7 +175,9 @@ def scan(path: str, data: bytes) -> SourceFile:
                     src.warnings.append(
                         f"{path}:{src.line_of(where)}: unclosed '{chr(stack[-1][0])}'"
                     )
-                _, _, pending = stack[depth]
+                _, open_at, pending = stack[depth]
+                if ch == 0x7D or stack[0][2] is None:  # braces, and all outside bodies
+                    src.closer[open_at] = end
                 del stack[depth:]
                 if not stack:
                     if pending is not None and ch == 0x7D:
@@ -158,6 +185,8 @@ def scan(path: str, data: bytes) -> SourceFile:
                         src.functions.append(pending)
                     if ch == 0x7D:
                         stmt_start = end
+                        starts.append(end)
+                        blocks.append((open_at, end))
             continue
 
         masked[start:end] = data[start:end].translate(BLANK)
@@ -217,6 +246,7 @@ def scan(path: str, data: bytes) -> SourceFile:
             record_conditions(end)
         if not stack:
             stmt_start = end
+            starts.append(end)
 
     if conds:
         src.warnings.append(f"{path}: {len(conds)} unterminated #if block(s)")
@@ -224,6 +254,11 @@ def scan(path: str, data: bytes) -> SourceFile:
         ch, where, _ = stack[0]
         src.warnings.append(f"{path}:{src.line_of(where)}: unclosed '{chr(ch)}' at end of file")
     src.masked = bytes(masked)
+    # `#else` branches rewind the bracket stack: keep the lists sorted for bisect.
+    if any(a > b for a, b in zip(starts, starts[1:], strict=False)):
+        starts.sort()
+    if any(a > b for a, b in zip(blocks, blocks[1:], strict=False)):
+        blocks.sort()
     return src
 
 
