@@ -16,6 +16,7 @@ from kfuncfix.cli import main
 from kfuncfix.discover import discover
 from kfuncfix.model import DTOR, RISK_GLOBAL_NO_USED
 from kfuncfix.report import needs_tag, records
+from kfuncfix.source.prototype import parse_prototype_text
 from kfuncfix.source.scan import scan
 from tests.conftest import write_tree
 
@@ -155,3 +156,9 @@ def test_scan_records_the_bracket_structure() -> None:
     assert src.in_block(text.index(b"call")) and not src.in_block(text.index(b"int g"))
     start = src.statement_start(text.index(b"y ="))
     assert text[start:].lstrip().startswith(b"int y")
+
+
+def test_a_name_that_looks_like_an_annotation_is_still_the_name() -> None:
+    # 7.x: `__bpf_kfunc void __bpf_trap(void)`, `__scx_bpf_select_cpu_and(...)`.
+    proto = parse_prototype_text("__bpf_trap", "__bpf_kfunc void __bpf_trap(void)")
+    assert str(proto) == "void __bpf_trap(void)"
