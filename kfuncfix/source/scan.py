@@ -18,17 +18,18 @@ from dataclasses import dataclass, field
 
 from kfuncfix.source.header import FunctionDef, analyze_header
 
-TOKEN_RE = re.compile(
-    rb"""
-      (?P<lcomment>//(?:\\\r?\n|[^\n])*)
-    | (?P<bcomment>/\*.*?(?:\*/|\Z))
-    | (?P<string>"(?:\\.|[^"\\\n])*")
-    | (?P<char>'(?:\\.|[^'\\\n])*')
-    | (?P<pp>^[ \t]*\#(?:\\\r?\n|/\*.*?\*/|[^\n])*)
-    | (?P<punct>[{}()\[\];])
-    """,
-    re.M | re.S | re.X,
-)
+# The bytes that can start something that matters: comments, literals,
+# preprocessor lines, brackets and semicolons.  A plain character class lets
+# the regex engine skip everything else in C; each kind is then matched at its
+# start.  Inside a function body only braces matter (and what must be masked):
+# its parentheses and semicolons, most of a file's punctuation, are skipped.
+START_RE = re.compile(rb"[/\"'#{}()\[\];]")
+BODY_START_RE = re.compile(rb"[/\"'#{}]")
+COMMENT_RE = re.compile(rb"//(?:\\\r?\n|[^\n])*|/\*.*?(?:\*/|\Z)", re.S)
+STRING_RE = re.compile(rb'"(?:\\.|[^"\\\n])*"', re.S)
+CHAR_RE = re.compile(rb"'(?:\\.|[^'\\\n])*'", re.S)
+PP_RE = re.compile(rb"\#(?:\\\r?\n|/\*.*?\*/|[^\n])*", re.S)
+HSPACE = b" \t"
 DIRECTIVE_RE = re.compile(rb"^[ \t]*#[ \t]*(\w*)[ \t]*(.*)", re.S)
 CONTINUATION_RE = re.compile(rb"\\\r?\n")
 # Every byte but the newline becomes a space: masked text keeps offsets and lines.
@@ -139,9 +140,21 @@ def scan(path: str, data: bytes) -> SourceFile:
         src._cond_values.append((value, dead))
 
     record_conditions(0)
-    for m in TOKEN_RE.finditer(data):
-        kind = m.lastgroup
-        start, end = m.span()
+    pos = 0
+    while True:
+        in_body = bool(stack) and stack[0][2] is not None
+        m = (BODY_START_RE if in_body else START_RE).search(data, pos)
+        if m is None:
+            break
+        start = pos = m.start()
+        kind, end = _token_at(data, start)
+        if kind == "":  # a division, or an unterminated literal: not a token
+            pos = start + 1
+            continue
+        if kind == "pp":  # the directive starts at its line's start
+            while start and data[start - 1] in HSPACE:
+                start -= 1
+        pos = end
         if kind == "punct":
             if dead:
                 masked[start:end] = b" "
@@ -260,6 +273,28 @@ def scan(path: str, data: bytes) -> SourceFile:
     if any(a > b for a, b in zip(blocks, blocks[1:], strict=False)):
         blocks.sort()
     return src
+
+
+def _token_at(data: bytes, at: int) -> tuple[str, int]:
+    """The kind and end of the token starting at `at` ("" when none starts there)."""
+    ch = data[at]
+    if ch == 0x2F:  # /
+        m = COMMENT_RE.match(data, at)
+        return ("comment", m.end()) if m else ("", at)
+    if ch == 0x22:  # "
+        m = STRING_RE.match(data, at)
+        return ("string", m.end()) if m else ("", at)
+    if ch == 0x27:  # '
+        m = CHAR_RE.match(data, at)
+        return ("char", m.end()) if m else ("", at)
+    if ch == 0x23:  # #: a directive only when nothing but blanks precede it on its line
+        line = at
+        while line and data[line - 1] in HSPACE:
+            line -= 1
+        if line and data[line - 1] != 0x0A:
+            return ("", at)
+        return ("pp", PP_RE.match(data, at).end())  # type: ignore[union-attr]
+    return ("punct", at + 1)
 
 
 def _directive(data: bytes, start: int, end: int) -> Directive:
