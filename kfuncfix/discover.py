@@ -28,10 +28,9 @@ DEFAULT_TAGS = frozenset({"__bpf_kfunc"})
 DEFAULT_WRAPPERS = frozenset({"BPF_KFUNC"})
 # Macros that build sets: their definitions tell which conventions a tree knows.
 SET_MACROS = ("__bpf_kfunc_start_defs", "BTF_KFUNCS_START", "BTF_SET8_START")
-CANDIDATE_PATTERN = (
-    r"BTF_(?:SET8|KFUNCS|SET)_START|BTF_ID_LIST|register_btf_\w+|btf_kfunc_id_set"
-    r"|btf_id_dtor_kfunc"
-)
+# Files with sets or registrations contain one of these (searched as fixed strings).
+CANDIDATE_WORDS = ("BTF_SET8_START", "BTF_KFUNCS_START", "BTF_SET_START", "BTF_ID_LIST",
+                   "register_btf_", "btf_kfunc_id_set", "btf_id_dtor_kfunc")
 
 Progress = Callable[[str], None]
 
@@ -82,7 +81,9 @@ def _run(files: TreeFiles, conventions: Conventions, progress: Progress) -> Tree
     macro_names = sorted({*conventions.tags, *conventions.wrappers, *SET_MACROS})
     macro_headers = files.grep_start(
         r"define\s+(?:{})\b".format("|".join(map(re.escape, macro_names))), "include")
-    found = files.grep(CANDIDATE_PATTERN, "c")
+    # Files with the conventions' tags are read too: they hold most definitions
+    # of kfuncs whose set is in another file (see discovery.resolution).
+    found = files.grep([*CANDIDATE_WORDS, *sorted(conventions.tags | conventions.wrappers)], "c")
     found += [h for h in macro_headers() if h not in found]
     progress(f"reading {len(found)} files with sets and registrations")
     candidates = reader.sources_of(found)

@@ -1,18 +1,24 @@
 """Each kfunc name to its definitions.
 
 A set means the definition in its own file when there is one (statics are
-visible only there); names defined elsewhere, or whose local definition is
-`__weak` (another file may override it), are looked up with one search of the
-tree's .c files for all of them at once, started before the local definitions
-are examined so that both run together.  Headers are searched last, only for
-names no .c file defines.
+visible only there).  A name defined elsewhere is looked for first in the
+files discovery has read already (those with sets, registrations or the
+conventions' tags): a global definition there is taken as the only one, as a
+definition in the set's own file is.  The rest (names not found so, or found
+only `__weak`, which another file may override) are looked up with one
+search of the tree's .c files for all of them at once, started before the
+local definitions are examined so that both run together.  Headers are
+searched last, only for names no .c file defines.
+
+Why not search the tree for every name: a search costs a pass over every .c
+file, growing with the number of names; reading the files that hold sets
+already finds most definitions (all of them on Linux 6.12 and 7.2).
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
 
 from kfuncfix.discovery.facts import Facts
 from kfuncfix.discovery.reader import Reader
@@ -41,17 +47,34 @@ class Resolver:
                 local[id(k)] = funcs
             else:
                 remote.add(k.name)
-        pending = self.reader.files.grep_start(_names_pattern(remote), "c") if remote else None
+        read = self._read_holders(remote)
+        searched = {n for n in remote if not _settled(read.get(n, []))}
+        pending = (self.reader.files.grep_start(sorted(searched), "c", whole_words=True)
+                   if searched else None)
         for k in kfuncs:
             home = self.reader.sources[k.set.file]
             k.definitions = [self.facts.definition(home, f) for f in local.get(id(k), [])]
+        settled = remote - searched
+        self._resolve_remote(kfuncs, settled, sorted({p for n in settled for p, _ in read[n]}))
         if pending is None:
             return
-        self._resolve_remote(kfuncs, remote, pending())
+        self._resolve_remote(kfuncs, searched, pending())
         # A global definition in a header is rare (a header included once).
         missing = {k.name for k in kfuncs if k.name in remote and not k.definitions}
         if missing:
-            self._resolve_remote(kfuncs, missing, self.reader.files.grep(_names_pattern(missing)))
+            found = self.reader.files.grep_start(sorted(missing), "all", whole_words=True)()
+            self._resolve_remote(kfuncs, missing, found)
+
+    def _read_holders(self, names: set[str]) -> dict[str, list[tuple[str, FunctionDef]]]:
+        """(file, definition) of each name in the .c files read so far."""
+        found: dict[str, list[tuple[str, FunctionDef]]] = {}
+        for path, src in list(self.reader.sources.items()):
+            if not path.endswith(".c"):
+                continue
+            table = self._table(src)
+            for name in names & table.keys():
+                found.setdefault(name, []).extend((path, f) for f in table[name])
+        return found
 
     def _resolve_remote(self, kfuncs: list[Kfunc], names: set[str], files: list[str]) -> None:
         holders = self.reader.sources_of(files)
@@ -89,6 +112,12 @@ class Resolver:
         return self._tables[src.path]
 
 
+def _settled(found: list[tuple[str, FunctionDef]]) -> bool:
+    """A global definition, none of them `__weak`: no other file can add one."""
+    funcs = [f for _, f in found]
+    return any(not f.is_static for f in funcs) and not any(_may_have_twins(f) for f in funcs)
+
+
 def _usable(funcs: list[FunctionDef], name: str, home: str, path: str) -> list[FunctionDef]:
     """Definitions a set in `home` can mean: statics only from its own file."""
     out = [f for f in funcs if not (f.is_static and path != home)]
@@ -104,10 +133,6 @@ def _may_have_twins(func: FunctionDef) -> bool:
     for them would cost a second pass over the whole tree.
     """
     return "__weak" in func.words
-
-
-def _names_pattern(names: Iterable[str]) -> str:
-    return r"\b(?:{})\b".format("|".join(sorted(map(re.escape, names))))
 
 
 def _declared_names(arg: str) -> list[str]:
