@@ -162,3 +162,42 @@ def test_a_name_that_looks_like_an_annotation_is_still_the_name() -> None:
     # 7.x: `__bpf_kfunc void __bpf_trap(void)`, `__scx_bpf_select_cpu_and(...)`.
     proto = parse_prototype_text("__bpf_trap", "__bpf_kfunc void __bpf_trap(void)")
     assert str(proto) == "void __bpf_trap(void)"
+
+
+SET_ONLY_C = """\
+BTF_KFUNCS_START(remote_ids)
+BTF_ID_FLAGS(func, tagged_elsewhere)
+BTF_ID_FLAGS(func, weak_elsewhere)
+BTF_ID_FLAGS(func, untagged_elsewhere)
+BTF_KFUNCS_END(remote_ids)
+
+static const struct btf_kfunc_id_set remote_set = {
+	.set   = &remote_ids,
+};
+
+static int __init remote_init(void)
+{
+	return register_btf_kfunc_id_set(BPF_PROG_TYPE_UNSPEC, &remote_set);
+}
+"""
+
+
+def test_definitions_in_other_files(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "linux", {
+        "Kconfig": "",
+        "kernel/bpf/sets.c": SET_ONLY_C,
+        # Read with the sets (it has the tag): its global definition is taken.
+        "kernel/bpf/tagged.c": "__bpf_kfunc int tagged_elsewhere(void) { return 0; }\n"
+                               "__bpf_kfunc __weak int weak_elsewhere(void) { return 0; }\n",
+        # A __weak one may be overridden: the tree is searched, and finds this.
+        "arch/x86/kernel/strong.c": "int weak_elsewhere(void) { return 1; }\n",
+        "net/core/plain.c": "int untagged_elsewhere(void) { return 0; }\n"
+                            "static int tagged_elsewhere(void) { return 1; }\n",
+    })
+    index = discover(root)
+    found = {k.name: sorted(d.file for d in k.definitions) for k in index.kfuncs}
+    assert found == {
+        "tagged_elsewhere": ["kernel/bpf/tagged.c"],
+        "weak_elsewhere": ["arch/x86/kernel/strong.c", "kernel/bpf/tagged.c"],
+        "untagged_elsewhere": ["net/core/plain.c"],
+    }
