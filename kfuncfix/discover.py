@@ -26,8 +26,9 @@ from kfuncfix.treefiles import TreeFiles
 # The convention of the built-in tag rule; callers pass their rules' words.
 DEFAULT_TAGS = frozenset({"__bpf_kfunc"})
 DEFAULT_WRAPPERS = frozenset({"BPF_KFUNC"})
-# Macros that build sets: their definitions tell which conventions a tree knows.
-SET_MACROS = ("__bpf_kfunc_start_defs", "BTF_KFUNCS_START", "BTF_SET8_START")
+# Macros whose definitions tell which conventions a tree knows (the built-in
+# rules' markers); callers pass the macros of the rules they use.
+DEFAULT_MACROS = frozenset({"__bpf_kfunc_start_defs", "BTF_KFUNCS_START", "BTF_SET8_START"})
 # Files with sets or registrations contain one of these (searched as fixed strings).
 CANDIDATE_WORDS = ("BTF_SET8_START", "BTF_KFUNCS_START", "BTF_SET_START", "BTF_ID_LIST",
                    "register_btf_", "btf_kfunc_id_set", "btf_id_dtor_kfunc")
@@ -53,14 +54,16 @@ def discover(
     rev: str | None = None,
     tags: frozenset[str] = DEFAULT_TAGS,
     wrappers: frozenset[str] = DEFAULT_WRAPPERS,
+    macros: frozenset[str] = DEFAULT_MACROS,
 ) -> TreeIndex:
     """Index the kfuncs of the tree at root (optionally with patched files in overlay).
 
     `progress` receives a short status line at each stage (for a terminal);
     `rev` reads the tree as committed at that revision (git trees only).
     `tags` are the words that mark a definition header (`__bpf_kfunc`),
-    `wrappers` the macros that mark a definition by wrapping it (`BPF_KFUNC`);
-    the headers defining them are read, so that rules know what the tree has.
+    `wrappers` the macros that mark a definition by wrapping it (`BPF_KFUNC`).
+    The include/ headers that define them or `macros` are read, so that rules
+    know which of their macros the tree has (`SourceFile.defines`).
     """
     files = TreeFiles(root, overlay, rev)
     if not looks_like_kernel_tree(files.root):
@@ -68,19 +71,21 @@ def discover(
             f"{root}: not a kernel tree (no Kconfig, Kbuild, include/linux or kbuild Makefile)"
         )
     try:
-        return _run(files, Conventions(tags, wrappers), progress or (lambda _: None))
+        return _run(files, Conventions(tags, wrappers), macros, progress or (lambda _: None))
     finally:
         files.close()
 
 
-def _run(files: TreeFiles, conventions: Conventions, progress: Progress) -> TreeIndex:
+def _run(files: TreeFiles, conventions: Conventions, macros: frozenset[str],
+         progress: Progress) -> TreeIndex:
     reader = Reader(files)
     progress("searching the tree for BTF id sets")
     # Sets and registrations live in .c files; of the headers only those that
     # define the set macros and the conventions' words matter.
-    macro_names = sorted({*conventions.tags, *conventions.wrappers, *SET_MACROS})
+    macro_names = sorted(conventions.tags | conventions.wrappers | macros)
     macro_headers = files.grep_start(
-        r"define\s+(?:{})\b".format("|".join(map(re.escape, macro_names))), "include")
+        r"define\s+(?:{})\b".format("|".join(map(re.escape, macro_names))), "include"
+    ) if macro_names else list
     # Files with the conventions' tags are read too: they hold most definitions
     # of kfuncs whose set is in another file (see discovery.resolution).
     found = files.grep([*CANDIDATE_WORDS, *sorted(conventions.tags | conventions.wrappers)], "c")
