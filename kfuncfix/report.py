@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from kfuncfix.model import (
     DTOR,
@@ -40,17 +41,18 @@ class Record:
     risks: list[str]
     unused_params: list[str]
     prototype: str | None
-    params: list[dict] | None = field(default=None)
+    params: list[dict[str, Any]] | None = field(default=None)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def records(index: TreeIndex) -> list[Record]:
     """One record per (kfunc, definition), sorted by file and line; unresolved last."""
-    merged: dict[tuple, Record] = {}
+    merged: dict[tuple[str, str | None, int | str], Record] = {}
     for k in sorted(index.kfuncs, key=lambda k: KIND_ORDER[k.kind]):
-        for d in k.definitions or [None]:
+        definitions: list[Definition | None] = [*k.definitions] or [None]
+        for d in definitions:
             key = (k.name, d.file, d.func.start) if d else (k.name, None, k.set.file)
             rec = merged.get(key)
             if rec is None:

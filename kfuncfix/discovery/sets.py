@@ -26,7 +26,7 @@ ENTRY_MACROS = frozenset({"BTF_ID_FLAGS", "BTF_ID", "BTF_ID_UNUSED"})
 IDENT_RE = re.compile(r"[A-Za-z_]\w*\Z")
 # The next item of a set body in masked text: a name (maybe a call) or one other byte.
 ITEM_RE = re.compile(rb"([A-Za-z_]\w*)|[^\s]")
-SPACE_RE = re.compile(rb"\s*")
+SPACE_RE = re.compile(rb"\s+")
 MAX_MACRO_ROUNDS = 3
 
 
@@ -112,7 +112,8 @@ def _items(src: SourceFile, start: int, end: int) -> Iterator[tuple[int, int, st
         if m.group(1) is None:
             yield m.start(), pos, None
             continue
-        paren = SPACE_RE.match(src.masked, pos).end()
+        space = SPACE_RE.match(src.masked, pos)
+        paren = space.end() if space else pos
         if src.masked[paren:paren + 1] == b"(" and paren in src.closer:
             pos = src.closer[paren]
         yield m.start(), pos, m.group(1).decode()

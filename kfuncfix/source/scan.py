@@ -53,8 +53,8 @@ class _Cond:
     negated: list[str]  # conditions of earlier branches, now false
     dead: bool  # this branch is `#if 0`-dead
     live_done: bool  # an earlier branch was `#if 1`: later ones are dead
-    stack_at_if: list
-    first_branch_end: list | None = None
+    stack_at_if: list[tuple[int, int, FunctionDef | None]]
+    first_branch_end: list[tuple[int, int, FunctionDef | None]] | None = None
     guard: str | None = None  # `#ifndef X` that may turn out to be a guard
     start: int = 0
     is_guard: bool = False
