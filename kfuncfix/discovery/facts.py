@@ -61,7 +61,7 @@ class Facts:
                                  f"{exc}")
         unused = _unused_params(src, func, [p.name for p in proto.params if p.name]
                                 if proto else [])
-        found = risks.of_definition(func, words | declared, tagged or at_declaration,
+        found = risks.of_definition(words | declared, tagged or at_declaration,
                                     parsed=proto is not None, unused=bool(unused))
         return Definition(src.path, src, func, proto, tagged, found, unused, words=words,
                           declared_words=declared, tagged_at_declaration=at_declaration)

@@ -15,7 +15,7 @@ from kfuncfix.model import (
     RISK_STATIC_NO_NOINLINE,
     RISK_UNUSED_PARAMS,
 )
-from kfuncfix.source.header import INLINE, FunctionDef
+from kfuncfix.source.header import INLINE
 
 
 def of_macro_made(marked: bool) -> list[str]:
@@ -23,8 +23,7 @@ def of_macro_made(marked: bool) -> list[str]:
     return [] if marked else [RISK_MACRO_DEFINITION]
 
 
-def of_definition(func: FunctionDef, words: frozenset[str], marked: bool, parsed: bool,
-                  unused: bool) -> list[str]:
+def of_definition(words: frozenset[str], marked: bool, parsed: bool, unused: bool) -> list[str]:
     """Risks of a plain definition; `words` are its own and its declarations'."""
     found: list[str] = []
     if not parsed:

@@ -33,15 +33,15 @@ MAX_MACRO_ROUNDS = 3
 def find_sets(candidates: list[SourceFile], macros: MacroTable,
               warnings: list[str]) -> list[IdSet]:
     """Every live set and list of the candidate files, in file order."""
+    by_path = {src.path: src for src in candidates}
     by_file = {src.path: _sets_in(src, macros, warnings) for src in candidates}
     # Entries that used macros defined elsewhere: load them, read those files again.
     for _ in range(MAX_MACRO_ROUNDS):
         again = sorted(f for f, sets in by_file.items() if any(s.unresolved for s in sets))
         if not macros.missing or not macros.load_missing(again):
             break
-        for rel in again:
-            src = next(s for s in candidates if s.path == rel)
-            by_file[rel] = _sets_in(src, macros, [])
+        for rel in again:  # their warnings were reported the first time
+            by_file[rel] = _sets_in(by_path[rel], macros, [])
     return sorted((s for sets in by_file.values() for s in sets),
                   key=lambda s: (s.file, s.start_span.start))
 
