@@ -1,11 +1,17 @@
 """Whole-tree timing: `kfuncfix list` (and other commands) against `git grep` on the same tree.
 
-    python benchmarks/bench_discovery.py [TREE ...] [--runs N] [--command "diff --stat"]
+    python benchmarks/bench_discovery.py [TREE ...] [--version V ...] [--runs N]
+                                         [--command "diff --stat" ...]
 
+The baseline is the search a developer would type to find the files holding
+kfunc sets, `git grep -l -E 'BTF_ID_FLAGS|BTF_SET8_START|BTF_KFUNCS_START'`.
 Each command runs N times after one warm-up run (so the page cache is warm
-for both); the median wall time, the ratio to `git grep` and the peak RSS of
-kfuncfix are printed.  Default trees: Debian's linux-source 6.1 and 6.12 as
-prepared by scripts/prepare-linux-source.sh in /var/tmp/kfuncfix-cache.
+for both); the median wall time, the ratio to `git grep`, the median CPU time
+(user + sys, children included) and the peak RSS of each command are
+printed, then a Markdown table of the medians.  Default trees: the matrix,
+Debian's linux-source 5.10, 6.1, 6.12 and 7.2, got through
+scripts/fetch-linux-source.sh into $KFUNCFIX_TEST_CACHE (default
+/var/tmp/kfuncfix-cache); a version that cannot be had is left out with a note.
 This is a benchmark, not a test: it never fails on a slow machine.
 """
 
@@ -13,55 +19,113 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shlex
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("KFUNCFIX_TEST_CACHE", "/var/tmp/kfuncfix-cache"))
-BASELINE = ["git", "grep", "-l", "-E", "BTF_ID_FLAGS|BTF_SET8_START|BTF_KFUNCS_START"]
+FETCH = REPO / "scripts" / "fetch-linux-source.sh"
+MATRIX = ["5.10", "6.1", "6.12", "7.2"]
+PATTERN = "BTF_ID_FLAGS|BTF_SET8_START|BTF_KFUNCS_START"
+BASELINE = ["git", "grep", "-l", "-E", PATTERN]
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one run of cmd."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+@dataclass(frozen=True)
+class Timing:
+    wall: float  # seconds, median
+    cpu: float  # user + sys seconds of the process and its children, median
+    peak_mb: float  # largest RSS of any run
+
+
+# The kfuncfix of this checkout, whatever is installed.
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
+    p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p))
+
+
+def run_once(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and peak RSS (KiB) of one run of cmd (this child only)."""
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
-    return elapsed, max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    proc.returncode = 0  # reaped by wait4 above; keep Popen from waiting again
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def median_of(cmd: list[str], cwd: Path, runs: int) -> tuple[float, int]:
-    timed(cmd, cwd)  # warm the page cache
-    results = [timed(cmd, cwd) for _ in range(runs)]
-    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+def measure(cmd: list[str], cwd: Path, runs: int) -> Timing:
+    run_once(cmd, cwd)  # warm the page cache
+    results = [run_once(cmd, cwd) for _ in range(runs)]
+    return Timing(statistics.median(r[0] for r in results),
+                  statistics.median(r[1] for r in results),
+                  max(r[2] for r in results) / 1024)
+
+
+def fetch(version: str) -> Path | None:
+    """The matrix tree of `version` through the fetch script; None (with a note) if not had."""
+    out = subprocess.run([str(FETCH), version, str(CACHE)], capture_output=True, text=True)
+    if out.returncode != 0:
+        why = (out.stderr.strip().splitlines() or [f"exit {out.returncode}"])[-1]
+        print(f"linux-source-{version} left out: {why}", file=sys.stderr)
+        return None
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def label(tree: Path) -> str:
+    name = tree.name
+    return "Linux " + name.removeprefix("linux-source-") if name.startswith("linux-") else name
+
+
+def table(commands: list[str], trees: list[Path],
+          results: dict[tuple[Path, str], Timing]) -> str:
+    """The medians as a Markdown table: one row per job, one column per tree."""
+    head = ["tool"] + [label(t) for t in trees]
+    rows = [head, ["---"] * len(head)]
+    rows.append([f"`git grep -l -E '{PATTERN.replace('|', chr(92) + '|')}'`"]
+                + [f"{results[t, ''].wall:.2f} s" for t in trees])
+    for command in commands:
+        rows.append([f"`kfuncfix {command}`"]
+                    + [f"{results[t, command].wall:.2f} s "
+                       f"({results[t, command].wall / results[t, ''].wall:.2f}x)"
+                       for t in trees])
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("trees", nargs="*", type=Path)
+    parser.add_argument("trees", nargs="*", type=Path, help="kernel trees (git repositories)")
+    parser.add_argument("--version", action="append", metavar="V",
+                        help=f"a matrix tree by version, fetched if needed (default: all of "
+                             f"{', '.join(MATRIX)} when no TREE is given; repeatable)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--command", action="append",
                         help='kfuncfix command to time (default: "list"; repeatable)')
     args = parser.parse_args()
-    trees = args.trees or [p for p in (CACHE / "linux-source-6.1", CACHE / "linux-source-6.12")
-                           if (p / ".git").exists()]
+    versions = args.version or ([] if args.trees else MATRIX)
+    trees = list(args.trees) + [t for t in map(fetch, versions) if t is not None]
     if not trees:
-        print("no tree: run scripts/prepare-linux-source.sh 6.1 first", file=sys.stderr)
+        print("no tree: give a TREE or a --version scripts/fetch-linux-source.sh can fetch",
+              file=sys.stderr)
         return 2
     commands = args.command or ["list"]
-    print(f"machine: {os.cpu_count()} cores, {os.uname().machine}, python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores, {os.uname().machine}, "
+          f"python {sys.version.split()[0]}; median of {args.runs} warm runs")
+    results: dict[tuple[Path, str], Timing] = {}
     for tree in trees:
-        base, _ = median_of(BASELINE, tree, args.runs)
-        print(f"\n{tree}\n  {'git grep -l -E ...':<34} {base:7.3f} s")
+        base = results[tree, ""] = measure(BASELINE, tree, args.runs)
+        print(f"\n{tree}\n  {'git grep -l -E ...':<34} {base.wall:7.3f} s  "
+              f"cpu {base.cpu:6.2f} s")
         for command in commands:
             cmd = [sys.executable, "-m", "kfuncfix", *shlex.split(command), "."]
-            wall, rss = median_of(cmd, tree, args.runs)
-            print(f"  kfuncfix {command:<25} {wall:7.3f} s  {wall / base:5.2f}x git grep  "
-                  f"peak {rss / 1024:.0f} MB")
+            got = results[tree, command] = measure(cmd, tree, args.runs)
+            print(f"  kfuncfix {command:<25} {got.wall:7.3f} s  cpu {got.cpu:6.2f} s  "
+                  f"{got.wall / base.wall:5.2f}x git grep  peak {got.peak_mb:.0f} MB")
+    print("\n" + table(commands, trees, results))
     return 0
 
 

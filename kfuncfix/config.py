@@ -19,6 +19,7 @@ import click
 from click.core import ParameterSource
 
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.mailheaders import check_address, check_header_value
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,11 +31,11 @@ FILENAME = ".kfuncfix.toml"
 KEYS: dict[str, tuple[type, str]] = {
     "rule": (str, "a rule name or path"),
     "subject_prefix": (str, "a string such as 'PATCH bpf-next'"),
-    "split": (str, "one of none, subsystem, file"),
+    "split": (str, "one of none, subsystem, list, file"),
     "to": (list, "a list of addresses"),
     "cc": (list, "a list of addresses"),
 }
-SPLITS = ("none", "subsystem", "file")
+SPLITS = ("none", "subsystem", "list", "file")
 
 
 def load_config(tree: Path, explicit: Path | None = None) -> dict[str, Any]:
@@ -52,12 +53,19 @@ def load_config(tree: Path, explicit: Path | None = None) -> dict[str, Any]:
         if key not in KEYS:
             raise KfuncfixError(f"{path}: unknown key '{key}' (known: {', '.join(KEYS)})")
         kind, what = KEYS[key]
-        if not isinstance(value, kind) or (kind is list and not all(
+        if not isinstance(value, kind) or (isinstance(value, list) and not all(
                 isinstance(v, str) for v in value)):
             raise KfuncfixError(f"{path}: key '{key}' must be {what}")
     if data.get("split", "none") not in SPLITS:
         raise KfuncfixError(f"{path}: key 'split' must be one of {', '.join(SPLITS)}")
-    return data
+    # The file comes with the tree, perhaps from someone else: what reaches a
+    # mail header is checked here, naming the file and key.
+    for key in ("to", "cc"):
+        if key in data:
+            data[key] = [check_address(v, f"{path}: {key}") for v in data[key]]
+    if "subject_prefix" in data:
+        check_header_value(data["subject_prefix"], f"{path}: subject_prefix")
+    return dict(data)
 
 
 def fill_defaults(ctx: click.Context, params: dict[str, Any], config: dict[str, Any],

@@ -80,6 +80,7 @@ def _run(files: TreeFiles, conventions: Conventions, macros: frozenset[str],
          progress: Progress) -> TreeIndex:
     reader = Reader(files)
     progress("searching the tree for BTF id sets")
+    reader.note_unsearched()
     # Sets and registrations live in .c files; of the headers only those that
     # define the set macros and the conventions' words matter.
     macro_names = sorted(conventions.tags | conventions.wrappers | macros)

@@ -64,9 +64,9 @@ def _restricted(index: TreeIndex, names: set[str]) -> TreeIndex:
 def unit_diff(index: TreeIndex, result: Plan, unit: Unit, color: bool) -> bytes:
     """The diff of one unit alone."""
     if unit.kfunc is None:
-        part = plan(index, result.rule, [unit.path])
+        part = plan(index, result.rules, [unit.path])
     else:
-        part = plan(_restricted(index, {unit.kfunc}), result.rule, [unit.path])
+        part = plan(_restricted(index, {unit.kfunc}), result.rules, [unit.path])
     return unified_diff(list(part.files.values()), {}, color)
 
 
@@ -94,5 +94,5 @@ def review(index: TreeIndex, result: Plan, ask: Ask, show: Show, color: bool) ->
     names = {u.kfunc for u in accepted if u.kfunc}
     paths = sorted({u.path for u in accepted})
     if not paths:
-        return dataclasses.replace(result, files={})
-    return plan(_restricted(index, names) if names else index, result.rule, paths)
+        return dataclasses.replace(result, files={}, definition=[], results=[])
+    return plan(_restricted(index, names) if names else index, result.rules, paths)

@@ -18,12 +18,9 @@ from kfuncfix.engine import (
     FileChange,
     Plan,
     Rule,
-    changes_with_definition,
     commit_message,
     cover_letter,
-    definition_change,
     definition_message,
-    documentation_change,
 )
 from kfuncfix.engine.messages import display_path
 from kfuncfix.errors import KfuncfixError
@@ -31,7 +28,8 @@ from kfuncfix.model import TreeIndex
 from kfuncfix.outputs.checkseries import ExpectedFinding
 from kfuncfix.outputs.formatpatch import CoverLetter
 from kfuncfix.outputs.gitseries import PlannedPatch
-from kfuncfix.outputs.maintainers import Maintainers, subject_prefix
+from kfuncfix.outputs.listrules import split_by_list
+from kfuncfix.outputs.maintainers import Maintainers, has_maintainers, subject_prefix
 
 # MAINTAINERS section names whose first word says nothing about the code.
 GENERIC_FIRST_WORDS = frozenset({"NETWORKING", "NET", "DRIVERS", "GENERIC", "THE"})
@@ -57,18 +55,22 @@ def plan_series(
     """The patches for this plan; `base` is the revision the plan was computed from."""
     if split not in SPLITS:
         raise KfuncfixError(f"unknown split {split!r} (one of {', '.join(SPLITS)})")
+    if len(result.rules) != 1:
+        names = ", ".join(r.name for r in result.rules)
+        raise KfuncfixError(f"a series carries one rule; run it once per rule ({names})")
     rule = result.rule
     root = Path(index.root)
     # Read once: on a kernel tree parsing MAINTAINERS takes over a second.
-    maintainers = read_maintainers(root)
-    if split == "subsystem" and maintainers is None:
-        raise KfuncfixError(f"--split subsystem needs a MAINTAINERS file; {root} has none")
-    final = {c.path: c for c in changes_with_definition(index, result)}
+    maintainers = read_maintainers(root, index.rev)
+    if split in ("subsystem", "list") and maintainers is None:
+        raise KfuncfixError(f"--split {split} needs a MAINTAINERS file; {root} has none")
+    # The plan's own definition changes: patch 1, and the header's final bytes
+    # when the rewrite touches it too.
+    final = {c.path: c for c in result.changes(with_definition=True)}
     changes = [final[path] for path in result.files]
     patches: list[PlannedPatch] = []
-    definition = definition_change(index, rule) if result.files else None
-    if definition is not None:
-        patches.append(_definition_patch(index, rule, definition))
+    if result.definition:
+        patches.append(_definition_patch(rule, result.definition))
     groups = _split(maintainers, changes, split)
     for group in groups:
         prefix = _prefix(root, maintainers, rule, [c.path for c in group], split, base,
@@ -84,11 +86,12 @@ def series_cover(result: Plan, patches: int) -> CoverLetter:
     return CoverLetter(subject, _cover_body(body, result))
 
 
-def read_maintainers(root: Path) -> Maintainers | None:
-    """The tree's MAINTAINERS, or None when it has none (a small or trimmed tree)."""
-    if not (root / "MAINTAINERS").is_file():
+def read_maintainers(root: Path, revision: str | None = None) -> Maintainers | None:
+    """The tree's MAINTAINERS (as committed at `revision`, when given), or None when
+    it has none (a small or trimmed tree)."""
+    if not has_maintainers(root, revision):
         return None
-    return Maintainers(root)
+    return Maintainers(root, revision)
 
 
 def expected_findings(rule: Rule) -> list[ExpectedFinding]:
@@ -100,14 +103,11 @@ def expected_findings(rule: Rule) -> list[ExpectedFinding]:
             for name in names for kind in MACRO_SHAPE_FINDINGS]
 
 
-def _definition_patch(index: TreeIndex, rule: Rule, change: FileChange) -> PlannedPatch:
+def _definition_patch(rule: Rule, changes: list[FileChange]) -> PlannedPatch:
     message = definition_message(rule)
     if message is None:
         raise KfuncfixError(f"rule {rule.name} has no definition_subject/definition_body")
-    files: dict[str, bytes | None] = {change.path: change.new}
-    doc = documentation_change(index, rule)
-    if doc is not None:
-        files[doc.path] = doc.new
+    files: dict[str, bytes | None] = {c.path: c.new for c in changes}
     return PlannedPatch(message[0], message[1], files)
 
 def _split(maintainers: Maintainers | None, changes: list[FileChange],
@@ -117,7 +117,7 @@ def _split(maintainers: Maintainers | None, changes: list[FileChange],
     if split == "file" or maintainers is None:
         return [[c] for c in changes]
     by_path = {c.path: c for c in changes}
-    groups = maintainers.split(by_path)
+    groups = split_by_list(maintainers, by_path) if split == "list" else maintainers.split(by_path)
     return [[by_path[p] for p in paths] for paths in groups.values()]
 
 

@@ -9,18 +9,29 @@ Scope, as a kernel developer expects: `.c` and `.h` files, without
 `bpf_testmod` is an out-of-tree-style kernel module), and without the BPF
 programs under `tools/testing/selftests/bpf/progs/` (they call kfuncs, they
 never define them).
+
+Only regular files are read.  A symbolic link (a committed mode 120000 blob, or
+a link in the worktree) or a submodule is never read as a file of the tree:
+reading one raises `NotRegularFile`, at a revision and in the worktree alike,
+so no command can plan a change to a link's target text.  At a revision,
+names and modes come from the tree object (`git ls-tree -r -z`) and contents
+from `git cat-file --batch` by object id, each reply checked against the id
+and size asked for: no file name ever travels newline-separated.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
+import stat
 import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.gitrepo import git_message, work_tree
 
 SELFTESTS = "tools/testing/selftests/bpf/"
 SELFTEST_PROGS = "tools/testing/selftests/bpf/progs/"
@@ -41,6 +52,29 @@ def in_scope(rel: str) -> bool:
 def _is_include_header(rel: str) -> bool:
     return rel.endswith(".h") and (
         rel.startswith("include/") or (rel.startswith("arch/") and "/include/" in rel))
+
+
+# What a git tree entry's mode is, in the words of our messages.
+_KIND_OF_MODE = {"100644": "file", "100755": "file", "120000": "symbolic link",
+                 "160000": "submodule", "040000": "directory"}
+
+
+_LS_TREE_ENTRY = re.compile(rb"(\d+) \w+ (\w+)\t([^\0]*)\0")
+# Index entries no search of the worktree reaches: submodules, and files with the
+# skip-worktree bit (tag S) of a sparse checkout.  Records follow a NUL.
+_INDEX_GITLINK = re.compile(rb"\0\w 160000 \w+ \d\t([^\0]*)")
+_INDEX_SKIP_WORKTREE = re.compile(rb"\0S \d+ \w+ \d\t([^\0]*)")
+# A caller reading a file or two asks git for just those entries; discovery, which
+# reads hundreds, gets one listing of the whole tree (0.1 s for a kernel).
+_SINGLE_LOOKUPS = 8
+
+
+class NotRegularFile(OSError):
+    """A path of the tree that is not a regular file (a link, a submodule): never read."""
+
+    def __init__(self, rel: str, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"is a {kind}; not read through", rel)
+        self.kind = kind
 
 
 FILE_SETS: dict[str, Callable[[str], bool]] = {
@@ -71,9 +105,14 @@ class TreeFiles:
             raise KfuncfixError(f"{root}: not a directory")
         self.root = root.resolve()
         self.overlay = dict(overlay or {})
-        self.is_git = _is_git_toplevel(self.root)
+        self.is_git = work_tree(self.root) == self.root
         self.rev = rev
-        self._catfile: subprocess.Popen | None = None
+        self._catfile: subprocess.Popen[bytes] | None = None
+        # At rev: path -> (mode, object id), as git wrote them (bytes: 80,000 entries in a
+        # kernel tree, decoded only when asked for).
+        self._entries: dict[bytes, tuple[bytes, bytes]] | None = None
+        self._lookups = 0  # paths asked of git one by one before the whole listing
+        self._index_listing: bytes | None = None
         if rev is not None:
             if not self.is_git:
                 raise KfuncfixError(f"{root}: not a git repository (needed to read {rev})")
@@ -89,34 +128,123 @@ class TreeFiles:
             if data is None:
                 raise FileNotFoundError(2, "No such file (deleted by the patch)", rel)
             return data
+        kind = self.kind(rel)
+        if kind is None:
+            where = f" at {self.rev[:12]}" if self.rev is not None else ""
+            raise FileNotFoundError(errno.ENOENT, f"No such file{where}", rel)
+        if kind != "file":
+            raise NotRegularFile(rel, kind)
         if self.rev is not None:
             return self._read_committed(rel)
         return (self.root / rel).read_bytes()
 
     def exists(self, rel: str) -> bool:
+        """True for a regular file of the tree (a link or a submodule is not one)."""
         if rel in self.overlay:
             return self.overlay[rel] is not None
+        return self.kind(rel) == "file"
+
+    def kind(self, rel: str) -> str | None:
+        """"file", "symbolic link", "submodule", "directory" or "other"; None if absent.
+
+        In the worktree a path is a link when any of its components is one, as
+        `git grep` and `apply` see it: a link may lead out of the tree.
+        """
+        if rel in self.overlay:
+            return "file" if self.overlay[rel] is not None else None
+        parts = rel.split("/")
+        if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            return None  # not a path inside the tree
         if self.rev is not None:
-            proc = subprocess.run(["git", "-C", str(self.root), "cat-file", "-e",
-                                   f"{self.rev}:{rel}"], capture_output=True)
-            return proc.returncode == 0
-        return (self.root / rel).is_file()
+            entry = self._entry(rel)
+            return None if entry is None else _KIND_OF_MODE.get(entry[0], "other")
+        current = self.root
+        for part in parts:
+            current = current / part
+            try:
+                mode = os.lstat(current).st_mode
+            except OSError:
+                return None
+            if stat.S_ISLNK(mode):
+                return "symbolic link"
+        if stat.S_ISREG(mode):
+            return "file"
+        return "directory" if stat.S_ISDIR(mode) else "other"
+
+    def gitlinks(self) -> list[str]:
+        """The submodules of the tree: git grep does not search them."""
+        if self.rev is not None:
+            if self._entries is None:
+                self._entries = self._ls_tree(None)
+            return sorted(os.fsdecode(p) for p, (mode, _) in self._entries.items()
+                          if mode == b"160000")
+        return sorted(os.fsdecode(p) for p in _INDEX_GITLINK.findall(self._index()))
+
+    def sparse_skipped(self) -> list[str]:
+        """In-scope files of the index left out of a sparse checkout (not in the worktree)."""
+        if self.rev is not None:
+            return []  # at a revision every file is read from the commit
+        return sorted(p for p in map(os.fsdecode, _INDEX_SKIP_WORKTREE.findall(self._index()))
+                      if in_scope(p))
+
+    def _index(self) -> bytes:
+        """`git ls-files -s -t -z` ("TAG MODE OID STAGE\tPATH" NUL ...); empty outside git."""
+        if self._index_listing is None:
+            self._index_listing = b""
+            if self.is_git:
+                proc = subprocess.run(["git", "-C", str(self.root), "ls-files", "-s", "-t",
+                                       "-z"], capture_output=True)
+                if proc.returncode:
+                    raise KfuncfixError(f"git ls-files failed in {self.root}: "
+                                        f"{git_message(proc.stderr)}")
+                self._index_listing = b"\0" + proc.stdout
+        return self._index_listing
+
+    def _entry(self, rel: str) -> tuple[str, str] | None:
+        """(mode, object id) of `rel` at rev: asked one by one for the first few
+        paths (a caller reading one file), from one listing of the tree after that."""
+        if self._entries is None and self._lookups < _SINGLE_LOOKUPS:
+            self._lookups += 1
+            entry = self._ls_tree([rel]).get(os.fsencode(rel))
+        else:
+            if self._entries is None:
+                self._entries = self._ls_tree(None)
+            entry = self._entries.get(os.fsencode(rel))
+        return None if entry is None else (entry[0].decode(), entry[1].decode())
+
+    def _ls_tree(self, paths: list[str] | None) -> dict[bytes, tuple[bytes, bytes]]:
+        """`git ls-tree -z` at rev: of `paths` (literally), or of the whole tree (-r)."""
+        assert self.rev is not None
+        where = ["-r", "--full-tree", self.rev] if paths is None else [self.rev, "--", *paths]
+        proc = subprocess.run(["git", "--literal-pathspecs", "-C", str(self.root), "ls-tree",
+                               "-z", *where], capture_output=True)
+        if proc.returncode:
+            raise KfuncfixError(f"git ls-tree failed in {self.root}: {git_message(proc.stderr)}")
+        # "<mode> SP <type> SP <oid> TAB <path> NUL"; the path may hold any other byte.
+        return {path: (mode, oid) for mode, oid, path in _LS_TREE_ENTRY.findall(proc.stdout)}
 
     def _read_committed(self, rel: str) -> bytes:
-        # One `git cat-file --batch` process serves every read.
+        # One `git cat-file --batch` process serves every read, asked by object id
+        # (never by name), and every reply is checked against the id and size asked.
+        entry = self._entry(rel)
+        assert entry is not None  # read() asked kind() first
+        oid = entry[1]
         if self._catfile is None:
             self._catfile = subprocess.Popen(
                 ["git", "-C", str(self.root), "cat-file", "--batch"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         proc = self._catfile
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(f"{self.rev}:{rel}\n".encode("utf-8", "surrogateescape"))
+        proc.stdin.write(f"{oid}\n".encode())
         proc.stdin.flush()
         header = proc.stdout.readline().split()
-        if len(header) != 3 or header[1] != b"blob":
-            raise FileNotFoundError(2, f"No such file at {self.rev[:12]}", rel)
-        data = proc.stdout.read(int(header[2]))
-        proc.stdout.read(1)  # the newline after the contents
+        if len(header) != 3 or header[0].decode() != oid or header[1] != b"blob":
+            raise KfuncfixError(f"git cat-file gave {b' '.join(header)!r} for {rel!r} "
+                                f"(blob {oid}): cannot read {self.root} at {self.rev}")
+        size = int(header[2])
+        data = proc.stdout.read(size)
+        if len(data) != size or proc.stdout.read(1) != b"\n":
+            raise KfuncfixError(f"git cat-file ended early reading {rel!r} (blob {oid})")
         return data
 
     def close(self) -> None:
@@ -169,7 +297,8 @@ class TreeFiles:
 
     def _git_grep(self, options: list[str], files: str) -> Callable[[], set[str]]:
         # -z: names NUL-ended and unquoted; else git quotes non-ASCII ones ("caf\303\251.c").
-        base = ["git", "-C", str(self.root), "grep", "-l", "-z", "-I", *options,
+        # No -I: a file with a NUL byte would be left out unseen; discovery reports it.
+        base = ["git", "-C", str(self.root), "grep", "-l", "-z", *options,
                 *([self.rev] if self.rev else []), "--"]
         prefix = f"{self.rev}:" if self.rev else ""
         if files == "include":
@@ -189,7 +318,7 @@ class TreeFiles:
             for proc in procs:
                 out, err = proc.communicate()
                 if proc.returncode not in (0, 1):
-                    raise KfuncfixError(f"git grep failed in {self.root}: {_first_line(err)}")
+                    raise KfuncfixError(f"git grep failed in {self.root}: {git_message(err)}")
                 found.update(os.fsdecode(name).removeprefix(prefix)
                              for name in out.split(b"\0") if name)
             return found
@@ -199,8 +328,9 @@ class TreeFiles:
     def _gnu_grep(self, options: list[str], files: str) -> set[str] | None:
         includes = {"all": ["--include=*.c", "--include=*.h"], "c": ["--include=*.c"],
                     "include": ["--include=*.h"]}[files]
-        # -r (not -R) never follows a symbolic link; -Z ends each name with NUL.
-        cmd = ["grep", "-r", "-l", "-Z", "-I", *options, *includes,
+        # -r (not -R) never follows a symbolic link; -Z ends each name with NUL.  No -I,
+        # as for git grep: a binary file is reported by discovery, not left out unseen.
+        cmd = ["grep", "-r", "-l", "-Z", *options, *includes,
                "--exclude-dir=Documentation", "."]
         proc = subprocess.run(cmd, cwd=self.root, capture_output=True)
         if proc.returncode not in (0, 1) and not proc.stdout:
@@ -244,16 +374,3 @@ def _as_regex(pattern: str | Sequence[str], whole_words: bool) -> str:
         return pattern
     words = "|".join(map(re.escape, pattern))
     return rf"(?<!\w)(?:{words})(?!\w)" if whole_words else f"(?:{words})"
-
-
-def _is_git_toplevel(root: Path) -> bool:
-    if not (root / ".git").exists():
-        return False
-    proc = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel"],
-                          capture_output=True, text=True)
-    return proc.returncode == 0 and Path(proc.stdout.strip()).resolve() == root
-
-
-def _first_line(err: bytes) -> str:
-    text = err.decode("utf-8", "replace").strip()
-    return text.splitlines()[0] if text else "unknown error"

@@ -1,9 +1,11 @@
 """Shared fixtures: small trees written by the tests, and Debian's real kernels.
 
-Real trees come from Debian's linux-source-6.1 and linux-source-6.12 packages
-(tarballs under /usr/src), extracted once into a cache outside the repository
-by scripts/prepare-linux-source.sh and made a git repository with one commit.
-Tests must never write into the cached trees: use `realtree_worktree` for that.
+Real trees come from Debian's linux-source-{5.10,6.1,6.12,7.2} packages, fetched
+from the suite that has each (on any Debian host) and made a git repository with
+one commit by scripts/fetch-linux-source.sh, once, into $KFUNCFIX_TEST_CACHE
+(default /var/tmp/kfuncfix-cache).  A tree that cannot be had here skips its
+tests with a message naming the package.  Tests must never write into the cached
+trees: use `git_worktree` for a writable copy.
 """
 
 from __future__ import annotations
@@ -38,21 +40,32 @@ def git_init(root: Path) -> Path:
     return root
 
 
+FETCH = REPO / "scripts" / "fetch-linux-source.sh"
+
+
 def _real_tree(version: str) -> Path:
-    tarball = Path(f"/usr/src/linux-source-{version}.tar.xz")
-    ready = CACHE / f"linux-source-{version}" / ".git" / "kfuncfix-ready"
-    if not ready.exists() and not tarball.exists():
-        pytest.skip(f"{tarball} missing: apt-get install linux-source-{version}")
-    out = subprocess.run(
-        [str(REPO / "scripts" / "prepare-linux-source.sh"), version, str(CACHE)],
-        check=True, capture_output=True, text=True,
-    )
+    """The cached tree of linux-source-VERSION, fetched on first use; skip if it cannot be had."""
+    tree = CACHE / f"linux-source-{version}"
+    if (tree / ".git" / "kfuncfix-ready").exists():
+        return tree
+    out = subprocess.run([str(FETCH), version, str(CACHE)], capture_output=True, text=True)
+    if out.returncode == 3:  # the script's "cannot be had here" (no network, not Debian, ...)
+        why = (out.stderr.strip().splitlines() or ["no reason given"])[-1]
+        pytest.skip(f"linux-source-{version} not available: {why}")
+    if out.returncode != 0:
+        pytest.fail(f"{FETCH.name} {version} failed (exit {out.returncode}): {out.stderr.strip()}")
     return Path(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="session")
+def linux510() -> Path:
+    """Debian's linux-source-5.10 (bullseye) as a git repository (read only!): no BTF kfunc sets."""
+    return _real_tree("5.10")
+
+
+@pytest.fixture(scope="session")
 def linux61() -> Path:
-    """Debian's linux-source-6.1 as a git repository (read only!)."""
+    """Debian's linux-source-6.1 (bookworm) as a git repository (read only!)."""
     return _real_tree("6.1")
 
 
@@ -60,6 +73,12 @@ def linux61() -> Path:
 def linux612() -> Path:
     """Debian's linux-source-6.12 as a git repository (read only!)."""
     return _real_tree("6.12")
+
+
+@pytest.fixture(scope="session")
+def linux72() -> Path:
+    """Debian's linux-source-7.2 (trixie-backports) as a git repository (read only!)."""
+    return _real_tree("7.2")
 
 
 def git_worktree(repo: Path, dest: Path) -> Path:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from unidiff import PatchSet
 
-from kfuncfix.engine import Plan, changes_with_definition
+from kfuncfix.engine import Plan
 from kfuncfix.engine.edits import Edit
 from kfuncfix.model import TreeIndex
 from kfuncfix.series import plan_series
@@ -132,7 +132,7 @@ def assert_hunks_within_plan(path: Path, planned: PlannedLines) -> list[str]:
 def plan_lines(tree: Path, index: TreeIndex, result: Plan, base: str = "HEAD") -> PlannedLines:
     """The lines a series of this plan may change: the rewrite, the definition, its note."""
     planned = {c.path: planned_lines(c.old, c.new, c.edits)
-               for c in changes_with_definition(index, result)}
+               for c in result.changes(with_definition=True)}
     # The documentation note of the definition patch is appended to its file.
     first = plan_series(index, result, "none", base, history=False).patches[0]
     for path, new in first.changes.items():

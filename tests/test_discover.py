@@ -224,9 +224,10 @@ def test_check_reports_untagged_kfuncs_only(tree: Path):
     result = CliRunner().invoke(main, ["check", str(tree)])
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert "kernel/bpf/core_kfuncs.c:45: kfunc core_acquire is not tagged __bpf_kfunc" in lines
+    assert ("kernel/bpf/core_kfuncs.c:45: ERROR: bpf_kfunc_tag: "
+            "kfunc core_acquire is not tagged __bpf_kfunc") in lines
     assert not any("flow_set_mark" in line or "hook_target" in line for line in lines)
-    assert any("warning: kfunc static_elsewhere not resolved" in line for line in lines)
+    assert any(": WARNING: bpf_kfunc_tag: kfunc static_elsewhere: " in line for line in lines)
 
 
 def test_check_clean_tree_exits_0(tmp_path: Path):
@@ -271,7 +272,7 @@ def test_check_patch_reports_only_what_the_patch_adds(tree: Path):
     result = CliRunner().invoke(main, ["check", str(tree), "--patch", "-"], input=patch)
     assert result.exit_code == 1, result.output
     assert [line.split(": ", 1)[1] for line in result.stdout.splitlines()] == [
-        "kfunc new_kfunc is not tagged __bpf_kfunc"]
+        "ERROR: bpf_kfunc_tag: kfunc new_kfunc is not tagged __bpf_kfunc"]
     assert path.read_text() == text  # the tree was not written
 
 
@@ -326,4 +327,4 @@ def test_scanner_warnings_name_the_file(tmp_path: Path):
     result = CliRunner().invoke(main, ["check", str(tree)])
     assert result.exit_code == 1  # f is untagged; the broken tail is only warned about
     assert "kfuncfix: warning: k.c: 1 unterminated #if block(s)" in result.stderr
-    assert "k.c:6: kfunc f is not tagged __bpf_kfunc" in result.stdout
+    assert "k.c:6: ERROR: bpf_kfunc_tag: kfunc f is not tagged __bpf_kfunc" in result.stdout

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from unidiff import PatchSet
 
 from kfuncfix.cli import main
+from kfuncfix.engine.actions import ACTIONS
 from kfuncfix.sample import copy_sample_tree
 from tests.conftest import git_init
 from tests.rewrite_helper import kfunc_source, read_tree, small_tree
@@ -26,12 +27,18 @@ def sample(tmp_path: Path) -> Path:
     return copy_sample_tree(tmp_path / "sample")
 
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
 def test_rules_lists_every_rule() -> None:
     result = run("rules")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
+    # Every rule file of rules/, the default first, then by name.
+    files = sorted(p.stem for p in (REPO_ROOT / "rules").glob("*.toml"))
     assert [line.split()[0] for line in lines] == [
-        "bpf_kfunc_tag", "bpf_kfunc_macro", "btf_kfuncs_set", "kfunc_defs_block"]
+        "bpf_kfunc_tag", *(name for name in files if name != "bpf_kfunc_tag")]
+    assert {"bpf_kfunc_macro", "btf_kfuncs_set", "kfunc_defs_block"} <= set(files)
     assert lines[0].endswith("(default)")
 
 
@@ -100,9 +107,12 @@ def test_broken_rule_file_is_one_line(tmp_path: Path, sample: Path) -> None:
     rule.write_text('name = "own"\ndescription = "x"\n[[actions]]\ntype = "shell"\n')
     result = run("diff", "--rule", str(rule), str(sample))
     assert result.exit_code == 2
+    # Every action the engine knows is named (built-in ones always among them).
+    known = ", ".join(sorted(ACTIONS))
+    assert {"add_include", "diag_block", "drop_specifiers", "insert_prefix",
+            "rename_set_macro", "wrap_prototype"} <= set(ACTIONS)
     assert result.stderr == (f"kfuncfix: error: {rule}: actions[0].type: unknown action "
-                             "'shell' (known: add_include, diag_block, drop_specifiers, "
-                             "insert_prefix, rename_set_macro, wrap_prototype)\n")
+                             f"'shell' (known: {known})\n")
 
 
 def test_apply_then_nothing_left(sample: Path) -> None:

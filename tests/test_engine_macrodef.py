@@ -7,18 +7,25 @@ from pathlib import Path
 import pytest
 
 from kfuncfix.discover import discover
-from kfuncfix.engine import (
-    changes_with_definition,
-    definition_change,
-    load_rule,
-    missing_definition,
-    plan,
-)
+from kfuncfix.engine import FileChange, Rule, load_rule, plan
+from kfuncfix.engine.plan import DEFINITION
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.model import TreeIndex
 from kfuncfix.sample import copy_sample_tree
 from tests.rewrite_helper import kfunc_source, small_tree
 
 KFUNC_C = kfunc_source("\nvoid f(void)\n{\n}\n", ["f"])
+
+
+def definition_change(index: TreeIndex, rule: Rule) -> FileChange | None:
+    """The plan's change adding the rule's macro to its header (None: not needed)."""
+    result = plan(index, rule)
+    result.changes(with_definition=True)  # raises when the header is not in the tree
+    return next((c for c in result.definition if c.role == DEFINITION), None)
+
+
+def missing_definition(index: TreeIndex, rule: Rule) -> str | None:
+    return plan(index, rule).needs_definition
 
 
 def test_sample_tree_needs_each_definition(tmp_path: Path) -> None:
@@ -89,7 +96,7 @@ def test_definition_merges_with_changes_to_its_header(tmp_path: Path) -> None:
     })
     index = discover(tree)
     rule = load_rule("bpf_kfunc_tag")
-    changes = changes_with_definition(index, plan(index, rule))
+    changes = plan(index, rule).changes(with_definition=True)
     assert [c.path for c in changes] == ["include/linux/btf.h"]
     assert changes[0].new.decode() == ("#define KF_ACQUIRE (1 << 0)\n\n" + rule.definition.text
                                        + "\n__bpf_kfunc void f(void)\n{\n}\n")

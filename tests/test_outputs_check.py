@@ -256,14 +256,16 @@ def test_output_directory_refusals_and_force(series: Series, tmp_path: Path) -> 
         write_series(series, a_file / "sub")
 
     out = tmp_path / "out"
-    write_tree(out, {"0009-stale.patch": "old", "notes.txt": "keep", "sub/x.patch": "keep"})
-    with pytest.raises(KfuncfixError, match="already holds 1 .patch files"):
+    write_tree(out, {"0009-stale.patch": "old", "notes.txt": "keep", "sub/x.patch": "keep",
+                     "0000-cover-letter.patch": "old cover"})
+    with pytest.raises(KfuncfixError, match="already holds 1 of the files this series writes"):
         write_series(series, out)
-    assert (out / "0009-stale.patch").read_text() == "old"
+    assert (out / "0000-cover-letter.patch").read_text() == "old cover"
 
     files = write_series(series, out, MailOptions(force=True))
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f.name for f in files] + ["notes.txt", "sub"])  # no scratch directory left
+        [f.name for f in files] + ["0009-stale.patch", "notes.txt", "sub"])  # no scratch left
+    assert (out / "0009-stale.patch").read_text() == "old"  # not a name this series writes
     assert (out / "notes.txt").read_text() == "keep"
     assert (out / "sub/x.patch").read_text() == "keep"
 

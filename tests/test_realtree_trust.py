@@ -30,7 +30,7 @@ from click.testing import CliRunner
 
 from kfuncfix.cli import main
 from kfuncfix.discover import discover
-from kfuncfix.engine import FileChange, changes_with_definition, list_rules, load_rule, plan
+from kfuncfix.engine import FileChange, list_rules, load_rule, plan
 from kfuncfix.model import TreeIndex
 from kfuncfix.outputs import apply as apply_module
 from kfuncfix.outputs.apply import apply_changes
@@ -69,7 +69,7 @@ def worktrees(trees: dict[str, Path],
 
 
 def changes_of(index: TreeIndex, rule: str) -> list[FileChange]:
-    return changes_with_definition(index, plan(index, load_rule(rule)))
+    return plan(index, load_rule(rule)).changes(with_definition=True)
 
 
 def status_of(index: TreeIndex, rule: str) -> int:

@@ -352,14 +352,15 @@ def test_per_patch_recipients_from_maintainers_plus_to_and_cc(
                                  for n, s in enumerate(SUBSYSTEM_SUBJECTS, 1)]
     netfilter = files[5]
     assert header(netfilter, "To") == (
-        "Lead <lead@example.org>, Gustavo Lindgren <gustavo.lindgren@example.org>, "
+        "Lead <lead@example.org>, bpf@vger.kernel.org, "
+        "Gustavo Lindgren <gustavo.lindgren@example.org>, "
         "Hana Novak <hana.novak@example.org>")
     assert header(netfilter, "Cc") == (
         "extra@example.org, netfilter-devel@lists.example.org, netdev@lists.example.org, "
         "linux-kernel@lists.example.org")
     # taskref.c: its own section (which BPF [CORE] excludes); its reviewer is copied.
     assert header(files[2], "To") == (
-        "Lead <lead@example.org>, Dana Petrova <dana.petrova@example.org>")
+        "Lead <lead@example.org>, bpf@vger.kernel.org, Dana Petrova <dana.petrova@example.org>")
     assert header(files[2], "Cc") == (
         "extra@example.org, Ada Lindqvist <ada.lindqvist@example.org>, "
         "bpf@lists.example.org, linux-kernel@lists.example.org")
@@ -372,7 +373,8 @@ def test_per_patch_recipients_from_maintainers_plus_to_and_cc(
     series(sample, tmp_path / "bare", "--split", "subsystem", "--no-maintainers",
            "--to", "Lead <lead@example.org>", "--cc", "extra@example.org")
     for patch in patch_files(tmp_path / "bare"):
-        assert header(patch, "To") == "Lead <lead@example.org>"
+        # The rule's list is on every patch, MAINTAINERS or not.
+        assert header(patch, "To") == "Lead <lead@example.org>, bpf@vger.kernel.org"
         assert header(patch, "Cc") == "extra@example.org"
 
 
@@ -429,8 +431,8 @@ def test_a_file_no_section_covers_gets_the_rule_prefix(tmp_path: Path) -> None:
         "[PATCH bpf-next 2/3] bpf: Tag kfuncs in y.c with __bpf_kfunc",
         "[PATCH bpf-next 3/3] packet: Tag kfuncs in nf_x_bpf.c with __bpf_kfunc",
     ]
-    # No section, no maintainer to send it to.
-    assert header(patch_files(tmp_path / "out")[1], "To") == ""
+    # No section, no maintainer to send it to: only the rule's list.
+    assert header(patch_files(tmp_path / "out")[1], "To") == "bpf@vger.kernel.org"
 
 
 @pytest.mark.parametrize(("name", "prefix"), [
@@ -456,7 +458,7 @@ def test_file_split_without_maintainers_and_subsystem_split_needs_it(tmp_path: P
     assert result.exit_code == 0, result.output
     assert "has no MAINTAINERS" in result.stderr
     assert [header(f, "To") for f in patch_files(tmp_path / "file")] == [
-        "Lead <lead@example.org>"] * 3
+        "Lead <lead@example.org>, bpf@vger.kernel.org"] * 3
     assert subjects(tmp_path / "file")[1:] == [
         "[PATCH bpf-next 1/2] bpf: Tag kfuncs in y.c with __bpf_kfunc",
         "[PATCH bpf-next 2/2] bpf: Tag kfuncs in nf_x_bpf.c with __bpf_kfunc",
@@ -565,24 +567,30 @@ def test_a_subdirectory_is_not_taken_for_the_tree(sample: Path, tmp_path: Path) 
 def test_output_directory_with_patches_is_refused_unless_force_and_keeps_other_files(
     sample: Path, tmp_path: Path
 ) -> None:
+    # Only a file of a name the series writes is in the way (as with git format-patch -o).
     out = tmp_path / "out"
     out.mkdir()
+    (out / "0000-cover-letter.patch").write_text("old\n")
     (out / "0001-old-series.patch").write_text("old\n")
     (out / "notes.txt").write_text("keep me\n")
     (out / "v1").mkdir()
     (out / "v1" / "0001-v1.patch").write_text("v1\n")
+    before = sorted(p.name for p in out.iterdir())
 
     refused = run("series", str(sample), "-o", str(out), "--date", DATE)
     assert refused.exit_code == 2
     assert refused.stderr == (
-        f"kfuncfix: error: {out} already holds .patch files (use --force to replace them)\n")
-    assert sorted(p.name for p in out.iterdir()) == ["0001-old-series.patch", "notes.txt", "v1"]
+        f"kfuncfix: error: {out} already holds 1 of the files this series writes "
+        "(0000-cover-letter.patch); use --force to replace them\n")
+    assert sorted(p.name for p in out.iterdir()) == before
 
     series(sample, out, "--force")
     assert sorted(p.name for p in out.iterdir()) == [
         "0000-cover-letter.patch",
         "0001-bpf-Add-__bpf_kfunc-tag-for-marking-kernel-functions.patch",
+        "0001-old-series.patch",
         "0002-bpf-Tag-kfuncs-in-the-tree-with-__bpf_kfunc.patch", "notes.txt", "v1"]
+    assert (out / "0001-old-series.patch").read_text() == "old\n"
     assert (out / "notes.txt").read_text() == "keep me\n"
     assert (out / "v1" / "0001-v1.patch").read_text() == "v1\n"
 

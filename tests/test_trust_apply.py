@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from kfuncfix.cli import main
 from kfuncfix.discover import discover
-from kfuncfix.engine import FileChange, changes_with_definition, load_rule, plan
+from kfuncfix.engine import FileChange, load_rule, plan
 from kfuncfix.outputs import apply as apply_module
 from kfuncfix.outputs.apply import apply_changes
 from kfuncfix.sample import copy_sample_tree
@@ -43,7 +43,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def changes(template: Path) -> list[FileChange]:
     index = discover(template)
     result = plan(index, load_rule("bpf_kfunc_tag"))
-    found = changes_with_definition(index, result)
+    found = result.changes(with_definition=True)
     # The .c files, and the header (and documentation) that get the definition.
     assert set(result.files) < {c.path for c in found} and "include/linux/btf.h" in {
         c.path for c in found}
@@ -108,7 +108,7 @@ def test_every_file_is_old_or_new_whichever_file_fails(
 
         # Running again rewrites what is left; the tree ends as one clean run leaves it.
         index = discover(tree)
-        rest = changes_with_definition(index, plan(index, load_rule("bpf_kfunc_tag")))
+        rest = plan(index, load_rule("bpf_kfunc_tag")).changes(with_definition=True)
         assert [c.path for c in rest] == result.unwritten
         assert apply_changes(tree, rest, force=True).complete
         for change in changes:

@@ -34,11 +34,12 @@ from hypothesis import strategies as st
 
 import kfuncfix
 from kfuncfix.cli import main
-from kfuncfix.cli.series import build_from_rule
+from kfuncfix.cli.series import build_from_plan
 from kfuncfix.engine import RuleError, parse_rule
 from kfuncfix.engine.rule import builtin_rule_text
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.outputs import formatpatch
+from kfuncfix.pipeline import Request, run_plan
 from kfuncfix.sample import copy_sample_tree
 from tests.conftest import git_init
 from tests.rewrite_helper import kfunc_source, read_tree, small_tree
@@ -486,7 +487,9 @@ def test_failure_while_moving_the_series_in_takes_it_back(
     result = series(series_tree, out, "--force")
     assert result.exit_code == 2
     assert "no patch file was left there" in result.stderr
-    assert patch_files(out) == []  # not a part of the new series, not a mix with the old
+    # Not a part of the new series, not a mix with the old; a file of another name stays.
+    assert patch_files(out) == [out / "0001-old.patch"]
+    assert (out / "0001-old.patch").read_text() == "an older series\n"
 
 
 def test_a_file_git_wrote_short_is_refused(series_tree: Path, tmp_path: Path,
@@ -496,7 +499,8 @@ def test_a_file_git_wrote_short_is_refused(series_tree: Path, tmp_path: Path,
     (A cut that takes only the signature's last newline leaves a complete
     mail and is not looked for.)
     """
-    built = build_from_rule(series_tree, "bpf_kfunc_tag", "file", "HEAD", SENDER, DATE)
+    run = run_plan(Request(series_tree, ("bpf_kfunc_tag",), rev="HEAD"))
+    built = build_from_plan(series_tree, run, "file", "HEAD", SENDER, DATE)
     assert built is not None
     options = formatpatch.MailOptions(date=DATE)
     sizes = [p.stat().st_size for p in formatpatch.write_series(

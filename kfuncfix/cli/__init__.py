@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 import traceback
+from typing import Any
 
 import click
 
@@ -48,10 +49,11 @@ class KfuncfixGroup(click.Group):
         module = COMMAND_MODULES.get(cmd_name)
         if module is None:
             return super().get_command(ctx, cmd_name)
-        commands = importlib.import_module(f"{__name__}.{module}").COMMANDS
+        commands: list[click.Command] = importlib.import_module(
+            f"{__name__}.{module}").COMMANDS
         return next(c for c in commands if c.name == cmd_name)
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except KfuncfixError as exc:

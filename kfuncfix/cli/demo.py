@@ -55,7 +55,8 @@ def _run(ctx: click.Context, args: list[str], shown: str) -> int:
 @click.command("demo")
 @click.option("-o", "--output", "outdir", type=click.Path(path_type=Path),
               default=Path("patches/demo"), show_default=True,
-              help="Where to leave the series (its .patch files are replaced).")
+              help="Where to leave the series (files of the same names are replaced; "
+                   "others stay).")
 @click.pass_context
 def demo_command(ctx: click.Context, outdir: Path) -> None:
     """Run the whole job on the bundled sample kernel tree.

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
-import git
 
 from kfuncfix.cli import global_flag
-from kfuncfix.cli.tree import load_index
-from kfuncfix.config import fill_defaults, load_config
-from kfuncfix.engine import DEFAULT_RULE, load_rule, plan
+from kfuncfix.cli.planning import RULES, planned
+from kfuncfix.config import SPLITS, fill_defaults, load_config
+from kfuncfix.engine import Plan
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.gitrepo import work_tree
 from kfuncfix.outputs.checkseries import SeriesCheck, check_series
 from kfuncfix.outputs.formatpatch import CoverLetter, MailOptions, write_series
 from kfuncfix.outputs.gitseries import (
@@ -25,56 +26,71 @@ from kfuncfix.outputs.gitseries import (
     read_branch,
     resolve_date,
 )
-from kfuncfix.outputs.maintainers import Recipients, has_get_maintainer, recipients_for_patch
-from kfuncfix.series import SPLITS, SeriesPlan, expected_findings, plan_series, series_cover
+from kfuncfix.outputs.listrules import (
+    MAX_PATCHES,
+    check_patch_count,
+    link_trailer,
+    patch_counts,
+    with_trailers,
+)
+from kfuncfix.outputs.maintainers import (
+    Recipients,
+    has_get_maintainer,
+    has_maintainers,
+    recipients_for_patch,
+    worktree_script_note,
+)
+from kfuncfix.pipeline import Planned, Request, rules_of
+from kfuncfix.series import (
+    SeriesPlan,
+    expected_findings,
+    plan_series,
+    read_maintainers,
+    series_cover,
+)
 
-CONFIG_KEYS = {"rule": "rule_name", "subject_prefix": "subject_prefix", "split": "split",
-               "to": "to", "cc": "cc"}
+CONFIG_KEYS = {"subject_prefix": "subject_prefix", "split": "split", "to": "to", "cc": "cc"}
 
 
 def git_root(tree: Path) -> Path:
     """The tree as a git work tree root; exit 2 with a clear line when it is not one."""
     if not tree.is_dir():
         raise KfuncfixError(f"{tree}: no such directory")
-    try:
-        # Look upwards too, so that a subdirectory is named as such, not as "no repository".
-        repo = git.Repo(tree, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-        raise KfuncfixError(f"{tree} is not a git repository") from exc
-    if repo.working_tree_dir is None:
-        raise KfuncfixError(f"{tree} is a bare git repository: kfuncfix needs a work tree")
-    top = Path(repo.working_tree_dir).resolve()
+    # The one "is this a work tree" check (git's own error when it refuses the repository).
+    top = work_tree(tree)
+    if top is None:
+        raise KfuncfixError(f"{tree} is not a git repository")
     if top != tree.resolve():
         raise KfuncfixError(f"{tree}: not the top of a git work tree (that is {top})")
     return top
 
 
-def build_from_rule(tree: Path, rule_name: str, split: str, base: str, sender: str | None,
-                    date: str | None, paths: list[str] | None = None,
-                    history: bool = True) -> tuple[Series, SeriesPlan] | None:
-    """Commits for the rule's plan on top of base; None when there is nothing to change."""
-    rule = load_rule(rule_name)
-    index = load_index(tree, rev=base)
-    result = plan(index, rule, paths)
+def build_from_plan(tree: Path, run: Planned, split: str, base: str, sender: str | None,
+                    date: str | None, history: bool = True, max_patches: int | None = None,
+                    trailers: Sequence[str] = ()) -> tuple[Series, SeriesPlan] | None:
+    """Commits for the plan (made at `base`) on top of base; None when it changes nothing."""
+    result = run.plan
     # As diff and apply do: what the rule could not change is not silently left out.
     for skip in result.skipped:
         click.echo(f"kfuncfix: skipped {skip}", err=True)
     if not result.files:
         return None
-    planned = plan_series(index, result, split, base, history)
-    series = build_series(tree, base, planned.patches, sender=sender, date=date)
-    return series, planned
+    planned_series = plan_series(run.index, result, split, base, history)
+    if max_patches is not None:
+        counts = patch_counts(read_maintainers(tree, run.index.rev), list(result.files),
+                              len(planned_series.patches) - len(planned_series.groups))
+        check_patch_count(len(planned_series.patches), max_patches, counts)
+    planned_series.patches = [with_trailers(p, trailers) for p in planned_series.patches]
+    series = build_series(tree, base, planned_series.patches, sender=sender, date=date)
+    return series, planned_series
 
 
-def branch_cover(root: Path, rule_name: str, series: Series) -> CoverLetter | None:
-    """The rule's cover letter for the files a branch changes; None if it changes none of them.
+def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
+    """The rule's cover letter for the files a branch changes; None if it changes none.
 
-    The branch may have been edited by hand, so the rule is planned again on
-    the base, limited to the files the branch touches.
+    The branch may have been edited by hand, so the plan is made on the base,
+    limited to the files the branch touches.
     """
-    index = load_index(root, rev=series.base)
-    paths = sorted({p for commit in series.commits for p in commit.paths})
-    result = plan(index, load_rule(rule_name), paths)
     return series_cover(result, len(series.commits)) if result.files else None
 
 
@@ -82,10 +98,18 @@ def branch_cover(root: Path, rule_name: str, series: Series) -> CoverLetter | No
 @click.argument("tree", default=".", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "outdir", type=click.Path(path_type=Path), required=True,
               help="Directory for the patch files (created if missing).")
-@click.option("--rule", "rule_name", default=DEFAULT_RULE, show_default=True,
-              metavar="NAME|FILE", help="Built-in rule or rule file.")
+@RULES
 @click.option("--split", type=click.Choice(SPLITS), default="none", show_default=True,
-              help="One patch for the tree, one per MAINTAINERS section, or one per file.")
+              help="One patch for the tree, one per MAINTAINERS section, one per mailing "
+                   "list (sections grouped by their L: list), or one per file.")
+@click.option("--max-patches", type=click.IntRange(1), default=MAX_PATCHES, show_default=True,
+              metavar="N", help="Refuse a series of more than N patches (the lists' limit).")
+@click.option("--recipients", type=click.Choice(["per-patch", "all"]), default="per-patch",
+              show_default=True,
+              help="Each patch to its own MAINTAINERS recipients, or every patch to all of "
+                   "them (as b4 sends); the rule's list gets every patch either way.")
+@click.option("--link", metavar="URL", help="Add a Link: trailer to the discussion to each "
+                                            "commit.")
 @click.option("--base", default="HEAD", show_default=True,
               help="Commit the series applies to; the rewrite reads the tree as committed there.")
 @click.option("--subject-prefix", default=None,
@@ -115,11 +139,12 @@ def branch_cover(root: Path, rule_name: str, series: Series) -> CoverLetter | No
 @click.option("--check", is_flag=True,
               help="Prove the series: git am on a scratch worktree, checkpatch.pl, mail parse. "
                    "The macro-shape findings the definition patch explains do not fail it.")
-@click.option("--force", is_flag=True, help="Replace .patch files already in the directory.")
+@click.option("--force", is_flag=True,
+              help="Replace files of the names the series writes (others always stay).")
 @click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path),
               help="Settings file (default: TREE/.kfuncfix.toml).")
 @click.pass_context
-def series_command(ctx: click.Context, tree: Path, **opts) -> None:
+def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
     """Write the rule's rewrite of TREE as a patch series with git format-patch.
 
     \b
@@ -142,29 +167,38 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
     date = resolve_date(opts["date"])
     committer_ident(repo, opts["sender"], date)  # no identity: say so before any work
     _refuse_existing(opts["outdir"], opts["force"])
-    rule = load_rule(opts["rule_name"])
+    rule_names = tuple(opts["rule_names"])
+    rule = rules_of(Request(root, rule_names, config=opts["config_path"]))[0]
 
     cover_wanted = opts["cover"]
     if opts["cover_from"] and cover_wanted is None:
         cover_wanted = True  # a cover letter supplied is a cover letter wanted
     cover = CoverLetter.from_file(opts["cover_from"]) if opts["cover_from"] else None
     if opts["from_branch"]:
+        if opts["link"]:
+            raise KfuncfixError("--link adds a trailer to the commits kfuncfix makes; "
+                                "with --from-branch, add it to the branch's commits")
         series = read_branch(root, opts["from_branch"], opts["base"])
         wants_cover = cover_wanted if cover_wanted is not None else len(series.commits) > 1
         if wants_cover and cover is None:
-            cover = branch_cover(root, opts["rule_name"], series)
+            paths = tuple(Path(p) for p in sorted({p for c in series.commits for p in c.paths}))
+            run = planned(root, rule_names, paths, rev=series.base,
+                          config=opts["config_path"])
+            cover = branch_cover(run.plan, series)
             if cover is None:
                 raise KfuncfixError(
                     f"rule {rule.name} changes none of the files of branch "
                     f"{opts['from_branch']}: give --cover-from FILE or --no-cover")
     else:
-        built = build_from_rule(root, opts["rule_name"], opts["split"], opts["base"],
-                                opts["sender"], date)
+        run = planned(root, rule_names, rev=opts["base"], config=opts["config_path"])
+        trailers = [link_trailer(opts["link"])] if opts["link"] else []
+        built = build_from_plan(root, run, opts["split"], opts["base"], opts["sender"],
+                                date, max_patches=opts["max_patches"], trailers=trailers)
         if built is None:
             click.echo("kfuncfix: nothing to change; no series written", err=True)
             sys.exit(0)
-        series, planned = built
-        cover = cover or planned.cover
+        series, series_plan = built
+        cover = cover or series_plan.cover
     changelog = None
     if opts["changes_file"]:
         changelog = Path(opts["changes_file"]).read_text(encoding="utf-8")
@@ -176,13 +210,17 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
         changelog=changelog,
         range_diff=opts["range_diff"],
         in_reply_to=opts["in_reply_to"],
-        to=tuple(opts["to"]),
+        # The target tree's list takes every patch, whoever MAINTAINERS names.
+        to=tuple(dict.fromkeys([*opts["to"], *([rule.series.mailing_list]
+                                               if rule.series.mailing_list else [])])),
         cc=tuple(opts["cc"]),
+        recipients_all=opts["recipients"] == "all",
         sender=Identity.parse(opts["sender"]) if opts["sender"] else None,
         date=date,
         force=opts["force"],
     )
-    files = write_series(series, opts["outdir"], options, _per_patch(root, opts["maintainers"]))
+    files = write_series(series, opts["outdir"], options,
+                         _per_patch(root, opts["maintainers"], series.base))
     for path in files:
         click.echo(str(path))
     if not global_flag("quiet"):
@@ -194,22 +232,28 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
         sys.exit(0 if report.ok else 1)
 
 
-def _per_patch(root: Path, wanted: bool) -> Callable[[Path], Recipients] | None:
-    """Recipients of each patch file from MAINTAINERS, when asked for and the tree has one."""
+def _per_patch(root: Path, wanted: bool, base: str) -> Callable[[Path], Recipients] | None:
+    """Recipients of each patch file from MAINTAINERS, when asked for and the tree has one.
+
+    As the rest of the series, from the tree as committed at base: the script too.
+    """
     if not wanted:
         return None
-    if not has_get_maintainer(root) and not (root / "MAINTAINERS").is_file():
+    if not has_get_maintainer(root, base) and not has_maintainers(root, base):
         click.echo(f"kfuncfix: note: {root} has no MAINTAINERS: the patches go only to "
                    "--to/--cc", err=True)
         return None
-    return lambda path: recipients_for_patch(root, path)
+    note = worktree_script_note(root, base)
+    if note:
+        click.echo(f"kfuncfix: note: {note}", err=True)
+    return lambda path: recipients_for_patch(root, path, base)
 
 
 def _refuse_existing(outdir: Path, force: bool) -> None:
     if outdir.exists() and not outdir.is_dir():
         raise KfuncfixError(f"{outdir} exists and is not a directory")
-    if outdir.is_dir() and not force and any(outdir.glob("*.patch")):
-        raise KfuncfixError(f"{outdir} already holds .patch files (use --force to replace them)")
+    # Which files would be replaced is known once git has named them: write_series
+    # refuses then, before anything is written (only those names, as git format-patch -o).
 
 
 def print_check(report: SeriesCheck) -> None:
@@ -229,6 +273,8 @@ def print_check(report: SeriesCheck) -> None:
             if cp is not None and cp.expected:
                 state += f" (and {len(cp.expected)} expected, explained in the commit message)"
         click.echo(f"  {'ok  ' if patch.ok else 'FAIL'} {patch.path.name}: {state}", err=True)
+        for line in ([] if patch.is_cover else patch.problems):
+            click.echo(f"       {line}", err=True)
         cp = patch.checkpatch
         for line in (cp.errors if cp else []):
             click.echo(f"       {line}", err=True)

@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
 from kfuncfix.cli import global_flag
 from kfuncfix.discover import discover
+from kfuncfix.engine import Plan
 from kfuncfix.model import TreeIndex
-from kfuncfix.patchcheck import apply_in_memory, touched_by
-from kfuncfix.report import Record, needs_tag, records, summary
+from kfuncfix.notes import no_kfunc_sets_note
+from kfuncfix.patchcheck import apply_in_memory
+from kfuncfix.report import Record, records, summary
+
+if TYPE_CHECKING:
+    from kfuncfix.lint import Finding
 
 TREE = click.argument("tree", default=".", type=click.Path(path_type=Path))
 FORMAT = click.option(
@@ -38,6 +44,8 @@ def load_index(
     if not global_flag("quiet"):
         for warning in shown:
             click.echo(f"kfuncfix: warning: {warning}", err=True)
+        if note := no_kfunc_sets_note(index):  # e.g. Linux 5.10: say so, once, in every command
+            click.echo(f"kfuncfix: note: {note}", err=True)
     if index.unreadable:
         click.echo(f"kfuncfix: warning: {len(index.unreadable)} file(s) could not be read; "
                    "the result below is incomplete", err=True)
@@ -114,51 +122,110 @@ def _row(rec: Record) -> str:
 
 @click.command("check")
 @TREE
+@click.option("--rule", "rule_names", multiple=True, metavar="NAME|FILE|all",
+              help="Lint these rules (repeat, or comma-separated; `all`: every built-in "
+                   "convention). Default: every convention the tree has adopted.")
 @click.option(
     "--patch", "patch_file", type=click.File("rb"),
-    help="Report only kfuncs whose set entry or definition this patch adds or changes "
-         "('-' reads stdin). The tree is not written.",
+    help="Report only what this patch adds or changes ('-' reads stdin); the patch may "
+         "be applied already or not. The tree is not written.",
 )
-@FORMAT
-def check_command(tree: Path, patch_file, fmt: str) -> None:
-    """Lint TREE: every kfunc definition must be tagged __bpf_kfunc.
+@click.option("--git", "git_rev", metavar="REV|A..B", is_flag=False, flag_value="HEAD",
+              default=None,
+              help="Report only what commit REV (default HEAD) changed, or each commit of "
+                   "A..B; REV need not be checked out.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "b4"]), default="text",
+              show_default=True, help="Output format (b4: b4's review check JSON).")
+def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO | None,
+                  git_rev: str | None, fmt: str) -> None:
+    """Lint TREE: every change a rule would make is a finding.
 
-    Prints `path:line: kfunc NAME is not tagged __bpf_kfunc` per finding, in
-    the style of checkpatch.  Exit 0 when clean, 1 on findings, 2 on usage
-    errors or an unreadable tree.  Kfuncs that cannot be resolved to a
-    definition are printed as warnings; they do not fail the check.
+    \b
+    One line per finding on stdout, `path:line: ERROR: rule: message`
+    (ERROR: a kfunc definition the compiler may inline or drop; WARNING: a
+    convention, or a kfunc that resolves to no definition).  Without
+    --rule, the tag rule is linted on every tree with kfunc sets, and each
+    later convention where the tree defines its macros.  Exit 0 when clean,
+    1 on findings, 2 on errors.  With -q a clean run prints nothing.
 
     \b
     Examples:
       kfuncfix check ~/linux
-      git format-patch -1 --stdout | kfuncfix check --patch - ~/linux
+      kfuncfix check --git HEAD~3..HEAD
+      git format-patch -1 --stdout | kfuncfix -q check --patch -
     """
-    patched = None
-    if patch_file is not None:
+    from kfuncfix.cli.planning import planned
+    from kfuncfix.lint import added_lines, commits_of, findings
+
+    if patch_file is not None and git_rev is not None:
+        raise click.UsageError("give --patch or --git, not both")
+    blocks: list[tuple[str, list[Finding]]] = []
+    unreadable = False
+    note = None
+    if git_rev is not None:
+        root = tree.resolve()
+        for commit in commits_of(root, git_rev):
+            run = planned(tree, rule_names, rev=commit.sha, lint=True)
+            added = added_lines(commit.diff)
+            blocks.append((f"{commit.sha[:12]} (\"{commit.subject}\")",
+                           findings(run.index, run.plan, added, fmt == "json")))
+            unreadable = unreadable or bool(run.index.unreadable)
+            note = note or _tree_note(run.index, run.plan)
+    elif patch_file is not None:
         patched = apply_in_memory(tree, patch_file.read())
-        index = load_index(tree, patched.overlay)
+        run = planned(tree, rule_names, overlay=patched.overlay, lint=True)
+        blocks.append(("the patch", findings(run.index, run.plan, patched.added_lines,
+                                                    fmt == "json")))
+        unreadable = bool(run.index.unreadable)
+        note = _tree_note(run.index, run.plan)
     else:
-        index = load_index(tree)
-    recs = records(index)
-    if patched is not None:
-        recs = [r for r in recs if touched_by(r, index, patched)]
-    findings = [r for r in recs if needs_tag(r)]
-    unresolved = [r for r in recs if r.status == "unresolved"]
+        run = planned(tree, rule_names, lint=True)
+        blocks.append(("the tree", findings(run.index, run.plan, None, fmt == "json")))
+        unreadable = bool(run.index.unreadable)
+        note = _tree_note(run.index, run.plan)
+    _print_findings(blocks, fmt, note, run.plan)
+    found = any(items for _, items in blocks)
+    sys.exit(1 if found or unreadable else 0)
+
+
+def _tree_note(index: TreeIndex, result: Plan) -> str | None:
+    from kfuncfix.lint import has_kfunc_sets
+
+    if not has_kfunc_sets(index):
+        return None  # load_index said so (kfuncfix.notes)
+    if result.needs_definition:
+        return (f"this tree does not define {result.needs_definition} yet: "
+                "`kfuncfix series` adds its definition in patch 1")
+    return None
+
+
+def _print_findings(blocks: list[tuple[str, list[Finding]]], fmt: str, note: str | None,
+                    result: Plan) -> None:
+    from kfuncfix.lint import b4_report
+
+    everything = [f for _, items in blocks for f in items]
     if fmt == "json":
-        out = {"findings": [r.to_json() for r in findings],
-               "unresolved": [r.to_json() for r in unresolved]}
-        click.echo(json.dumps(out, indent=2))
-    else:
-        for rec in findings:
-            click.echo(f"{rec.file}:{rec.line}: kfunc {rec.name} is not tagged __bpf_kfunc")
-        for rec in unresolved:
-            click.echo(f"{rec.set_file}:{rec.set_line}: warning: kfunc {rec.name} "
-                       f"not resolved: {rec.reason}")
-        if not global_flag("quiet"):
-            scope = "touched by the patch" if patched is not None else "checked"
-            click.echo(f"{len(recs)} kfunc definitions {scope}, {len(findings)} not tagged",
-                       err=True)
-    sys.exit(1 if findings or index.unreadable else 0)
+        click.echo(json.dumps([f.to_json() for f in everything], indent=2))
+        return
+    if fmt == "b4":
+        click.echo(b4_report(everything, blocks[0][0] if len(blocks) == 1 else
+                             f"{len(blocks)} commits"))
+        return
+    quiet = global_flag("quiet")
+    for title, items in blocks:
+        if len(blocks) > 1 and not quiet:
+            click.echo(f"commit {title}: {len(items)} finding(s)")
+        for finding in items:
+            click.echo(finding.text())
+    if quiet:
+        return
+    if note:
+        click.echo(f"kfuncfix: note: {note}", err=True)
+    errors = sum(1 for f in everything if f.severity == "error")
+    rules = ", ".join(r.name for r in result.rules) or "none adopted"
+    counts = (f"{len(everything)} finding(s) ({errors} error(s), "
+              f"{len(everything) - errors} warning(s))" if everything else "no findings")
+    click.echo(f"{counts}; rules: {rules}", err=True)
 
 
 COMMANDS = [list_command, check_command]

@@ -88,7 +88,12 @@ class MacroTable:
                 if d.rest[0] == '"':
                     options.insert(0, str(PurePosixPath(rel).parent / name))
                 for option in options:
-                    if self.reader.files.exists(option):
+                    kind = self.reader.files.kind(option)
+                    if kind in (None, "directory"):
+                        continue  # cpp looks on
+                    if kind == "file":
                         found.append(option)
-                        break
+                    else:
+                        self.reader.source(option)  # a link where cpp would look: said, not read
+                    break
         return found

@@ -1,19 +1,16 @@
-"""The rewrite engine: rules as data, plans as per-file old and new bytes.
+"""The rewrite engine: rules as data, one plan as the only product.
 
-    rule = load_rule("bpf_kfunc_tag")          # or a path to a .toml file
-    result = plan(discover(tree), rule)        # nothing is written
-    for change in result.files.values(): ...   # FileChange(path, old, new, kfuncs, edits)
+    rules = load_rules(["bpf_kfunc_tag"])      # names, paths, or "all"
+    result = plan(discover(tree), rules)       # nothing is written
+    for change in result.changes(with_definition=True): ...
+    for finding in result.findings: ...        # what `check` prints
+
+`kfuncfix.pipeline.run_plan` does the whole way from a command's options.
 """
 
 from kfuncfix.engine.edits import Edit, apply_edits
-from kfuncfix.engine.macrodef import (
-    changes_with_definition,
-    definition_change,
-    documentation_change,
-    missing_definition,
-)
 from kfuncfix.engine.messages import commit_message, cover_letter, definition_message
-from kfuncfix.engine.plan import FileChange, Plan, Skip
+from kfuncfix.engine.plan import FileChange, Plan, Result, Skip
 from kfuncfix.engine.planner import plan
 from kfuncfix.engine.rule import (
     DEFAULT_RULE,
@@ -22,6 +19,7 @@ from kfuncfix.engine.rule import (
     SeriesText,
     list_rules,
     load_rule,
+    load_rules,
     parse_rule,
 )
 from kfuncfix.engine.schema import RuleError
@@ -32,20 +30,18 @@ __all__ = [
     "FileChange",
     "MacroDefinition",
     "Plan",
+    "Result",
     "Rule",
     "RuleError",
     "SeriesText",
     "Skip",
     "apply_edits",
-    "changes_with_definition",
     "commit_message",
     "cover_letter",
-    "definition_change",
-    "documentation_change",
     "definition_message",
     "list_rules",
     "load_rule",
-    "missing_definition",
+    "load_rules",
     "parse_rule",
     "plan",
 ]

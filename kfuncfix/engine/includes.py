@@ -50,7 +50,9 @@ def include_edit(src: SourceFile, header: str, why: str) -> Edit:
                 continue
             score = sum(1 for inc in (prev, nxt) if inc and inc.name.startswith(folder))
             if score and (best is None or score > best[0]):
-                best = (score, nxt.start if nxt else prev.start, nxt is None)
+                anchor = nxt or prev
+                assert anchor is not None
+                best = (score, anchor.start, nxt is None)
     if best is None:
         flat = [inc for block in blocks for inc in block if inc.name]
         same = [inc for inc in flat if inc.name.startswith(folder)]

@@ -1,98 +1,62 @@
 """Whether a tree defines the macro a rule's output uses, and the change adding it.
 
-Older trees (6.1) have no `__bpf_kfunc`; the patch series adds the rule's
-definition text to its header in a first patch, after the last line that
+Older trees (6.1) have no `__bpf_kfunc`; the plan carries the change that
+adds the rule's definition text to its header (the series' first patch), after the last line that
 matches the rule's `after` pattern (the KF_* flags, say), or else before
 the header's closing `#endif`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import replace
 
+from kfuncfix.engine.docpatch import ExampleKfunc, documentation_changes
 from kfuncfix.engine.edits import Edit, apply_edits
 from kfuncfix.engine.layout import after_eol, eol_of, is_blank_line, line_start
-from kfuncfix.engine.plan import FileChange, Plan
+from kfuncfix.engine.plan import DEFINITION, DOCUMENTATION, FileChange
 from kfuncfix.engine.rule import MacroDefinition, Rule
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import TreeIndex
 from kfuncfix.source.scan import SourceFile, scan
-from kfuncfix.treefiles import TreeFiles
+
+# Reads a tree file at the plan's revision: its bytes, or None when it is not
+# a regular file of the tree (missing, a symlink, outside).
+Reader = Callable[[str], "bytes | None"]
 
 
-def missing_definition(index: TreeIndex, rule: Rule) -> str | None:
+def missing_definition(index: TreeIndex, rule: Rule, read: Reader) -> str | None:
     """The rule's macro if the tree does not define it (None when defined or not needed)."""
     if rule.definition is None:
         return None
     macro = rule.definition.macro
     if any(src.defines(macro) for src in index.sources.values()):
         return None
-    header = _header_source(index, rule.definition, must_exist=False)
+    header = _header_source(index, rule.definition, read)
     return None if header is not None and header.defines(macro) else macro
 
 
-def definition_change(index: TreeIndex, rule: Rule) -> FileChange | None:
-    """The change adding the rule's definition to its header; None if the tree has it."""
-    if missing_definition(index, rule) is None:
-        return None
+def definition_changes(index: TreeIndex, rule: Rule, read: Reader,
+                       example: ExampleKfunc | None = None) -> list[FileChange]:
+    """The documentation changes and the header change that add the rule's macro, when
+    the tree lacks it; [] when it has it.  Raises when the header is not in the tree.
+    `example` is the kfunc the documentation shows (one the plan rewrites)."""
+    if missing_definition(index, rule, read) is None:
+        return []
     definition = rule.definition
     assert definition is not None
-    src = _header_source(index, definition, must_exist=True)
-    assert src is not None
+    src = _header_source(index, definition, read)
+    if src is None:
+        raise KfuncfixError(f"{definition.header}: not a file of {index.root}; cannot add "
+                            f"the definition of {definition.macro} there")
     data = src.data
     eol = eol_of(data, 0)
     text = definition.text.replace("\n", eol.decode()).encode()
     edit = _insertion(src, definition, text, eol)
-    new = apply_edits(data, [edit], src.path)
-    return FileChange(src.path, data, new, [], [edit])
-
-
-def documentation_change(index: TreeIndex, rule: Rule) -> FileChange | None:
-    """The note about the rule's macro appended to its documentation file, if the tree
-    has that file, lacks the macro, and does not mention it there yet."""
-    spec = rule.definition
-    if spec is None or not spec.doc_file or not spec.doc_text:
-        return None
-    if missing_definition(index, rule) is None:
-        return None
-    files = TreeFiles(Path(index.root), rev=index.rev)
-    try:
-        if not files.exists(spec.doc_file):
-            return None
-        old = files.read(spec.doc_file)
-    finally:
-        files.close()
-    if spec.macro.encode() in old:
-        return None
-    eol = b"\r\n" if b"\r\n" in old[:4096] else b"\n"
-    note = (spec.doc_text.strip("\n") + "\n").encode().replace(b"\n", eol)
-    lead = (b"" if old.endswith(eol) else eol) + eol
-    edit = Edit(len(old), len(old), lead + note, f"document {spec.macro}")
-    return FileChange(spec.doc_file, old, old + edit.text, [], [edit])
-
-
-def changes_with_definition(index: TreeIndex, plan: Plan) -> list[FileChange]:
-    """The plan's changes, with the definition the tree lacks added to its header first
-    (and the note about it to the documentation, when the rule has one).
-
-    When the header is one of the planned files, its edits are merged into one change.
-    """
-    changes = list(plan.files.values())
-    added = definition_change(index, plan.rule) if changes else None
-    if added is None:
-        return changes
-    doc = documentation_change(index, plan.rule)
-    # The note is written before the definition: when an apply stops between the
-    # two, the next run still lacks the macro and adds it, and does not repeat the
-    # note (which names the macro).  The other way round the note would be lost.
-    first = [doc] if doc is not None and doc.path not in plan.files else []
-    same = plan.files.get(added.path)
-    if same is None:
-        return [*first, added, *changes]
-    edits = sorted([*same.edits, *added.edits], key=lambda e: e.start)
-    merged = FileChange(same.path, same.old, apply_edits(same.old, edits, same.path),
-                        same.kfuncs, edits, same.sets)
-    return [*first, merged, *(c for c in changes if c.path != added.path)]
+    header = FileChange(src.path, data, apply_edits(data, [edit], src.path), [], [edit],
+                        role=DEFINITION)
+    docs = [replace(c, role=DOCUMENTATION) for c in documentation_changes(read, rule, example)]
+    return [*docs, header]
 
 
 def _insertion(src: SourceFile, definition: MacroDefinition, text: bytes, eol: bytes) -> Edit:
@@ -118,20 +82,8 @@ def _insertion(src: SourceFile, definition: MacroDefinition, text: bytes, eol: b
 
 
 def _header_source(index: TreeIndex, definition: MacroDefinition,
-                   must_exist: bool) -> SourceFile | None:
+                   read: Reader) -> SourceFile | None:
     if definition.header in index.sources:
         return index.sources[definition.header]
-    root = Path(index.root)
-    path = root / definition.header
-    # The header must be a regular file of the tree, not a link leading out of it.
-    try:
-        inside = path.resolve().is_relative_to(root.resolve()) and not path.is_symlink()
-        data = path.read_bytes() if inside and path.is_file() else None
-    except OSError:
-        data = None
-    if data is None:
-        if must_exist:
-            raise KfuncfixError(f"{definition.header}: not a file of {root}; cannot add "
-                                f"the definition of {definition.macro} there")
-        return None
-    return scan(definition.header, data)
+    data = read(definition.header)
+    return None if data is None else scan(definition.header, data)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from kfuncfix.engine.plan import FileChange, Plan
 from kfuncfix.engine.rule import Rule
+from kfuncfix.pathquote import quote_path
 
 BODY_WIDTH = 72
 
@@ -35,8 +36,15 @@ def where(paths: Sequence[str]) -> str:
 
 
 def display_path(path: str) -> str:
-    """A tree path as message text: mails are UTF-8, so undecodable bytes show as \\xNN."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A tree path as message text: mails are UTF-8, so undecodable bytes show as \\xNN.
+
+    A name with a control character (a newline would end the subject) is
+    quoted as git quotes it: `"a\\nb.c"`.
+    """
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    if any(ord(c) < 0x20 or c == "\x7f" for c in text):
+        return quote_path(path)
+    return text
 
 
 def template_values(changes: Sequence[FileChange], patches: int = 0) -> dict[str, str]:

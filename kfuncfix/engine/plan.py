@@ -1,26 +1,45 @@
-"""What a rule would change in a tree: per-file new bytes, and what it could not do.
+"""What rules would change in a tree: one `Plan`, the only product of planning.
 
-A `Plan` is pure data computed from a TreeIndex; nothing is written.  The
-diff and apply commands print or write it, and the patch series splits it.
+A `Plan` is pure data computed from a TreeIndex; nothing is written.  It
+holds every file change -- the rewrite of the code and, where the tree lacks
+the macro a rule uses, the definition and documentation changes -- and one
+`Result` per target: changed, already done, skipped (with the reason) or a
+note.  Every command renders it: `check` as findings, `diff` as a diff,
+`apply` as writes, `series` and `apply --branch` as commits.
+
+Actions speak to the planner through a `Recorder` (edit, skip, note), in the
+spirit of LibCST's codemod `warn()`; they read only the frozen `ActionInputs`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kfuncfix.engine.edits import Edit, apply_edits
-from kfuncfix.engine.targets import Target, Unresolved, kfunc_targets
+from kfuncfix.engine.targets import Target, Unresolved
+from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import TreeIndex
 
 if TYPE_CHECKING:
     from kfuncfix.engine.rule import Rule
 
+# Result statuses, one per target and rule.
+CHANGED = "changed"
+ALREADY = "already-done"
+SKIPPED = "skipped"  # the rule should have changed it and could not: exit 1
+NOTE = "note"  # left alone on purpose, or changed with a caveat
+
+# What a file change is for, so that outputs can tell them apart.
+REWRITE = "rewrite"
+DEFINITION = "definition"  # adds the macro a rule's output uses to its header
+DOCUMENTATION = "documentation"  # documents that macro
+
 
 @dataclass(frozen=True)
 class Skip:
-    """Something the rule should change but did not (or a remark, in `Plan.notes`)."""
+    """Something a rule should change but did not (or a remark, in `Plan.notes`)."""
 
     name: str  # a kfunc, a set, or `__diag_push` for a block
     file: str
@@ -29,6 +48,25 @@ class Skip:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.name}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one rule did about one target (a definition, a set, a block, a file)."""
+
+    rule: str
+    status: str  # CHANGED, ALREADY, SKIPPED or NOTE
+    name: str
+    file: str
+    line: int
+    message: str  # for CHANGED: the finding `check` prints; otherwise the reason
+    severity: str = "warning"  # "error" or "warning", for CHANGED findings
+    kfunc: str | None = None
+    edits: tuple[Edit, ...] = field(default=(), compare=False)  # the fix, for CHANGED
+    lint: bool = True  # `check` shows it (False: a detail of the fix, such as an include)
+
+    def skip(self) -> Skip:
+        return Skip(self.name, self.file, self.line, self.message)
 
 
 @dataclass
@@ -41,16 +79,105 @@ class FileChange:
     kfuncs: list[str]  # kfuncs whose definition (or whose diag block) changed
     edits: list[Edit]
     sets: list[str] = field(default_factory=list)  # sets whose macros changed
+    role: str = REWRITE
+
+
+@dataclass(frozen=True)
+class ActionInputs:
+    """What an action may read: frozen, the same for every action of a run."""
+
+    index: TreeIndex
+    rule: Rule
+    targets: tuple[Target, ...]  # kfunc definitions of the kinds the rule rewrites
+    paths: tuple[str, ...] | None  # tree-relative scope; None: the whole tree
+    pending: Mapping[str, tuple[Edit, ...]]  # edits planned by earlier actions and rules
+
+    def in_scope(self, path: str) -> bool:
+        if self.paths is None:
+            return True
+        return any(p == "" or path == p or path.startswith(p + "/") for p in self.paths)
+
+    def changed_files(self) -> list[str]:
+        return sorted(p for p, edits in self.pending.items() if edits)
+
+    def edited_at(self, path: str, offset: int) -> bool:
+        """An earlier action's edit covers this offset of the file."""
+        return any(e.start <= offset <= e.end for e in self.pending.get(path, ()))
+
+
+@dataclass
+class _Unit:
+    """Edits recorded together: they are kept or dropped as one."""
+
+    path: str
+    edits: list[Edit]
+    kfuncs: list[str]
+    sets: list[str]
+    result: Result | None
+
+
+class Recorder:
+    """What one action of one rule reports; the planner decides what is kept."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.units: list[_Unit] = []
+        self.results: list[Result] = []
+
+    def edit(self, path: str, edits: Sequence[Edit], *, kfuncs: Sequence[str] = (),
+             sets: Sequence[str] = (), finding: str | None = None, name: str = "",
+             line: int = 0, severity: str = "warning") -> None:
+        """Planned edits of one target; `finding` is what `check` says about it."""
+        result = None
+        if finding is not None:
+            label = name or ", ".join(kfuncs) or ", ".join(sets)
+            result = Result(self.rule.name, CHANGED, label, path, line, finding, severity,
+                            kfuncs[0] if kfuncs else None, tuple(edits))
+        self.units.append(_Unit(path, list(edits), list(kfuncs), list(sets), result))
+
+    def skip(self, name: str, file: str, line: int, reason: str, *, kfunc: str | None = None,
+             severity: str = "warning", lint: bool = True) -> None:
+        """The rule should change this and cannot: the run exits 1 (`check` shows it)."""
+        self.results.append(Result(self.rule.name, SKIPPED, name, file, line, reason,
+                                   severity, kfunc, lint=lint))
+
+    def note(self, name: str, file: str, line: int, reason: str) -> None:
+        self.results.append(Result(self.rule.name, NOTE, name, file, line, reason))
+
+    def done(self, name: str, file: str, line: int) -> None:
+        self.results.append(Result(self.rule.name, ALREADY, name, file, line, "already done"))
 
 
 @dataclass
 class Plan:
-    rule: Rule
-    files: dict[str, FileChange]  # relative path -> change, in path order
-    skipped: list[Skip]  # the rule should have changed these: exit status 1
-    notes: list[Skip]  # left alone on purpose, or changed with a caveat
-    already_done: list[str]  # kfuncs whose definitions already have the rule's form
-    needs_definition: str | None  # macro the tree lacks and the rule's output needs
+    rules: tuple[Rule, ...]
+    files: dict[str, FileChange]  # the rewrite: relative path -> change, in path order
+    results: list[Result]
+    # Where the tree lacks a macro the changes use: adding it (and documenting
+    # it), as ordinary file changes; `changes(True)` merges them in.
+    definition: list[FileChange] = field(default_factory=list)
+    needs_definition: str | None = None  # that macro's name
+    definition_error: str | None = None  # why the definition change cannot be made
+
+    @property
+    def rule(self) -> Rule:
+        return self.rules[0]
+
+    @property
+    def skipped(self) -> list[Skip]:
+        return [r.skip() for r in self.results if r.status == SKIPPED]
+
+    @property
+    def notes(self) -> list[Skip]:
+        return [r.skip() for r in self.results if r.status == NOTE]
+
+    @property
+    def findings(self) -> list[Result]:
+        return [r for r in self.results if r.status == CHANGED]
+
+    @property
+    def already_done(self) -> list[str]:
+        return list(dict.fromkeys(r.name for r in self.results if r.status == ALREADY))
 
     @property
     def kfuncs(self) -> list[str]:
@@ -61,8 +188,36 @@ class Plan:
     def sets(self) -> list[str]:
         return list(dict.fromkeys(n for c in self.files.values() for n in c.sets))
 
+    def changes(self, with_definition: bool) -> list[FileChange]:
+        """The rewrite, and with `with_definition` the definition patch merged in.
 
-def normalize_paths(paths: list[str] | None) -> list[str] | None:
+        The documentation note comes first: when an apply stops between the
+        two, the next run still lacks the macro and adds it, and does not
+        repeat the note (which names the macro).  When the header is one of
+        the rewritten files, its edits are merged into one change.
+        """
+        changes = list(self.files.values())
+        if with_definition and self.definition_error:
+            raise KfuncfixError(self.definition_error)
+        if not with_definition or not self.definition:
+            return changes
+        first = [c for c in self.definition if c.role == DOCUMENTATION
+                 and c.path not in self.files]
+        merged: list[FileChange] = []
+        for added in (c for c in self.definition if c.role == DEFINITION):
+            same = self.files.get(added.path)
+            if same is None:
+                merged.append(added)
+                continue
+            edits = sorted([*same.edits, *added.edits], key=lambda e: e.start)
+            merged.append(FileChange(same.path, same.old,
+                                     apply_edits(same.old, edits, same.path),
+                                     same.kfuncs, edits, same.sets))
+        done = {c.path for c in merged}
+        return [*first, *merged, *(c for c in changes if c.path not in done)]
+
+
+def normalize_paths(paths: Sequence[str] | None) -> tuple[str, ...] | None:
     """Tree-relative POSIX paths without `./` or a trailing slash."""
     if paths is None:
         return None
@@ -72,52 +227,7 @@ def normalize_paths(paths: list[str] | None) -> list[str] | None:
         while path.startswith("./"):
             path = path[2:]
         out.append("" if path == "." else path)
-    return out
+    return tuple(out)
 
 
-class PlanContext:
-    """The state the actions of one rule share while planning."""
-
-    def __init__(self, index: TreeIndex, rule: Rule, paths: list[str] | None) -> None:
-        self.index = index
-        self.rule = rule
-        self.paths = normalize_paths(paths)
-        targets, unresolved = kfunc_targets(index)
-        self.targets: list[Target] = targets
-        self.unresolved: list[Unresolved] = unresolved
-        self.edits: dict[str, list[Edit]] = {}
-        self.kfuncs: dict[str, list[str]] = {}
-        self.sets: dict[str, list[str]] = {}
-        self.rewritten: set[tuple[str, int]] = set()  # (file, func.start) given the new form
-        self.skipped: list[Skip] = []
-        self.notes: list[Skip] = []
-        self.already_done: list[str] = []
-
-    def in_scope(self, path: str) -> bool:
-        if self.paths is None:
-            return True
-        return any(p == "" or path == p or path.startswith(p + "/") for p in self.paths)
-
-    def add(self, path: str, edit: Edit, kfuncs: Sequence[str] = (),
-            sets: Sequence[str] = ()) -> None:
-        self.edits.setdefault(path, []).append(edit)
-        names = self.kfuncs.setdefault(path, [])
-        names.extend(n for n in kfuncs if n not in names)
-        set_names = self.sets.setdefault(path, [])
-        set_names.extend(n for n in sets if n not in set_names)
-
-    def changed_files(self) -> list[str]:
-        return sorted(p for p, edits in self.edits.items() if edits)
-
-    def finish(self, needs_definition: str | None) -> Plan:
-        files: dict[str, FileChange] = {}
-        for path in self.changed_files():
-            old = self.index.sources[path].data
-            new = apply_edits(old, self.edits[path], path)
-            if new != old:
-                files[path] = FileChange(path, old, new, self.kfuncs.get(path, []),
-                                         sorted(self.edits[path], key=lambda e: e.start),
-                                         self.sets.get(path, []))
-        return Plan(self.rule, files, self.skipped, self.notes,
-                    list(dict.fromkeys(self.already_done)),
-                    needs_definition if files else None)
+__all__ = ["ActionInputs", "FileChange", "Plan", "Recorder", "Result", "Skip", "Unresolved"]

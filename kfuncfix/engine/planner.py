@@ -1,25 +1,161 @@
-"""Run a rule over a tree index: definition actions first, then file actions in order."""
+"""Run rules over a tree index: every action of every rule, in order, into one Plan.
+
+The planner owns what no single action can know: the targets of each rule
+and the kfuncs that resolve to no definition (reported once per rule), which
+edits are kept when two actions or two rules want the same bytes (the later
+one skips that target, with the reason, and the run goes on), and the
+definition and documentation changes a rule's output needs.
+"""
 
 from __future__ import annotations
 
-from kfuncfix.engine.actions import FileAction, rewrite_definitions
-from kfuncfix.engine.macrodef import missing_definition
-from kfuncfix.engine.plan import Plan, PlanContext
+from collections.abc import Sequence
+from types import MappingProxyType
+
+from kfuncfix.engine.docpatch import example_kfunc
+from kfuncfix.engine.edits import Edit, apply_edits
+from kfuncfix.engine.macrodef import Reader, definition_changes, missing_definition
+from kfuncfix.engine.plan import (
+    DEFINITION,
+    SKIPPED,
+    ActionInputs,
+    FileChange,
+    Plan,
+    Recorder,
+    Result,
+    normalize_paths,
+)
 from kfuncfix.engine.rule import Rule
+from kfuncfix.engine.targets import kfunc_targets
+from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import TreeIndex
 
 
-def plan(index: TreeIndex, rule: Rule, paths: list[str] | None = None) -> Plan:
-    """What `rule` would change in the indexed tree; only files under `paths` change.
+def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | None = None,
+         read: Reader | None = None) -> Plan:
+    """What `rules` would change in the indexed tree; only files under `paths` change.
 
     `paths` are tree-relative files or directories; discovery still saw the
     whole tree, so a kfunc listed in one directory and defined in another is
-    found either way.
+    found either way.  `read` reads other files of the tree at the index's
+    revision (the header and documentation a definition goes to).
     """
-    ctx = PlanContext(index, rule, paths)
-    if rule.style is not None:
-        rewrite_definitions(ctx, rule.style)
-    for action in rule.actions:
-        if isinstance(action, FileAction):
-            action.run(ctx, rule.style)
-    return ctx.finish(missing_definition(index, rule))
+    chosen = (rules,) if isinstance(rules, Rule) else tuple(rules)
+    if not chosen:
+        raise KfuncfixError("no rule to plan")
+    scope = normalize_paths(paths)
+    state = _State()
+    for rule in chosen:
+        kinds = tuple(dict.fromkeys(k for a in rule.actions for k in a.kinds()))
+        targets, unresolved = kfunc_targets(index, kinds) if kinds else ([], [])
+        for missing in unresolved:
+            if scope is None or _in(scope, missing.file):
+                state.results.append(Result(rule.name, SKIPPED, missing.name, missing.file,
+                                            missing.line, missing.reason, kfunc=missing.name))
+        for action in rule.actions:
+            frozen = MappingProxyType({p: tuple(e) for p, e in state.edits.items()})
+            inputs = ActionInputs(index, rule, tuple(targets), scope, frozen)
+            rec = Recorder(rule)
+            action.plan(inputs, rec)
+            state.take(rule, rec)
+    files = state.files(index)
+    result = Plan(chosen, files, state.results)
+    _add_definitions(result, index, read or tree_reader(index), state)
+    return result
+
+
+def tree_reader(index: TreeIndex) -> Reader:
+    """Read files of the indexed tree at its revision (see `kfuncfix.pipeline`)."""
+    from kfuncfix.pipeline import reader_for
+
+    return reader_for(index)
+
+
+def _in(scope: tuple[str, ...], path: str) -> bool:
+    return any(p == "" or path == p or path.startswith(p + "/") for p in scope)
+
+
+def _overlaps(a: Edit, b: Edit) -> bool:
+    if a.start == a.end and b.start == b.end:
+        return False  # two insertions at one point: both go in, in rule order
+    return a.start < b.end and b.start < a.end or (
+        a.start == a.end and b.start < a.start < b.end) or (
+        b.start == b.end and a.start < b.start < a.end)
+
+
+class _State:
+    """The edits kept so far, by file, and who made them."""
+
+    def __init__(self) -> None:
+        self.edits: dict[str, list[Edit]] = {}
+        self.owner: dict[tuple[str, Edit], str] = {}
+        self.kfuncs: dict[str, list[str]] = {}
+        self.sets: dict[str, list[str]] = {}
+        self.results: list[Result] = []
+        self.changed_by: dict[str, set[str]] = {}  # rule -> files it changed
+
+    def take(self, rule: Rule, rec: Recorder) -> None:
+        self.results.extend(rec.results)
+        for unit in rec.units:
+            kept = self.edits.setdefault(unit.path, [])
+            new = [e for e in unit.edits if e not in kept]
+            clash = next(((k, e) for e in new for k in kept if _overlaps(k, e)), None)
+            if clash is not None:
+                other = self.owner[(unit.path, clash[0])]
+                name = (unit.result.name if unit.result else "") or ", ".join(unit.kfuncs)
+                line = unit.result.line if unit.result else 0
+                self.results.append(Result(
+                    rule.name, SKIPPED, name or clash[1].why, unit.path, line,
+                    f"the same bytes are changed by {clash[0].why or 'an edit'} "
+                    f"(rule {other}); left to it"))
+                continue
+            for e in new:
+                kept.append(e)
+                self.owner[(unit.path, e)] = rule.name
+            if new:
+                self.changed_by.setdefault(rule.name, set()).add(unit.path)
+            names = self.kfuncs.setdefault(unit.path, [])
+            names.extend(n for n in unit.kfuncs if n not in names)
+            set_names = self.sets.setdefault(unit.path, [])
+            set_names.extend(n for n in unit.sets if n not in set_names)
+            if unit.result is not None:
+                self.results.append(unit.result)
+
+    def files(self, index: TreeIndex) -> dict[str, FileChange]:
+        files: dict[str, FileChange] = {}
+        for path in sorted(p for p, e in self.edits.items() if e):
+            old = index.sources[path].data
+            edits = sorted(self.edits[path], key=lambda e: (e.start, e.end))
+            new = apply_edits(old, edits, path)
+            if new != old:
+                files[path] = FileChange(path, old, new, self.kfuncs.get(path, []), edits,
+                                         self.sets.get(path, []))
+        return files
+
+
+def _add_definitions(result: Plan, index: TreeIndex, read: Reader, state: _State) -> None:
+    """The definition and documentation changes the kept changes need, merged by file."""
+    by_path: dict[str, FileChange] = {}
+    for rule in result.rules:
+        if not state.changed_by.get(rule.name) or not result.files:
+            continue
+        macro = missing_definition(index, rule, read)
+        if macro is None:
+            continue
+        result.needs_definition = result.needs_definition or macro
+        try:
+            changes = definition_changes(index, rule, read, example_kfunc(result.files.values()))
+        except KfuncfixError as exc:
+            result.definition_error = str(exc)
+            continue
+        for change in changes:
+            same = by_path.get(change.path)
+            if same is None:
+                by_path[change.path] = change
+                continue
+            edits = [*same.edits, *change.edits]
+            by_path[change.path] = FileChange(
+                same.path, same.old, apply_edits(same.old, edits, same.path), [],
+                sorted(edits, key=lambda e: e.start), role=same.role)
+    docs = [c for c in by_path.values() if c.role != DEFINITION]
+    result.definition = [*docs, *(c for c in by_path.values() if c.role == DEFINITION)]

@@ -1,4 +1,4 @@
-"""Rules as data: one TOML file each, built in under `rules/` or given by path.
+r"""Rules as data: one TOML file each, built in under `rules/` or given by path.
 
 A rule names its actions with their parameters, the macro definition its
 output needs (and where a tree lacks it, the text to add), and the texts of
@@ -7,23 +7,46 @@ header inside the tree, and no value is ever run.  The keys:
 
     name, description            a-z0-9_ name; one line for `kfuncfix rules`
     line_limit                   optional, default 100 (checkpatch's)
+    lint                         optional: always | when-defined | never (default):
+                                 whether `check` lints the rule without --rule
+                                 (when-defined: where the tree defines its macro)
     [[actions]] type = ...       drop_specifiers {words}, insert_prefix {text,
-                                 already?}, wrap_prototype {macro, already?},
+                                 already?, kinds?}, wrap_prototype {macro, already?,
+                                 kinds?} (kinds: registrations rewritten, default
+                                 ["kfunc", "dtor"]; add "fmodret" for those),
                                  add_include {header}, diag_block {warnings,
                                  start?, end?}, rename_set_macro {from, to}
     [definition]                 optional: macro, header (tree-relative .h),
-                                 text, after? (regex of the line to follow)
-    [series]                     subject_prefix?, commit_prefix?, commit_subject,
+                                 text, after? (pattern of the line to follow),
+                                 doc_file?, doc_text?, doc_section? (regex of the
+                                 title of the section doc_text goes in),
+                                 doc_example? (the `...::` line before the example)
+    [series]                     subject_prefix?, commit_prefix?, list? (the target
+                                 tree's mailing list), commit_subject,
                                  commit_body, cover_subject, cover_body, and with
                                  [definition]: definition_subject, definition_body
 
 Templates take the placeholders in TEMPLATE_FIELDS (`{kfuncs}`, `{files}`, ...).
+The one-line texts (description, subjects, prefixes) may hold no CR, LF, NUL or
+other control character: they end up in mail headers.
+
+`after` is a regular expression of a restricted form, so that a rule from
+someone else cannot make matching a crafted header take exponential (or
+quadratic) time: it starts with `^`, may end with `$`, and in between holds
+only literal characters, escaped punctuation (`\*`), `\t`, `.`, the classes
+`\w \d \s \W \D \S` and `[...]` sets, each followed by at most one of
+`* + ?`.  No groups, alternation, `{m,n}`, backreferences or lookarounds; no
+item may match a line break; and an item with `* + ?` must be the last one
+(before `$`) or be followed by a required item that cannot match the same
+character (`[ \t]+KF_` is fine, `\w*\w` is not).  Each match then costs time
+linear in the line; `^#define[ \t]+KF_\w+` is an example.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -44,9 +67,11 @@ if TYPE_CHECKING:
 DEFAULT_RULE = "bpf_kfunc_tag"
 RULES_PACKAGE = "kfuncfix.rules"
 RULE_NAME_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+LINT_RE = re.compile(r"(?:always|when-defined|never)\Z")
 # A header inside the tree: relative, no `..`, no backslash, ends in .h.
 TREE_HEADER_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.h\Z")
 TREE_DOC_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.(?:rst|txt)\Z")
+LIST_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+\Z")
 TEMPLATE_FIELDS = frozenset(
     {"kfuncs", "count", "files", "file_count", "where", "sets", "set_count", "patches"}
 )
@@ -61,7 +86,9 @@ class MacroDefinition:
     text: str  # the lines to add, ending with a newline
     after: re.Pattern[bytes] | None  # add after the last line matching this
     doc_file: str | None = None  # documentation to note the macro in (e.g. kfuncs.rst)
-    doc_text: str | None = None  # appended to doc_file, when the tree has that file
+    doc_text: str | None = None  # the paragraphs about the macro, for doc_file
+    doc_section: re.Pattern[str] | None = None  # the title of the section they go in
+    doc_example: str | None = None  # the line introducing the example (ends in `::`)
 
 
 @dataclass(frozen=True)
@@ -76,6 +103,7 @@ class SeriesText:
     cover_body: str
     definition_subject: str | None  # the first patch, adding the macro definition
     definition_body: str | None
+    mailing_list: str | None = None  # the target tree's list, on every patch (TOML `list`)
 
 
 @dataclass(frozen=True)
@@ -88,6 +116,10 @@ class Rule:
     style: DefinitionStyle | None  # what the definition actions do, if any
     definition: MacroDefinition | None
     series: SeriesText
+    # When `check` lints this convention without --rule: on every tree with
+    # kfunc sets, only where the tree defines the rule's macro, or never (an
+    # alternative form, chosen by name).  `--rule all` takes the first two.
+    lint: str = "never"
 
 
 def list_rules() -> list[Rule]:
@@ -113,11 +145,30 @@ def load_rule(name_or_path: str) -> Rule:
                     "or give the path of a .toml file)")
 
 
+ALL = "all"
+
+
+def load_rules(names: Sequence[str]) -> tuple[Rule, ...]:
+    """Rules by name or path, each item possibly comma-separated; `all` is every
+    built-in convention (the rules whose `lint` is not `never`), in name order."""
+    rules: list[Rule] = []
+    for item in names:
+        for name in (n.strip() for n in item.split(",")):
+            if not name:
+                raise RuleError(f"empty rule name in --rule {item!r}")
+            found = ([r for r in list_rules() if r.lint != "never"] if name == ALL
+                     else [load_rule(name)])
+            rules.extend(r for r in found if r.name not in {x.name for x in rules})
+    if not rules:
+        raise RuleError("no rule given")
+    return tuple(rules)
+
+
 def builtin_rule_text(name: str) -> str:
     """The TOML text of a built-in rule (to start a rule of one's own from)."""
     for entry in _builtin_files():
         if entry.name == f"{name}.toml":
-            return entry.read_text(encoding="utf-8")
+            return str(entry.read_text(encoding="utf-8"))
     raise RuleError(f"no built-in rule named {name!r}")
 
 
@@ -146,16 +197,17 @@ def parse_rule(data: bytes, source: str) -> Rule:
         raise RuleError(f"{source}: not valid TOML: {exc}") from exc
     top = Table(raw, source)
     name = top.string("name", RULE_NAME_RE, "a rule name (a-z, 0-9, _)")
-    description = top.string("description")
-    if "\n" in description:
-        raise top.fail("description", "must be one line")
+    description = top.one_line("description", top.string("description"))
     line_limit = top.integer("line_limit", default=100, low=40, high=200)
-    actions = tuple(parse_action(t) for t in top.tables("actions"))
-    style = definition_style(actions, line_limit, top)
+    actions, style = definition_style(tuple(parse_action(t) for t in top.tables("actions")),
+                                      line_limit, top)
+    lint = top.string("lint", LINT_RE, "one of always, when-defined, never", default="never")
     definition = _definition(top.optional_table("definition"))
     series = _series(top.table("series"), definition is not None)
     top.done()
-    return Rule(name, description, source, line_limit, actions, style, definition, series)
+    if lint == "when-defined" and definition is None:
+        raise top.fail("lint", "when-defined needs a [definition] table (its macro)")
+    return Rule(name, description, source, line_limit, actions, style, definition, series, lint)
 
 
 def _definition(table: Table | None) -> MacroDefinition | None:
@@ -167,20 +219,71 @@ def _definition(table: Table | None) -> MacroDefinition | None:
     if not text.strip():
         raise table.fail("text", "must not be empty")
     after_text = table.optional("after")
-    after = None
-    if after_text is not None:
-        try:
-            after = re.compile(after_text.encode(), re.M)
-        except re.error as exc:
-            raise table.fail("after", f"not a regular expression: {exc}") from exc
+    after = None if after_text is None else _after_pattern(table, after_text)
     doc_file = table.optional("doc_file", TREE_DOC_RE, "a relative .rst or .txt path in the tree")
     doc_text = table.optional("doc_text")
+    doc_section = None
+    section_text = table.optional("doc_section")
+    if section_text is not None:
+        try:
+            doc_section = re.compile(section_text, re.I)
+        except re.error as exc:
+            raise table.fail("doc_section", f"not a regular expression: {exc}") from exc
+    doc_example = table.optional("doc_example")
+    if doc_example is not None and not doc_example.rstrip().endswith("::"):
+        raise table.fail("doc_example", "must end with '::' (it introduces a literal block)")
     if (doc_file is None) != (doc_text is None):
         raise table.fail("doc_file" if doc_file is None else "doc_text",
                          "doc_file and doc_text go together")
     table.done()
     return MacroDefinition(macro, header, text if text.endswith("\n") else text + "\n", after,
-                           doc_file, doc_text)
+                           doc_file, doc_text, doc_section, doc_example)
+
+
+# One item of an `after` pattern: an atom and at most one quantifier.
+_AFTER_ITEM = re.compile(
+    r"(?P<atom>\\[wdsWDSt]|\\[^\w\s]|\.|\[\^?\]?(?:\\.|[^\]\\\[])*\]|[^\\.\[\](){}|*+?^$])"
+    r"(?P<quant>[*+?])?")
+_BYTES = [bytes([b]) for b in range(256)]
+
+
+def _after_pattern(table: Table, text: str) -> re.Pattern[bytes]:
+    """`after` compiled, if it is of the restricted form the module docstring describes."""
+    def fail(problem: str) -> RuleError:
+        return table.fail("after", f"not a regular expression of the accepted form: "
+                                   f"{text!r}: {problem}")
+
+    if not text.startswith("^"):
+        raise fail("must start with ^ (the pattern is matched at the start of a line)")
+    body = text[1:-1] if text.endswith("$") and not text.endswith("\\$") else text[1:]
+    items: list[tuple[frozenset[bytes], str | None]] = []
+    pos = 0
+    while pos < len(body):
+        found = _AFTER_ITEM.match(body, pos)
+        if found is None:
+            raise fail(f"{body[pos]!r} at offset {pos + 1} is not accepted: only literals, "
+                       "\\t, ., \\w-style classes and [...] sets, each with at most one "
+                       "of * + ? (no groups, |, {}, backreferences or lookarounds)")
+        try:
+            atom = re.compile(found["atom"].encode())
+        except re.error as exc:
+            raise fail(f"{found['atom']!r}: {exc}") from exc
+        matched = frozenset(b for b in _BYTES if atom.fullmatch(b))
+        if b"\n" in matched:
+            raise fail(f"{found['atom']!r} can match a line break (write [^x\\n], not [^x])")
+        items.append((matched, found["quant"]))
+        pos = found.end()
+    for (chars, quant), nxt in zip(items, [*items[1:], None], strict=True):
+        if quant is None or nxt is None:
+            continue
+        next_chars, next_quant = nxt
+        if next_quant in ("*", "?") or chars & next_chars:
+            raise fail("an item with * + ? must end the pattern or be followed by a "
+                       "required item that cannot match the same character")
+    try:
+        return re.compile(text.encode(), re.M)
+    except re.error as exc:
+        raise fail(str(exc)) from exc
 
 
 def _series(table: Table, has_definition: bool) -> SeriesText:
@@ -198,10 +301,12 @@ def _series(table: Table, has_definition: bool) -> SeriesText:
         cover_body=template("cover_body"),
         definition_subject=template("definition_subject") if has_definition else None,
         definition_body=template("definition_body") if has_definition else None,
+        mailing_list=table.optional("list", LIST_RE, "a mailing list address"),
     )
+    # These become (parts of) mail subjects: a CR alone ends a header line as well as LF.
     for name in one_line:
         value = getattr(series, name)
-        if value is not None and ("\n" in value or not value.strip()):
-            raise table.fail(name, "must be one non-empty line")
+        if value is not None:
+            table.one_line(name, value)
     table.done()
     return series

@@ -12,6 +12,7 @@ from string import Formatter
 from typing import Any
 
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.mailheaders import line_problem
 
 IDENT_RE = re.compile(r"[A-Za-z_]\w*\Z")
 
@@ -56,7 +57,10 @@ class Table:
                default: str | None = None) -> str:
         """A string the rule must give (unless there is a default), of the given form."""
         value = self._get(name, str, "a string", default is None)
-        return default if value is None else self._check(name, value, pattern, form)
+        if value is None:
+            assert default is not None  # _get raised for a missing required key
+            return default
+        return self._check(name, value, pattern, form)
 
     def optional(self, name: str, pattern: re.Pattern[str] | None = None,
                  form: str = "") -> str | None:
@@ -69,7 +73,7 @@ class Table:
             return default
         if not low <= value <= high:
             raise self.fail(name, f"must be between {low} and {high}")
-        return value
+        return int(value)
 
     def identifiers(self, name: str, *, required: bool = True) -> tuple[str, ...]:
         value = self._get(name, list, "a list of identifiers", required)
@@ -106,6 +110,14 @@ class Table:
                 raise self.fail(f"{name}[{i}]", "must be a table")
             out.append(Table(item, self.source, f"{self.key(name)}[{i}]"))
         return out
+
+    def one_line(self, name: str, value: str) -> str:
+        """value, if it can be one line of a subject or header: no CR, LF, NUL or control."""
+        problem = line_problem(value)
+        if problem is not None or not value.strip():
+            detail = f": {problem}" if problem else ""
+            raise self.fail(name, f"must be one non-empty line{detail}")
+        return value
 
     def template(self, name: str, allowed: frozenset[str], *, default: str | None = None) -> str:
         """A str.format template using only the placeholders in `allowed`."""

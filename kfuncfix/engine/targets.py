@@ -7,6 +7,7 @@ definition shared by several sets (or several names) is one target.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kfuncfix.model import DTOR, KFUNC, Definition, TreeIndex
@@ -32,12 +33,22 @@ class Unresolved:
     reason: str
 
 
-def kfunc_targets(index: TreeIndex) -> tuple[list[Target], list[Unresolved]]:
-    """Targets in file order, and the kfuncs no definition was found for."""
+DEFAULT_KINDS = (KFUNC, DTOR)
+
+
+def kfunc_targets(index: TreeIndex, kinds: Iterable[str] = DEFAULT_KINDS
+                  ) -> tuple[list[Target], list[Unresolved]]:
+    """Targets in file order, and the kfuncs no definition was found for.
+
+    `kinds` are the registration kinds whose entries are targets: kfuncs and
+    destructors by default; a rule may add fmodret targets (upstream tags
+    some of them, net/bpf/test_run.c).
+    """
+    wanted = frozenset(kinds)
     targets: dict[tuple[str, int], Target] = {}
     unresolved: dict[str, Unresolved] = {}
     for kfunc in index.kfuncs:
-        if kfunc.kind not in (KFUNC, DTOR):
+        if kfunc.kind not in wanted:
             continue
         if not kfunc.definitions:
             unresolved.setdefault(kfunc.name, Unresolved(

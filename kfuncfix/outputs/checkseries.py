@@ -159,10 +159,16 @@ def _parse(path: Path) -> PatchCheck:
             continue
         report.problems += [f"mail: {name}: {d}" for d in getattr(value, "defects", ())]
     report.subject = str(message.get("Subject", ""))
-    long_lines = [n for n, line in enumerate(raw.split(b"\n"), 1) if len(line) > MAX_LINE]
+    long_lines = [(n, len(line)) for n, line in enumerate(raw.split(b"\n"), 1)
+                  if len(line) > MAX_LINE]
     if long_lines:
-        report.problems.append(f"mail: line {long_lines[0]} is longer than {MAX_LINE} bytes")
-    body = message.get_payload(decode=True) or b""
+        number, length = long_lines[0]
+        more = f" (and {len(long_lines) - 1} more)" if len(long_lines) > 1 else ""
+        report.problems.append(
+            f"mail: line {number} is {length} bytes long{more}; RFC 5322 allows at most "
+            f"{MAX_LINE} bytes per line, so mail servers cut or refuse it")
+    payload = message.get_payload(decode=True)
+    body = payload if isinstance(payload, bytes) else b""
     report.is_cover = b"\ndiff --git " not in b"\n" + body
     return report
 

@@ -16,8 +16,14 @@ output, touching only the header lines concerned:
 
 Files are written into a scratch directory inside the output directory and
 moved in only when all is done, so a failure leaves the old series in place.
+As with `git format-patch -o`, only files of the names this run writes are
+replaced (and only with `force`); anything else in the directory stays.
 git does not check its own writes (a full disk gives short files and exit
 status 0), so each file it wrote is checked to be whole before it is used.
+
+Every header value (recipients, subject prefix, Message-Id, sender, cover
+subject) is checked once more here, whoever the caller, before git sees it:
+a line break in any of them would add a header or end the header block.
 """
 
 from __future__ import annotations
@@ -33,10 +39,11 @@ from email.charset import QP, Charset
 from email.header import Header
 from pathlib import Path
 
-from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchSet
 
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.mailheaders import check_address, check_header_value, check_message_id
 from kfuncfix.outputs.gitseries import (
     Identity,
     Series,
@@ -80,6 +87,7 @@ class CoverLetter:
         subject, _, body = text.strip("\n").partition("\n")
         if not subject.strip():
             raise KfuncfixError(f"cover letter {path} has no subject on its first line")
+        check_header_value(subject, f"{path}: subject")
         return cls(subject.strip(), body.strip("\n"))
 
 
@@ -98,9 +106,10 @@ class MailOptions:
     in_reply_to: str | None = None
     to: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
+    recipients_all: bool = False  # every patch to everyone, as b4 sends (not each to its own)
     sender: Identity | None = None  # --from; the cover's author (default: the committer)
     date: str | None = None  # the cover letter's date; else SOURCE_DATE_EPOCH, else the tip's
-    force: bool = False  # replace *.patch files already in the output directory
+    force: bool = False  # replace files of the names this run writes, if already there
 
 
 def write_series(
@@ -125,13 +134,14 @@ def write_series(
     )
     identity, when = committer_ident(repo, sender, date)
     outdir = Path(outdir).absolute()  # git runs in the repository, not here
-    old_patches = _prepare_outdir(outdir, options.force)
+    _prepare_outdir(outdir)
 
     try:
         scratch = Path(tempfile.mkdtemp(prefix=".kfuncfix-", dir=outdir))
     except OSError as exc:
         raise KfuncfixError(f"cannot write to {outdir}: {exc.strerror}") from exc
     moved: list[Path] = []
+    replaced: list[Path] = []  # older files of the same names, kept in scratch until done
     try:
         args = _format_patch_args(series, options, cover, scratch)
         env = ident_env(identity, date, ["COMMITTER"])
@@ -141,16 +151,23 @@ def write_series(
         _check_whole(files, series, cover, outdir)
         ids = _message_ids(series, options, files, cover, identity, when.split()[0])
         _edit_files(files, cover, options, per_patch, ids)
-        for old in old_patches:
-            old.unlink()
+        old_files = _same_names(files, outdir, options.force)
+        keep = scratch / "replaced"
+        keep.mkdir()
+        for old in old_files:
+            os.replace(old, keep / old.name)
+            replaced.append(old)
         for path in files:
             os.replace(path, outdir / path.name)
             moved.append(outdir / path.name)
         return moved
     except OSError as exc:
-        # Half a series must not look like a whole one: take back what was moved in.
+        # Half a series must not look like a whole one: take back what was moved in,
+        # and put back the files it was to replace.
         for path in moved:
             path.unlink(missing_ok=True)
+        for old in replaced:
+            os.replace(scratch / "replaced" / old.name, old)
         raise KfuncfixError(f"cannot write the series to {outdir}: "
                             f"{exc.strerror or exc}; no patch file was left there") from exc
     finally:
@@ -189,8 +206,11 @@ def _edit_files(
 ) -> None:
     """Recipients, thread ids and cover text into git's files, in place."""
     recipients = _recipients(files[cover:], options, per_patch)
+    everyone = Recipients().merge(*recipients)
+    if options.recipients_all:
+        recipients = [everyone for _ in recipients]
     if cover:
-        recipients.insert(0, Recipients().merge(*recipients))  # the cover goes to everyone
+        recipients.insert(0, everyone)  # the cover goes to everyone
     for index, path in enumerate(files):
         text = path.read_bytes().decode("utf-8", "surrogateescape")
         text = _edit(text, recipients[index], ids, options, cover and index == 0,
@@ -213,12 +233,29 @@ def _check_options(
         raise KfuncfixError(f"threading must be one of {THREAD_STYLES}, not {options.thread!r}")
     if isinstance(per_patch, Sequence) and len(per_patch) != count:
         raise KfuncfixError(f"{len(per_patch)} recipient lists for {count} patches")
-    if not options.subject_prefix.strip() or "\n" in options.subject_prefix:
+    if not options.subject_prefix.strip():
         raise KfuncfixError(f"bad subject prefix {options.subject_prefix!r}")
+    _check_header_values(options)
 
 
-def _prepare_outdir(outdir: Path, force: bool) -> list[Path]:
-    """Make sure outdir is a directory we may fill; return the *.patch files to replace."""
+def _check_header_values(options: MailOptions) -> None:
+    """The last line of defence: whatever the caller checked, no value can add a header."""
+    check_header_value(options.subject_prefix, "--subject-prefix")
+    for address in options.to:
+        check_address(address, "--to")
+    for address in options.cc:
+        check_address(address, "--cc")
+    if options.in_reply_to is not None:
+        check_message_id(options.in_reply_to, "--in-reply-to")
+    if options.sender is not None:  # git quotes the name as needed: check the parts
+        check_header_value(options.sender.name, "--from")
+        check_address(options.sender.email, "--from")
+    if options.cover_letter is not None:
+        check_header_value(options.cover_letter.subject, "cover letter subject")
+
+
+def _prepare_outdir(outdir: Path) -> None:
+    """Make sure outdir is a directory we may fill."""
     if outdir.exists() and not outdir.is_dir():
         raise KfuncfixError(f"{outdir} exists and is not a directory")
     try:
@@ -227,11 +264,23 @@ def _prepare_outdir(outdir: Path, force: bool) -> list[Path]:
         raise KfuncfixError(f"cannot create {outdir}: {exc.strerror}") from exc
     if not os.access(outdir, os.W_OK | os.X_OK):
         raise KfuncfixError(f"{outdir} is not writable")
-    existing = sorted(p for p in outdir.glob("*.patch") if p.is_file() or p.is_symlink())
+
+
+def _same_names(files: list[Path], outdir: Path, force: bool) -> list[Path]:
+    """The files of outdir this series is about to replace; refused unless `force`.
+
+    Only names git has just written count, as with `git format-patch -o`: an
+    older patch of another name (a v1 patch, one's own fix) is not ours to delete.
+    """
+    existing = [outdir / f.name for f in files
+                if (outdir / f.name).exists() or (outdir / f.name).is_symlink()]
+    for path in existing:
+        if path.is_dir() and not path.is_symlink():
+            raise KfuncfixError(f"{path} is a directory; the series needs that name for a file")
     if existing and not force:
-        raise KfuncfixError(
-            f"{outdir} already holds {len(existing)} .patch files (use --force to replace them)"
-        )
+        names = ", ".join(p.name for p in existing[:2]) + (", ..." if len(existing) > 2 else "")
+        raise KfuncfixError(f"{outdir} already holds {len(existing)} of the files this series "
+                            f"writes ({names}); use --force to replace them")
     return existing
 
 
@@ -266,8 +315,14 @@ def _recipients(
     if per_patch is None:
         return [common for _ in patches]
     if callable(per_patch):
-        return [common.merge(per_patch(path)) for path in patches]
-    return [common.merge(extra) for extra in per_patch]
+        found = [common.merge(per_patch(path)) for path in patches]
+    else:
+        found = [common.merge(extra) for extra in per_patch]
+    # Per-patch lists come from MAINTAINERS or a script of the tree: check them too.
+    for path, recipients in zip(patches, found, strict=True):
+        for address in (*recipients.to, *recipients.cc):
+            check_address(address, f"recipients of {path.name}")
+    return found
 
 
 def _message_ids(

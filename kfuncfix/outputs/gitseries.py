@@ -22,8 +22,11 @@ from kfuncfix.errors import KfuncfixError
 
 ZERO_OID = "0" * 40
 NEW_FILE_MODE = "100644"
-# Modes of index entries whose content is a blob we can replace.
-BLOB_MODES = ("100644", "100755", "120000")
+# Modes of index entries whose content is a regular file's bytes we may replace.  A
+# symbolic link (120000) is a blob too, but its bytes are the link's target: as `apply`
+# does in the worktree, it is never rewritten.
+BLOB_MODES = ("100644", "100755")
+SYMLINK_MODE = "120000"
 # Lines that `git am` (mailinfo) takes as the end of the commit message.
 _PATCH_BREAK = re.compile(r"^(---(\s|$)|diff -|Index: )", re.MULTILINE)
 _IDENT = re.compile(r"^(?P<name>.*) <(?P<email>[^<>]*)> (?P<when>\d+ [+-]\d{4})$")
@@ -199,7 +202,7 @@ def check_path(path: str) -> str:
         or any(p in ("", ".", "..") for p in parts)
         or any(p.lower() == ".git" for p in parts)
         or str(pure) != path
-        or any(c in path for c in "\0\n\\")
+        or "\0" in path  # git quotes every other byte of a name ("a\nb.c") in its patches
     ):
         raise KfuncfixError(f"{path!r} is not a plain relative path inside the tree")
     return path
@@ -275,7 +278,8 @@ def _stage(
     repo: git.Repo, work: Path, env: Mapping[str, str], path: str, content: bytes | None
 ) -> None:
     """Put `content` at `path` in the private index (None removes it)."""
-    listed = run_git(repo, ["ls-files", "--stage", "-z", "--", path], env=env)
+    # A literal pathspec: a file named `*.c` or `:(exclude)x` is just that file.
+    listed = run_git(repo, ["ls-files", "--stage", "-z", "--", f":(literal){path}"], env=env)
     entry = next((e for e in listed.split("\0") if e.endswith(f"\t{path}")), "")
     mode = entry.split(" ", 1)[0] if entry else ""
     if content is None:
@@ -283,6 +287,8 @@ def _stage(
             raise KfuncfixError(f"cannot delete {path}: it is not in the tree")
         run_git(repo, ["update-index", "--force-remove", "--", path], env=env)
         return
+    if mode == SYMLINK_MODE:
+        raise KfuncfixError(f"{path} is a symbolic link; not written through")
     if mode and mode not in BLOB_MODES:
         raise KfuncfixError(f"{path} is a submodule or other non-file entry (mode {mode})")
     blob_file = work / "blob"
@@ -310,11 +316,8 @@ def update_branch(series: Series, name: str, *, force: bool = False) -> str:
     worktree is always refused, because moving it would change that worktree.
     """
     repo = open_repo(series.repo)
+    check_branch_name(repo, name)
     ref = f"refs/heads/{name}"
-    try:
-        repo.git.execute(["git", "check-ref-format", ref])
-    except git.GitCommandError as exc:
-        raise KfuncfixError(f"{name!r} is not a valid branch name") from exc
     for line in run_git(repo, ["worktree", "list", "--porcelain"]).splitlines():
         if line == f"branch {ref}":
             raise KfuncfixError(f"branch {name} is checked out; kfuncfix will not move it")
@@ -324,6 +327,23 @@ def update_branch(series: Series, name: str, *, force: bool = False) -> str:
     # The old value makes update-ref refuse if the branch moved since we looked.
     run_git(repo, ["update-ref", "-m", "kfuncfix: series", ref, series.tip, current or ZERO_OID])
     return ref
+
+
+def check_branch_name(repo: git.Repo, name: str) -> None:
+    """Refuse a name `git branch` would refuse (HEAD, -f, a..b, x.lock) or that means HEAD.
+
+    `git check-ref-format --branch` is git's own rule for branch names; it also
+    expands `@{-1}`, which is then no name of its own.  `@` alone is HEAD in every
+    revision git reads, so a branch of that name could never be named again.
+    """
+    try:
+        checked = repo.git.execute(["git", "check-ref-format", "--branch", name])
+    except git.GitCommandError as exc:
+        # git's own line: "'HEAD' is not a valid branch name".
+        raise KfuncfixError(git_stderr(exc).splitlines()[0].removeprefix("fatal: ")) from exc
+    if checked != name or name == "@":
+        raise KfuncfixError(f"{name!r} is not a valid branch name: it names another "
+                            "revision, not a branch of its own")
 
 
 def _ref_value(repo: git.Repo, ref: str) -> str | None:

@@ -6,6 +6,13 @@ reader of MAINTAINERS that follows the same rules: X: before F:, F: globs
 where a trailing slash means "and below" and a pattern without one matches
 at its own depth only, N: regexes on the path, K: regexes on patch text,
 most specific section first.
+
+`series` reads only the tree as committed at its base, and so does the
+script it runs: with a revision, get_maintainer.pl and what it reads
+(MAINTAINERS, .mailmap, .get_maintainer.conf/.ignore, the directory layout its
+F: patterns are checked against) are taken from that commit into a scratch
+directory and run there, so an untracked or modified script in the worktree
+never runs.  Every address that comes back is checked as one mail address.
 """
 
 from __future__ import annotations
@@ -14,24 +21,29 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.gitpath import diff_git_names
+from kfuncfix.mailheaders import check_address
 from kfuncfix.outputs.gitseries import open_repo, run_git
 
 SCRIPT = "scripts/get_maintainer.pl"
+# What get_maintainer.pl reads besides the files named to it (which_conf looks
+# in `.` and `.scripts`).  It also checks each F:/X: pattern with `-d` (after
+# turning `.` into `\.`, `*` into `.*`, `?` into `.`) to add a missing trailing
+# slash; the directories for which that can succeed are made in the scratch
+# copy: some 200 on Linux 6.1, not its 5,000 (mkdir is not free).
+_DIR_PATTERN = re.compile(r"^[FX]:[ \t]*([^.*?\s]*[^/.*?\s])[ \t]*$", re.M)
+SCRIPT_INPUTS = (SCRIPT, "MAINTAINERS", ".mailmap", ".get_maintainer.conf",
+                 ".get_maintainer.ignore", ".scripts/.get_maintainer.conf",
+                 ".scripts/.get_maintainer.ignore")
 _ENTRY = re.compile(r"^([A-Z]):\s*(.*?)\s*$")
-# Lines of a patch that name the files it touches: `diff --git a/x b/y`, where git
-# C-quotes a name with non-ASCII or control bytes and leaves spaces as they are.
-_DIFF_GIT = "diff --git "
-_NAME = r'"(?:[^"\\]|\\.)*"|\S+'
-_DIFF_GIT_NAMES = re.compile(rf"({_NAME}) ({_NAME})")
-_C_ESCAPE = re.compile(r'\\([0-7]{3}|.)')
-_C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13}
 # `bpf:`, `selftests/bpf:`, `bpf, sockmap:` but not a sentence that has a colon.
 _PREFIX = re.compile(r"^([\w./+-]+(?:, ?[\w./+-]+)*):\s")
 
@@ -100,8 +112,8 @@ class _Glob:
     length: int
 
     @classmethod
-    def compile(cls, pattern: str, tree: Path) -> _Glob:
-        if not pattern.endswith("/") and (tree / pattern).is_dir():
+    def compile(cls, pattern: str, is_dir: Callable[[str], bool]) -> _Glob:
+        if not pattern.endswith("/") and is_dir(pattern):
             pattern += "/"  # a directory named without its slash still means "and below"
         regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
         below = pattern.endswith("/")
@@ -114,20 +126,33 @@ class _Glob:
 
 
 class Maintainers:
-    """The MAINTAINERS file of a tree, read once."""
+    """The MAINTAINERS file of a tree (of the worktree, or as committed at `revision`)."""
 
-    def __init__(self, tree: Path | str) -> None:
+    def __init__(self, tree: Path | str, revision: str | None = None) -> None:
         self.tree = Path(tree)
-        path = self.tree / "MAINTAINERS"
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            raise KfuncfixError(f"cannot read {path}: {exc.strerror}") from exc
+        if revision is None:
+            path = self.tree / "MAINTAINERS"
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                raise KfuncfixError(f"cannot read {path}: {exc.strerror}") from exc
+
+            def is_dir(pattern: str) -> bool:
+                return (self.tree / pattern).is_dir()
+        else:
+            data = committed_files(self.tree, revision, ["MAINTAINERS"]).get("MAINTAINERS")
+            if data is None:
+                raise KfuncfixError(f"{self.tree} has no MAINTAINERS at {revision}")
+            text = data.decode("utf-8", "replace")
+            dirs = set(committed_dirs(self.tree, revision))
+
+            def is_dir(pattern: str) -> bool:
+                return pattern.rstrip("/") in dirs
         self.sections = _parse(text)
         self._globs = [
             (
-                [_Glob.compile(v, self.tree) for v in s.values("F")],
-                [_Glob.compile(v, self.tree) for v in s.values("X")],
+                [_Glob.compile(v, is_dir) for v in s.values("F")],
+                [_Glob.compile(v, is_dir) for v in s.values("X")],
             )
             for s in self.sections
         ]
@@ -173,9 +198,27 @@ class Maintainers:
             sections.extend(s for s in self.sections_for(path) if s not in sections)
         sections.extend(s for s in self.keyword_sections(keyword_lines) if s not in sections)
         return Recipients(
-            to=_unique([s.values("M") for s in sections if not s.catch_all], set()),
-            cc=_unique([s.values("R") + s.lists for s in sections], set()),
+            to=_unique([map(format_email, s.values("M")) for s in sections if not s.catch_all],
+                       set()),
+            cc=_unique([map(format_email, s.values("R") + s.lists) for s in sections], set()),
         ).merge()
+
+
+_NAME_ADDR = re.compile(r"(.*?)\s*<([^<>]*)>\s*\Z")
+
+
+def format_email(value: str) -> str:
+    """A MAINTAINERS entry as get_maintainer.pl prints it: a name with specials is quoted.
+
+    `Pan, Xinhui <x@amd.com>` unquoted would be two addresses in a To: header.
+    """
+    found = _NAME_ADDR.match(value.strip())
+    if found is None:
+        return value.strip()
+    name, address = found[1].strip().strip('"'), found[2].strip()
+    if re.search(r"[^\w \-]", name, re.ASCII):
+        name = '"' + re.sub(r'(?<!\\)"', r'\\"', name) + '"'
+    return f"{name} <{address}>" if name else address
 
 
 def _parse(text: str) -> list[Section]:
@@ -210,7 +253,7 @@ def patch_paths_and_keyword_lines(patch_text: str) -> tuple[list[str], list[str]
     lines: list[str] = []
     in_diff = False
     for line in patch_text.splitlines():
-        names = _diff_git_names(line)
+        names = diff_git_names(line)
         if names:
             in_diff = True
             paths.extend(n for n in names if n not in paths)
@@ -219,41 +262,35 @@ def patch_paths_and_keyword_lines(patch_text: str) -> tuple[list[str], list[str]
     return paths, lines
 
 
-def _diff_git_names(line: str) -> list[str]:
-    """The two paths of a `diff --git` line (without a/ and b/), or [] for other lines."""
-    if not line.startswith(_DIFF_GIT):
-        return []
-    rest = line[len(_DIFF_GIT):].rstrip("\r\n")
-    # Unquoted, a name may hold spaces: git writes the same name twice unless renamed.
-    half = (len(rest) - 1) // 2
-    if (rest[:2], rest[half:half + 3]) == ("a/", " b/") and rest[2:half] == rest[half + 3:]:
-        return [rest[2:half]] * 2
-    pair = _DIFF_GIT_NAMES.fullmatch(rest)
-    if pair is None:
-        return []
-    names = [_unquote(n) for n in pair.groups()]
-    if not (names[0].startswith("a/") and names[1].startswith("b/")):
-        return []
-    return [names[0][2:], names[1][2:]]
+def has_get_maintainer(tree: Path | str, revision: str | None = None) -> bool:
+    """perl is there and so is the script: in the worktree, or committed at `revision`."""
+    if shutil.which("perl") is None:
+        return False
+    if revision is None:
+        return (Path(tree) / SCRIPT).is_file()
+    return _script_checkout(Path(tree), revision) is not None
 
 
-def _unquote(name: str) -> str:
-    """A name as git C-quotes it ("caf\\303\\251.c"), back to the path it stands for."""
-    if len(name) < 2 or not (name.startswith('"') and name.endswith('"')):
-        return name
-    raw = bytearray()
-    pos = 1
-    for escape in _C_ESCAPE.finditer(name, 1, len(name) - 1):
-        raw += os.fsencode(name[pos:escape.start()])
-        code = escape.group(1)
-        raw.append(int(code, 8) if len(code) == 3 else _C_ESCAPES.get(code, ord(code)))
-        pos = escape.end()
-    raw += os.fsencode(name[pos:len(name) - 1])
-    return os.fsdecode(bytes(raw))
+def has_maintainers(tree: Path | str, revision: str | None = None) -> bool:
+    """The tree has a MAINTAINERS file: in the worktree, or committed at `revision`."""
+    if revision is None:
+        return (Path(tree) / "MAINTAINERS").is_file()
+    return "MAINTAINERS" in committed_files(Path(tree), revision, ["MAINTAINERS"])
 
 
-def has_get_maintainer(tree: Path | str) -> bool:
-    return shutil.which("perl") is not None and (Path(tree) / SCRIPT).is_file()
+def worktree_script_note(tree: Path | str, revision: str) -> str | None:
+    """What to tell the user when the worktree's script is not the one committed at revision."""
+    tree = Path(tree)
+    here = tree / SCRIPT
+    if not here.is_file():
+        return None
+    committed = committed_files(tree, revision, [SCRIPT]).get(SCRIPT)
+    if committed == here.read_bytes():
+        return None
+    state = "untracked at" if committed is None else "modified since"
+    ran = ("the built-in MAINTAINERS reader was used" if committed is None
+           else f"the {SCRIPT} committed at {revision} ran")
+    return f"{SCRIPT} in the worktree is {state} {revision}: it was not run; {ran}"
 
 
 def recipients_for_paths(tree: Path | str, paths: Sequence[str]) -> Recipients:
@@ -271,10 +308,20 @@ def recipients_for_paths(tree: Path | str, paths: Sequence[str]) -> Recipients:
     return _run_script(tree, ["-f", "--", *paths])
 
 
-def recipients_for_patch(tree: Path | str, patch_file: Path | str) -> Recipients:
-    """To and Cc for one patch file, like `get_maintainer.pl PATCH`."""
+def recipients_for_patch(
+    tree: Path | str, patch_file: Path | str, revision: str | None = None
+) -> Recipients:
+    """To and Cc for one patch file, like `get_maintainer.pl PATCH`.
+
+    With `revision`, the script and MAINTAINERS are those committed there
+    (the worktree is not read); without, those of the worktree.
+    """
     tree, patch_file = Path(tree), Path(patch_file).resolve()
-    if has_get_maintainer(tree):
+    if revision is not None and shutil.which("perl") is not None:
+        checkout = _script_checkout(tree, revision)
+        if checkout is not None:
+            return _run_script(checkout, ["--", str(patch_file)], ["--no-tree"])
+    elif has_get_maintainer(tree):
         return _run_script(tree, ["--", str(patch_file)])
     try:
         # surrogateescape: a name git left unquoted keeps its exact bytes.
@@ -284,14 +331,14 @@ def recipients_for_patch(tree: Path | str, patch_file: Path | str) -> Recipients
     paths, lines = patch_paths_and_keyword_lines(text)
     if not paths:
         raise KfuncfixError(f"{patch_file} has no diff")
-    return Maintainers(tree).recipients(paths, lines)
+    return Maintainers(tree, revision).recipients(paths, lines)
 
 
-def _run_script(tree: Path, inputs: list[str]) -> Recipients:
+def _run_script(workdir: Path, inputs: list[str], extra: Sequence[str] = ()) -> Recipients:
     """Run get_maintainer.pl once per role, since one plain listing does not say who is who."""
-    script = tree / SCRIPT
+    script = workdir / SCRIPT
     source = script.read_text(encoding="utf-8", errors="replace")
-    common = ["--no-git", "--no-git-fallback", "--no-rolestats"]
+    common = ["--no-git", "--no-git-fallback", "--no-rolestats", *extra]
     # Options that older trees lack; passing an unknown one makes the script stop.
     common += [f"--no-{o}" for o in ("substatus", "fixes") if f"'{o}!'" in source]
     runs = {"m": ["--m", "--no-r", "--no-l"], "r": ["--no-m", "--r", "--no-l"],
@@ -299,8 +346,9 @@ def _run_script(tree: Path, inputs: list[str]) -> Recipients:
     # The three runs are independent and each takes about a second on a kernel
     # tree (it reads all of MAINTAINERS): run them side by side.
     running = {
-        role: subprocess.Popen(["perl", str(script), *common, *flags, *inputs], cwd=tree,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        role: subprocess.Popen(["perl", str(script), *common, *flags, *inputs], cwd=workdir,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               errors="replace")
         for role, flags in runs.items()
     }
     found: dict[str, list[str]] = {}
@@ -309,10 +357,78 @@ def _run_script(tree: Path, inputs: list[str]) -> Recipients:
         out, err = process.communicate()
         if process.returncode != 0:
             failures.append(err.strip())
-        found[role] = [line.strip() for line in out.splitlines() if line.strip()]
+        # What the script prints goes into To:/Cc: headers: one address per line, checked.
+        found[role] = [check_address(line, f"{SCRIPT} output")
+                       for line in out.splitlines() if line.strip()]
     if failures:
         raise KfuncfixError(f"{SCRIPT} failed: {failures[0]}")
     return Recipients(tuple(found["m"]), tuple(found["r"] + found["l"])).merge()
+
+
+# (tree, commit) -> a scratch directory holding the committed script and its inputs,
+# or None when that commit has no script.  Kept for the process: a series asks once
+# per patch, and writing the directory layout of a kernel tree takes a moment.
+_CHECKOUTS: dict[tuple[Path, str], tempfile.TemporaryDirectory[str] | None] = {}
+
+
+def _script_checkout(tree: Path, revision: str) -> Path | None:
+    """The committed get_maintainer.pl with what it reads, in a scratch directory."""
+    sha = _git(tree, ["rev-parse", "--verify", "--quiet", "--end-of-options",
+                      f"{revision}^{{commit}}"]).decode().strip()
+    key = (tree.resolve(), sha)
+    if key not in _CHECKOUTS:
+        blobs = committed_files(tree, sha, SCRIPT_INPUTS)
+        scratch = None
+        if SCRIPT in blobs:
+            scratch = tempfile.TemporaryDirectory(prefix="kfuncfix-get-maintainer-")
+            root = Path(scratch.name)
+            dirs = set(committed_dirs(tree, sha))
+            named = set(_DIR_PATTERN.findall(
+                blobs.get("MAINTAINERS", b"").decode("utf-8", "replace")))
+            for directory in sorted(named & dirs):
+                (root / directory).mkdir(parents=True, exist_ok=True)
+            for path, data in blobs.items():
+                (root / path).parent.mkdir(parents=True, exist_ok=True)
+                (root / path).write_bytes(data)
+        _CHECKOUTS[key] = scratch
+    found = _CHECKOUTS[key]
+    return None if found is None else Path(found.name)
+
+
+def committed_files(tree: Path, revision: str, paths: Sequence[str]) -> dict[str, bytes]:
+    """The blobs at `revision` of those of `paths` that are regular files there."""
+    sha = _git(tree, ["rev-parse", "--verify", "--quiet", "--end-of-options",
+                      f"{revision}^{{commit}}"]).decode().strip()
+    listing = _git(tree, ["ls-tree", "-z", "--full-tree", sha, "--", *paths])
+    out = {}
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, name = entry.partition(b"\t")
+        mode, kind, blob = meta.split()
+        # A link or a submodule is not a file to run or read (100755 is, 100644 too).
+        if kind == b"blob" and mode in (b"100644", b"100755"):
+            out[os.fsdecode(name)] = _git(tree, ["cat-file", "blob", blob.decode()])
+    return out
+
+
+def committed_dirs(tree: Path, revision: str) -> list[str]:
+    """Every directory of the tree at `revision` (safe names only: no `..`, no `.git`)."""
+    listing = _git(tree, ["ls-tree", "-r", "-d", "-z", "--name-only", "--full-tree",
+                          "--end-of-options", revision])
+    names = [os.fsdecode(n) for n in listing.split(b"\0") if n]
+    return [n for n in names
+            if not n.startswith("/")
+            and all(part not in ("", ".", "..") and part.lower() != ".git"
+                    for part in n.split("/"))]
+
+
+def _git(tree: Path, args: list[str]) -> bytes:
+    done = subprocess.run(["git", "-C", str(tree), *args], capture_output=True, check=False)
+    if done.returncode != 0:
+        why = done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
+        raise KfuncfixError(f"git {args[0]} failed in {tree}: {why}")
+    return done.stdout
 
 
 def subject_prefix(
@@ -324,8 +440,9 @@ def subject_prefix(
     Ties go to the prefix used most recently; `default` when history has none.
     """
     repo = open_repo(repo_path)
+    # Literal pathspecs: a file named `*.c` is that file, not every .c file.
     log = run_git(repo, ["log", f"-n{limit}", "--no-merges", "--format=%s", revision, "--",
-                         *paths])
+                         *(f":(literal){p}" for p in paths)])
     prefixes = [m[1] for m in map(_PREFIX.match, log.splitlines()) if m]
     if not prefixes:
         return default

@@ -1,0 +1,169 @@
+"""`check`: a plan rendered as findings, for a tree, a patch or commits.
+
+A finding is a planned change: `path:line: ERROR: rule: message` (checkpatch
+style; ERROR for a kfunc the compiler may inline or drop, WARNING for a
+convention).  For a patch or a commit only what it adds or changes counts:
+the set entries and definition headers on lines it adds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchSet
+
+from kfuncfix.engine import FileChange, Plan, Result, apply_edits
+from kfuncfix.errors import KfuncfixError
+from kfuncfix.model import KFUNC, TreeIndex
+from kfuncfix.outputs.diff import unified_diff
+
+TOOL = "kfuncfix"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of `check` output."""
+
+    severity: str  # "error" or "warning"
+    rule: str
+    file: str
+    line: int
+    message: str
+    kfunc: str | None
+    fix: str  # the change as a diff, empty for remarks without a fix
+
+    def text(self) -> str:
+        return f"{self.file}:{self.line}: {self.severity.upper()}: {self.rule}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "severity": self.severity, "path": self.file,
+                "line": self.line, "kfunc": self.kfunc, "message": self.message,
+                "fix": self.fix}
+
+
+def findings(index: TreeIndex, result: Plan, added: dict[str, set[int]] | None = None,
+             with_fix: bool = False) -> list[Finding]:
+    """The plan's findings (and what its rules could not resolve, as warnings);
+    with `added` (lines a patch adds, by file), only those the patch touches;
+    `with_fix` renders each fix as a diff (for JSON)."""
+    out = []
+    for r in result.findings:
+        if added is None or touches(index, r, added):
+            out.append(Finding(r.severity, r.rule, r.file, r.line, r.message, r.kfunc,
+                               _fix(index, r) if with_fix else ""))
+    for r in result.results:
+        if r.status != "skipped" or not r.lint:
+            continue
+        if added is None or touches(index, r, added):
+            what = f"kfunc {r.name}" if r.kfunc else r.name
+            message = f"{what}: {r.message}"
+            if r.severity == "error":
+                message += " (change it by hand)"
+            out.append(Finding(r.severity, r.rule, r.file, r.line, message, r.kfunc, ""))
+    return sorted(out, key=lambda f: (f.file, f.line, f.rule))
+
+
+def _fix(index: TreeIndex, r: Result) -> str:
+    src = index.sources.get(r.file)
+    if src is None or not r.edits:
+        return ""
+    change = FileChange(r.file, src.data, apply_edits(src.data, r.edits, r.file), [],
+                        sorted(r.edits, key=lambda e: e.start))
+    return unified_diff([change]).decode("utf-8", "replace")
+
+
+def touches(index: TreeIndex, r: Result, added: dict[str, set[int]]) -> bool:
+    """The patch adds a line of what the result is about: its own line, the set
+    entry of its kfunc, or a line of its kfunc's definition header."""
+    if r.line in added.get(r.file, ()):
+        return True
+    names = {n.strip() for n in r.name.split(",")} | ({r.kfunc} if r.kfunc else set())
+    for k in index.kfuncs:
+        if k.name not in names:
+            continue
+        if k.entry.span.line in added.get(k.set.file, ()):
+            return True
+        for d in k.definitions:
+            lines = added.get(d.file)
+            if lines:
+                first, last = d.source.line_of(d.func.start), d.source.line_of(d.func.brace)
+                if any(first <= n <= last for n in lines):
+                    return True
+    for s in index.sets:
+        if s.name == r.name and s.file == r.file and s.end_span is not None:
+            if any(s.start_span.line <= n <= s.end_span.line for n in added.get(s.file, ())):
+                return True
+    return False
+
+
+def added_lines(patch_text: bytes) -> dict[str, set[int]]:
+    """Line numbers (in the patched files) that a unified diff adds, by path."""
+    try:
+        patch = PatchSet(patch_text.decode("utf-8", "surrogateescape"))
+    except UnidiffParseError as exc:
+        raise KfuncfixError(f"cannot read the patch: {exc}") from exc
+    out: dict[str, set[int]] = {}
+    for pf in patch:
+        if pf.is_removed_file:
+            continue
+        target = pf.target_file[2:] if pf.target_file.startswith("b/") else pf.target_file
+        out[target] = {line.target_line_no for hunk in pf for line in hunk if line.is_added
+                       and line.target_line_no is not None}
+    return out
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    subject: str
+    diff: bytes
+
+
+def commits_of(root: Path, rev: str) -> list[Commit]:
+    """The commits `check --git REV` lints: REV alone, or every commit of A..B."""
+    if ".." in rev:
+        shas = _git(root, "rev-list", "--reverse", "--no-merges", rev, "--").split()
+        if not shas:
+            raise KfuncfixError(f"{rev}: no commits in this range")
+    else:
+        shas = [_git(root, "rev-parse", "--verify", "-q", f"{rev}^{{commit}}").strip()]
+    out = []
+    for raw in shas:
+        sha = raw.decode()
+        subject = _git(root, "log", "-1", "--format=%s", sha).decode("utf-8", "replace").strip()
+        # The first parent, or the empty tree for a root commit.
+        diff = _git(root, "diff-tree", "-p", "--no-color", "--no-renames", "--root", "-r",
+                    "--no-commit-id", sha, "--")
+        out.append(Commit(sha, subject, diff))
+    return out
+
+
+def _git(root: Path, *args: str) -> bytes:
+    proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True)
+    if proc.returncode:
+        why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise KfuncfixError(f"git {args[0]}: {why[0] if why else 'failed'}")
+    return proc.stdout
+
+
+def has_kfunc_sets(index: TreeIndex) -> bool:
+    """The tree registers BTF id sets of kfuncs (Linux 5.18 and later do)."""
+    return any(s.kind == KFUNC for s in index.sets) or bool(index.kfuncs)
+
+
+def b4_report(found: Iterable[Finding], scope: str) -> str:
+    """b4's review check JSON: one object for the tool, pass, warn or fail."""
+    items = list(found)
+    errors = sum(1 for f in items if f.severity == "error")
+    status = "fail" if errors else ("warn" if items else "pass")
+    summary = (f"{len(items)} finding(s) in {scope}: {errors} error(s)" if items
+               else f"no kfunc findings in {scope}")
+    details = "\n".join(f.text() for f in items)
+    return json.dumps([{"tool": TOOL, "status": status, "summary": summary,
+                        "details": details}], indent=2)
