@@ -3,8 +3,8 @@
 One byte search finds the files that hold sets and registrations; those are
 scanned once and read by the passes of `kfuncfix.discovery` in turn (sets,
 macro expansion, registrations, resolution, facts and risks).  Names not
-defined in their set's own file are looked up with one more search over the
-whole tree, for all such names at once.
+defined in their set's own file are looked up in the files already read, and
+the rest with one more search over the whole tree, for all of them at once.
 """
 
 from __future__ import annotations
