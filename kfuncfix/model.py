@@ -21,6 +21,9 @@ UNREGISTERED = "unregistered"
 
 TAGGED = "tagged"
 UNTAGGED = "untagged"
+# The tag is on an earlier declaration in the same file, not on the definition:
+# the compiler merges the attributes, but grep does not find the kfunc.
+TAGGED_AT_DECLARATION = "tagged-at-declaration"
 UNRESOLVED = "unresolved"
 
 # Risk signals recorded per definition.
@@ -85,7 +88,12 @@ class IdSet:
 
 @dataclass
 class Definition:
-    """One definition of a kfunc: where it is, its spans, prototype and risks."""
+    """One definition of a kfunc: where it is, what its header says, its risks.
+
+    `words`, `wrapper` and `declared_words` are facts read from the source;
+    `tagged` and `tagged_at_declaration` interpret them with the tag words and
+    wrapper macros discovery was given (the rules' conventions).
+    """
 
     file: str
     source: SourceFile
@@ -94,10 +102,25 @@ class Definition:
     tagged: bool
     risks: list[str] = field(default_factory=list)
     unused_params: list[str] = field(default_factory=list)
+    # Attribute and specifier words of the definition's own header
+    # (`__bpf_kfunc`, `static`, `__printf(2, 0)`, type words).
+    words: frozenset[str] = frozenset()
+    # The macro that produces the definition (`BPF_KFUNC(int f(void)) {`), if any.
+    wrapper: str | None = None
+    # Words that earlier declarations of the function in the same file carry
+    # and the definition does not (`__bpf_kfunc int f(void);` ... `int f(void) {`).
+    declared_words: frozenset[str] = frozenset()
+    tagged_at_declaration: bool = False
 
     @property
     def line(self) -> int:
         return self.func.line
+
+    @property
+    def status(self) -> str:
+        if self.tagged:
+            return TAGGED
+        return TAGGED_AT_DECLARATION if self.tagged_at_declaration else UNTAGGED
 
 
 @dataclass
@@ -123,7 +146,11 @@ class Kfunc:
     def status(self) -> str:
         if not self.definitions:
             return UNRESOLVED
-        return TAGGED if all(d.tagged for d in self.definitions) else UNTAGGED
+        statuses = {d.status for d in self.definitions}
+        for status in (UNTAGGED, TAGGED_AT_DECLARATION):
+            if status in statuses:
+                return status
+        return TAGGED
 
 
 @dataclass

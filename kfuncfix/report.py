@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from kfuncfix.model import DTOR, FMODRET, KFUNC, UNRESOLVED, Definition, Kfunc, TreeIndex
+from kfuncfix.model import (
+    DTOR,
+    FMODRET,
+    KFUNC,
+    TAGGED,
+    TAGGED_AT_DECLARATION,
+    UNRESOLVED,
+    UNTAGGED,
+    Definition,
+    Kfunc,
+    TreeIndex,
+)
 
 KIND_ORDER = {KFUNC: 0, DTOR: 1, FMODRET: 2}
 
@@ -29,17 +41,18 @@ class Record:
     risks: list[str]
     unused_params: list[str]
     prototype: str | None
-    params: list[dict] | None = field(default=None)
+    params: list[dict[str, Any]] | None = field(default=None)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def records(index: TreeIndex) -> list[Record]:
     """One record per (kfunc, definition), sorted by file and line; unresolved last."""
-    merged: dict[tuple, Record] = {}
+    merged: dict[tuple[str, str | None, int | str], Record] = {}
     for k in sorted(index.kfuncs, key=lambda k: KIND_ORDER[k.kind]):
-        for d in k.definitions or [None]:
+        definitions: list[Definition | None] = [*k.definitions] or [None]
+        for d in definitions:
             key = (k.name, d.file, d.func.start) if d else (k.name, None, k.set.file)
             rec = merged.get(key)
             if rec is None:
@@ -69,7 +82,7 @@ def _record(k: Kfunc, d: Definition | None) -> Record:
         kinds=[k.kind],
         flags=list(k.flags),
         condition=list(k.condition),
-        status=UNRESOLVED if d is None else ("tagged" if d.tagged else "untagged"),
+        status=UNRESOLVED if d is None else d.status,
         reason=k.reason,
         risks=list(d.risks) if d else [],
         unused_params=list(d.unused_params) if d else [],
@@ -79,16 +92,23 @@ def _record(k: Kfunc, d: Definition | None) -> Record:
 
 
 def needs_tag(rec: Record) -> bool:
-    """An untagged definition of a real kfunc (fmodret targets are not kfuncs)."""
-    return rec.status == "untagged" and any(k in (KFUNC, DTOR) for k in rec.kinds)
+    """An untagged definition of a real kfunc (fmodret targets are not kfuncs).
+
+    One tagged at an earlier declaration is safe (the compiler merges the
+    attributes): not at risk, though the convention wants the tag on it too.
+    """
+    return rec.status == UNTAGGED and any(k in (KFUNC, DTOR) for k in rec.kinds)
 
 
 def summary(index: TreeIndex, recs: list[Record]) -> str:
     kfunc_sets = sum(1 for s in index.sets if s.kind in (KFUNC, DTOR, FMODRET))
-    counts = {s: sum(1 for r in recs if r.status == s) for s in ("tagged", "untagged", UNRESOLVED)}
+    counts = {s: sum(1 for r in recs if r.status == s)
+              for s in (TAGGED, TAGGED_AT_DECLARATION, UNTAGGED, UNRESOLVED)}
     names = len({r.name for r in recs})
+    at_declaration = (f"{counts[TAGGED_AT_DECLARATION]} tagged at declaration, "
+                      if counts[TAGGED_AT_DECLARATION] else "")
     return (
         f"{names} kfuncs in {kfunc_sets} registered sets, {len(recs)} definitions: "
-        f"{counts['tagged']} tagged, {counts['untagged']} untagged, "
+        f"{counts[TAGGED]} tagged, {at_declaration}{counts[UNTAGGED]} untagged, "
         f"{counts[UNRESOLVED]} unresolved"
     )

@@ -27,7 +27,7 @@ import re
 import shutil
 import stat
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from kfuncfix.errors import KfuncfixError
@@ -254,7 +254,7 @@ class TreeFiles:
             self._catfile.wait()
             self._catfile = None
 
-    def grep(self, pattern: str, files: str = "all") -> list[str]:
+    def grep(self, pattern: str | Sequence[str], files: str = "all") -> list[str]:
         """Relative paths of in-scope files with a line matching `pattern` (sorted).
 
         `files` is "all" (.c and .h), "c" (.c only: half the bytes of a kernel
@@ -263,24 +263,29 @@ class TreeFiles:
         """
         return self.grep_start(pattern, files)()
 
-    def grep_start(self, pattern: str, files: str = "all") -> Callable[[], list[str]]:
+    def grep_start(self, pattern: str | Sequence[str], files: str = "all",
+                   whole_words: bool = False) -> Callable[[], list[str]]:
         """Start a search; the returned function waits for it and gives its result.
 
-        Lets the caller do Python work while git grep reads the tree.
+        Lets the caller do Python work while git grep reads the tree.  A list
+        of strings is searched as fixed strings (grep -F: several times faster
+        than a regex alternation), as whole words with `whole_words`.
         """
         wanted = FILE_SETS[files]
+        options = _options(pattern, whole_words)
+        regex_text = _as_regex(pattern, whole_words)
         if self.is_git:
-            wait = self._git_grep(pattern, files)
+            wait = self._git_grep(options, files)
         else:
-            found = self._gnu_grep(pattern, files) if shutil.which("grep") else None
+            found = self._gnu_grep(options, files) if shutil.which("grep") else None
             if found is None:
-                found = self._python_grep(pattern, (f for f in self._walk() if wanted(f)))
+                found = self._python_grep(regex_text, (f for f in self._walk() if wanted(f)))
             wait = lambda: found  # noqa: E731
 
         def result() -> list[str]:
             found = {f for f in wait() if in_scope(f) and wanted(f)}
             if self.overlay:
-                regex = re.compile(pattern.encode(), re.M)
+                regex = re.compile(regex_text.encode(), re.M)
                 for rel, data in self.overlay.items():
                     found.discard(rel)
                     if (data is not None and in_scope(rel) and wanted(rel)
@@ -290,10 +295,10 @@ class TreeFiles:
 
         return result
 
-    def _git_grep(self, pattern: str, files: str) -> Callable[[], set[str]]:
+    def _git_grep(self, options: list[str], files: str) -> Callable[[], set[str]]:
         # -z: names NUL-ended and unquoted; else git quotes non-ASCII ones ("caf\303\251.c").
         # No -I: a file with a NUL byte would be left out unseen; discovery reports it.
-        base = ["git", "-C", str(self.root), "grep", "-l", "-z", "-P", "-e", pattern,
+        base = ["git", "-C", str(self.root), "grep", "-l", "-z", *options,
                 *([self.rev] if self.rev else []), "--"]
         prefix = f"{self.rev}:" if self.rev else ""
         if files == "include":
@@ -320,12 +325,12 @@ class TreeFiles:
 
         return wait
 
-    def _gnu_grep(self, pattern: str, files: str) -> set[str] | None:
+    def _gnu_grep(self, options: list[str], files: str) -> set[str] | None:
         includes = {"all": ["--include=*.c", "--include=*.h"], "c": ["--include=*.c"],
                     "include": ["--include=*.h"]}[files]
         # -r (not -R) never follows a symbolic link; -Z ends each name with NUL.  No -I,
         # as for git grep: a binary file is reported by discovery, not left out unseen.
-        cmd = ["grep", "-r", "-l", "-Z", "-P", "-e", pattern, *includes,
+        cmd = ["grep", "-r", "-l", "-Z", *options, *includes,
                "--exclude-dir=Documentation", "."]
         proc = subprocess.run(cmd, cwd=self.root, capture_output=True)
         if proc.returncode not in (0, 1) and not proc.stdout:
@@ -354,3 +359,18 @@ class TreeFiles:
             except OSError:
                 continue
         return found
+
+
+def _options(pattern: str | Sequence[str], whole_words: bool) -> list[str]:
+    """grep options for a PCRE pattern, or for fixed strings given as a list."""
+    if isinstance(pattern, str):
+        return ["-P", "-e", pattern]
+    return ["-F", *(["-w"] if whole_words else []), *(a for s in pattern for a in ("-e", s))]
+
+
+def _as_regex(pattern: str | Sequence[str], whole_words: bool) -> str:
+    """The same search as a Python regular expression (overlay files, no grep)."""
+    if isinstance(pattern, str):
+        return pattern
+    words = "|".join(map(re.escape, pattern))
+    return rf"(?<!\w)(?:{words})(?!\w)" if whole_words else f"(?:{words})"

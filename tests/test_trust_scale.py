@@ -4,7 +4,8 @@ The argument, checked here by counting rather than timing: discovery runs a
 fixed number of tree-wide byte searches (git grep or grep, in C), reads and
 scans each file those searches name once, and resolves every kfunc name
 with dictionary lookups into the scanned files.  Names not defined in their
-set's file are found with one more search, for all of them at once.  So on
+set's file are looked up in the files already read, and the rest with one
+more search, for all of them at once.  So on
 synthetic trees where only the number of kfuncs changes, the files read,
 the files scanned and the searches run stay the same; adding files that
 hold no set adds nothing; adding set files adds exactly those files.
@@ -29,10 +30,10 @@ from pathlib import Path
 
 import pytest
 
-from kfuncfix import discover as discover_module
 from kfuncfix.btf.kfuncs import BPF_KFUNC_TAG
 from kfuncfix.btf.writer import BTFWriter
 from kfuncfix.discover import discover
+from kfuncfix.discovery import reader as reader_module
 from kfuncfix.engine import load_rule, plan
 from kfuncfix.source.scan import scan
 from kfuncfix.treefiles import TreeFiles
@@ -99,7 +100,7 @@ def measure(tree: Path, monkeypatch: pytest.MonkeyPatch) -> Cost:
     with monkeypatch.context() as patch:
         patch.setattr(TreeFiles, "read", counting_read)
         patch.setattr(TreeFiles, "grep_start", counting_grep)
-        patch.setattr(discover_module, "scan", counting_scan)
+        patch.setattr(reader_module, "scan", counting_scan)
         index = discover(tree)
     result = plan(index, load_rule("bpf_kfunc_tag"))
     return Cost(read, scanned, searches[0], len(index.kfuncs), len(result.kfuncs))

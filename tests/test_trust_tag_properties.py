@@ -29,6 +29,8 @@ RULE = load_rule("bpf_kfunc_tag")
 DROPPED = {b"noinline", b"__used"}
 PATH = "kernel/gen.c"
 TOKEN_RE = re.compile(rb"[A-Za-z_]\w*|\d\w*|\S")
+# A line of attributes only (`__weak __printf(1, 2)`): the tag goes below it.
+ATTRIBUTE_LINE_RE = re.compile(rb"(?:[ \t]*(?:__weak|__printf\([^)\n]*\)))+[ \t]*\r?\n")
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_]{2,10}", fullmatch=True)
 SPECIFIERS = st.sampled_from([
@@ -126,6 +128,14 @@ def header_span(src: SourceFile, func) -> tuple[int, int]:
     return line_start(src.data, func.start), after_eol(src.data, func.brace)
 
 
+def attribute_lines(head: bytes) -> bytes:
+    """The lines of attributes only at the start of a definition header."""
+    at = 0
+    while m := ATTRIBUTE_LINE_RE.match(head, at):
+        at = m.end()
+    return head[:at]
+
+
 def tokens(data: bytes) -> list[bytes]:
     return TOKEN_RE.findall(data)
 
@@ -188,8 +198,9 @@ def test_tag_rule_changes_only_kfunc_headers(tree: Path, generated) -> None:
     for was, now in zip(old_funcs, new_funcs, strict=True):
         old_head, new_head = old[was.start:was.brace], new[now.start:now.brace]
         if was.name in kfuncs:
-            assert tokens(new_head) == [b"__bpf_kfunc"] + [
-                t for t in tokens(old_head) if t not in DROPPED]
+            kept = [t for t in tokens(old_head) if t not in DROPPED]
+            above = len(tokens(attribute_lines(old_head)))
+            assert tokens(new_head) == kept[:above] + [b"__bpf_kfunc"] + kept[above:]
             assert "__bpf_kfunc" in now.words and not now.words & {"noinline", "__used"}
         else:
             assert new[now.start:now.body_end] == old[was.start:was.body_end]

@@ -28,6 +28,14 @@ from kfuncfix.source.header import FunctionDef, Specifier
 from kfuncfix.source.scan import SourceFile
 
 SPACE = b" \t\r\n\f\v"
+# Attributes kernel code writes alone on a line above a definition; a tag goes
+# after such lines, on the line of the return type.  `NAME(...)` specifiers
+# (`__printf(2, 0)`, `__attribute__((cold))`) count too.
+LINE_ATTRIBUTES = frozenset({
+    "__must_check", "__weak", "__cold", "__noreturn", "__maybe_unused", "__always_unused",
+    "notrace",
+})
+NOT_ATTRIBUTE_CALLS = frozenset({"typeof", "__typeof__", "__typeof", "_Atomic"})
 
 
 class CannotRewrite(Exception):
@@ -98,7 +106,7 @@ def rewrite_header(
     start = line_start(data, func.start)
     edits = _drop_edits(data, [s for s in func.specifiers if s.text in style.drop], why)
     kept = [s for s in func.specifiers if s.text not in style.drop]
-    at = kept[0].start if kept else func.name_start
+    at = _prefix_at(data, kept, func.name_start)
     eol = eol_of(data, func.params_start)
     if style.wrap:
         edits.append(Edit(at, at, style.wrap.encode() + b"(", why))
@@ -122,6 +130,32 @@ def rewrite_header(
         != old_line,
     )
     return HeaderRewrite(Edit(start, end, bytes(new), why), over)
+
+
+def _prefix_at(data: bytes, kept: list[Specifier], name_start: int) -> int:
+    """Where a prefix goes: its first specifier, after lines of attributes only.
+
+    `__printf(2, 0)` alone on a line stays above: upstream writes
+    `__printf(2, 0)\n__bpf_kfunc void f(...)`.
+    """
+    if not kept:
+        return name_start
+    lines: dict[int, list[int]] = {}
+    for i, spec in enumerate(kept):
+        lines.setdefault(line_start(data, spec.start), []).append(i)
+    name_line = line_start(data, name_start)
+    for first, indexes in lines.items():
+        if first == name_line or not all(_is_attribute(kept, i) for i in indexes):
+            return kept[indexes[0]].start
+    return kept[0].start
+
+
+def _is_attribute(specs: list[Specifier], i: int) -> bool:
+    text = specs[i].text
+    if text.startswith("("):  # the arguments of the attribute before it
+        return i > 0 and _is_attribute(specs, i - 1)
+    calls = i + 1 < len(specs) and specs[i + 1].text.startswith("(")
+    return text in LINE_ATTRIBUTES or (calls and text not in NOT_ATTRIBUTE_CALLS)
 
 
 def _drop_edits(data: bytes, dropped: list[Specifier], why: str) -> list[Edit]:

@@ -162,7 +162,7 @@ def _statement_start(masked: bytes, items: list[_Item]) -> int:
 
 
 def analyze_header(
-    src: SourceFile, masked: bytearray, start: int, brace: int
+    src: SourceFile, masked: bytes | bytearray, start: int, brace: int
 ) -> FunctionDef | None:
     """A FunctionDef if the text before this top-level `{` declares a function."""
     items = _items(bytes(masked[start:brace]), 0, brace - start)

@@ -75,14 +75,17 @@ def _is_annotation(word: str) -> bool:
     return word.startswith("__") and not KEEP_DUNDER_RE.match(word)
 
 
-def clean_tokens(text: str) -> list[str]:
-    """Tokens of a prototype with kernel annotations and their arguments removed."""
+def clean_tokens(text: str, name: str = "") -> list[str]:
+    """Tokens of a prototype with kernel annotations and their arguments removed.
+
+    `name`, the function's own, is kept even when it looks like one (`__bpf_trap`).
+    """
     raw = TOKEN_RE.findall(text)
     out: list[str] = []
     i = 0
     while i < len(raw):
         tok = raw[i]
-        if _is_annotation(tok) and not (out and out[-1] in TAG_WORDS):
+        if tok != name and _is_annotation(tok) and not (out and out[-1] in TAG_WORDS):
             i += 1
             if i < len(raw) and raw[i] == "(":
                 depth = 0
@@ -141,7 +144,7 @@ def _parser() -> c_parser.CParser:
 
 def parse_prototype_text(name: str, text: str) -> Prototype:
     """Parse `<specifiers> name(<params>)` as the kernel wrote it."""
-    tokens = clean_tokens(text)
+    tokens = clean_tokens(text, name)
     if len(tokens) > MAX_TOKENS:
         # pycparser's cost grows faster than the parameter list: bound what one
         # definition may cost (C promises 127 parameters; the kernel uses a dozen).

@@ -19,17 +19,18 @@ from dataclasses import dataclass, field
 
 from kfuncfix.source.header import FunctionDef, analyze_header
 
-TOKEN_RE = re.compile(
-    rb"""
-      (?P<lcomment>//(?:\\\r?\n|[^\n])*)
-    | (?P<bcomment>/\*.*?(?:\*/|\Z))
-    | (?P<string>"(?:\\.|[^"\\\n])*")
-    | (?P<char>'(?:\\.|[^'\\\n])*')
-    | (?P<pp>^[ \t]*\#(?:\\\r?\n|/\*.*?\*/|[^\n])*)
-    | (?P<punct>[{}()\[\];])
-    """,
-    re.M | re.S | re.X,
-)
+# The bytes that can start something that matters: comments, literals,
+# preprocessor lines, brackets and semicolons.  A plain character class lets
+# the regex engine skip everything else in C; each kind is then matched at its
+# start.  Inside a function body only braces matter (and what must be masked):
+# its parentheses and semicolons, most of a file's punctuation, are skipped.
+START_RE = re.compile(rb"[/\"'#{}()\[\];]")
+BODY_START_RE = re.compile(rb"[/\"'#{}]")
+COMMENT_RE = re.compile(rb"//(?:\\\r?\n|[^\n])*|/\*.*?(?:\*/|\Z)", re.S)
+STRING_RE = re.compile(rb'"(?:\\.|[^"\\\n])*"', re.S)
+CHAR_RE = re.compile(rb"'(?:\\.|[^'\\\n])*'", re.S)
+PP_RE = re.compile(rb"\#(?:\\\r?\n|/\*.*?\*/|[^\n])*", re.S)
+HSPACE = b" \t"
 DIRECTIVE_RE = re.compile(rb"^[ \t]*#[ \t]*(\w*)[ \t]*(.*)", re.S)
 CONTINUATION_RE = re.compile(rb"\\\r?\n")
 # Every byte but the newline becomes a space: masked text keeps offsets and lines.
@@ -54,8 +55,8 @@ class _Cond:
     negated: list[str]  # conditions of earlier branches, now false
     dead: bool  # this branch is `#if 0`-dead
     live_done: bool  # an earlier branch was `#if 1`: later ones are dead
-    stack_at_if: list
-    first_branch_end: list | None = None
+    stack_at_if: list[tuple[int, int, FunctionDef | None]]
+    first_branch_end: list[tuple[int, int, FunctionDef | None]] | None = None
     guard: str | None = None  # `#ifndef X` that may turn out to be a guard
     start: int = 0
     is_guard: bool = False
@@ -113,6 +114,13 @@ class SourceFile:
     functions: list[FunctionDef] = field(default_factory=list)
     directives: list[Directive] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Bracket structure: offset of an opening bracket -> just past its closer,
+    # for every brace and every bracket outside function bodies (set bodies,
+    # macro calls, initializers, prototypes).  Parentheses inside bodies are
+    # most of a file's brackets and no consumer needs them.
+    closer: dict[int, int] = field(default_factory=dict)
+    blocks: list[tuple[int, int]] = field(default_factory=list)  # top-level `{...}`
+    statement_starts: list[int] = field(default_factory=list)  # top-level, ascending
     _cond_offsets: list[int] = field(default_factory=list)
     _cond_values: list[tuple[_Branch | None, bool]] = field(default_factory=list)
     _newlines: list[int] | None = None
@@ -133,6 +141,16 @@ class SourceFile:
         """True inside a region the preprocessor never compiles (`#if 0`)."""
         i = bisect.bisect_right(self._cond_offsets, offset) - 1
         return self._cond_values[i][1] if i >= 0 else False
+
+    def in_block(self, offset: int) -> bool:
+        """True inside a top-level `{...}`: a function body or an initializer."""
+        i = bisect.bisect_right(self.blocks, (offset, len(self.data) + 1)) - 1
+        return i >= 0 and self.blocks[i][0] < offset < self.blocks[i][1]
+
+    def statement_start(self, offset: int) -> int:
+        """Where the top-level statement holding `offset` starts."""
+        i = bisect.bisect_right(self.statement_starts, offset) - 1
+        return self.statement_starts[i] if i >= 0 else 0
 
     def defines(self, macro: str) -> bool:
         """True if a `#define` of this file names `macro`."""
@@ -167,6 +185,9 @@ def _scan(path: str, data: bytes) -> SourceFile:
     stack: list[tuple[int, int, FunctionDef | None]] = []  # (char, offset, pending def)
     open_count = _count_openers(stack)  # per opener byte: how many are on the stack
     stmt_start = 0
+    starts = src.statement_starts
+    starts.append(0)
+    blocks = src.blocks
     dead = False
 
     def record_conditions(offset: int) -> None:
@@ -180,9 +201,21 @@ def _scan(path: str, data: bytes) -> SourceFile:
         deads[-1] = (deads[-2] if len(deads) > 1 else False) or cond.dead
 
     record_conditions(0)
-    for m in TOKEN_RE.finditer(data):
-        kind = m.lastgroup
-        start, end = m.span()
+    pos = 0
+    while True:
+        in_body = bool(stack) and stack[0][2] is not None
+        m = (BODY_START_RE if in_body else START_RE).search(data, pos)
+        if m is None:
+            break
+        start = pos = m.start()
+        kind, end = _token_at(data, start)
+        if kind == "":  # a division, or an unterminated literal: not a token
+            pos = start + 1
+            continue
+        if kind == "pp":  # the directive starts at its line's start
+            while start and data[start - 1] in HSPACE:
+                start -= 1
+        pos = end
         if kind == "punct":
             if dead:
                 masked[start:end] = b" "
@@ -197,13 +230,20 @@ def _scan(path: str, data: bytes) -> SourceFile:
             elif ch == 0x3B:  # ;
                 if not stack:
                     stmt_start = end
+                    starts.append(end)
             else:
                 opener = CLOSER_OF[ch]
-                # The count says at once when no such opener is open: searching
-                # the whole stack for each stray closer was quadratic.
-                depth = next(
-                    (i for i in range(len(stack) - 1, -1, -1) if stack[i][0] == opener), None
-                ) if open_count[opener] else None
+                if stack and stack[-1][0] == opener:
+                    depth: int | None = len(stack) - 1
+                elif open_count[opener]:
+                    # The count says at once when no such opener is open: searching
+                    # the whole stack for each stray closer was quadratic.
+                    depth = next(
+                        (i for i in range(len(stack) - 1, -1, -1) if stack[i][0] == opener),
+                        None,
+                    )
+                else:
+                    depth = None
                 if depth is None:
                     src.warnings.append(
                         f"{path}:{src.line_of(start)}: unbalanced '{chr(ch)}' ignored"
@@ -214,9 +254,11 @@ def _scan(path: str, data: bytes) -> SourceFile:
                     src.warnings.append(
                         f"{path}:{src.line_of(where)}: unclosed '{chr(stack[-1][0])}'"
                     )
-                _, _, pending = stack[depth]
+                _, open_at, pending = stack[depth]
                 for closed, _, _ in stack[depth:]:
                     open_count[closed] -= 1
+                if ch == 0x7D or stack[0][2] is None:  # braces, and all outside bodies
+                    src.closer[open_at] = end
                 del stack[depth:]
                 if not stack:
                     if pending is not None and ch == 0x7D:
@@ -224,6 +266,8 @@ def _scan(path: str, data: bytes) -> SourceFile:
                         src.functions.append(pending)
                     if ch == 0x7D:
                         stmt_start = end
+                        starts.append(end)
+                        blocks.append((open_at, end))
             continue
 
         masked[start:end] = data[start:end].translate(BLANK)
@@ -292,6 +336,7 @@ def _scan(path: str, data: bytes) -> SourceFile:
             record_conditions(end)
         if not stack:
             stmt_start = end
+            starts.append(end)
 
     if conds:
         src.warnings.append(f"{path}: {len(conds)} unterminated #if block(s)")
@@ -299,6 +344,11 @@ def _scan(path: str, data: bytes) -> SourceFile:
         ch, where, _ = stack[0]
         src.warnings.append(f"{path}:{src.line_of(where)}: unclosed '{chr(ch)}' at end of file")
     src.masked = bytes(masked)
+    # `#else` branches rewind the bracket stack: keep the lists sorted for bisect.
+    if any(a > b for a, b in zip(starts, starts[1:], strict=False)):
+        starts.sort()
+    if any(a > b for a, b in zip(blocks, blocks[1:], strict=False)):
+        blocks.sort()
     return src
 
 
@@ -307,6 +357,28 @@ def _count_openers(stack: list[tuple[int, int, FunctionDef | None]]) -> dict[int
     for ch, _, _ in stack:
         counts[ch] += 1
     return counts
+
+
+def _token_at(data: bytes, at: int) -> tuple[str, int]:
+    """The kind and end of the token starting at `at` ("" when none starts there)."""
+    ch = data[at]
+    if ch == 0x2F:  # /
+        m = COMMENT_RE.match(data, at)
+        return ("comment", m.end()) if m else ("", at)
+    if ch == 0x22:  # "
+        m = STRING_RE.match(data, at)
+        return ("string", m.end()) if m else ("", at)
+    if ch == 0x27:  # '
+        m = CHAR_RE.match(data, at)
+        return ("char", m.end()) if m else ("", at)
+    if ch == 0x23:  # #: a directive only when nothing but blanks precede it on its line
+        line = at
+        while line and data[line - 1] in HSPACE:
+            line -= 1
+        if line and data[line - 1] != 0x0A:
+            return ("", at)
+        return ("pp", PP_RE.match(data, at).end())  # type: ignore[union-attr]
+    return ("punct", at + 1)
 
 
 def _directive(data: bytes, start: int, end: int) -> Directive:
