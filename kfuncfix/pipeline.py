@@ -16,14 +16,36 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kfuncfix.config import load_config
-from kfuncfix.discover import discover
+from kfuncfix.discover import DEFAULT_MACROS, DEFAULT_TAGS, DEFAULT_WRAPPERS, discover
 from kfuncfix.engine import DEFAULT_RULE, Plan, Rule, load_rules, plan
 from kfuncfix.engine.macrodef import Reader, missing_definition
 from kfuncfix.model import TreeIndex
 from kfuncfix.treefiles import TreeFiles
 
-# (tree, overlay, revision) -> index; the CLI passes one that prints warnings.
-IndexLoader = Callable[[Path, "dict[str, bytes | None] | None", "str | None"], TreeIndex]
+
+@dataclass(frozen=True)
+class Conventions:
+    """What discovery is told by the rules: the words that mark a definition
+    (`__bpf_kfunc`), the macros that do it by wrapping one (`BPF_KFUNC`), and the
+    macros whose defining headers are read (so that `check` knows which
+    conventions the tree has)."""
+
+    tags: frozenset[str] = DEFAULT_TAGS
+    wrappers: frozenset[str] = DEFAULT_WRAPPERS
+    macros: frozenset[str] = DEFAULT_MACROS
+
+    @classmethod
+    def of(cls, rules: Sequence[Rule]) -> Conventions:
+        tags = {w for r in rules if r.style for w in (*r.style.already, r.style.prefix) if w}
+        wraps = {w for r in rules if r.style for w in (*r.style.already, r.style.wrap) if w}
+        macros = {r.definition.macro for r in rules if r.definition}
+        return cls(DEFAULT_TAGS | frozenset(tags), DEFAULT_WRAPPERS | frozenset(wraps),
+                   DEFAULT_MACROS | frozenset(macros))
+
+
+# (tree, overlay, revision, conventions) -> index; the CLI passes one that prints warnings.
+IndexLoader = Callable[[Path, "dict[str, bytes | None] | None", "str | None", Conventions],
+                       TreeIndex]
 
 
 @dataclass(frozen=True)
@@ -64,11 +86,12 @@ def configured_rules(request: Request) -> tuple[str, ...]:
 def run_plan(request: Request, load: IndexLoader | None = None) -> Planned:
     """The one plan of a request (see the module docstring)."""
     names = configured_rules(request)
-    if names:
-        load_rules(names)  # a misspelt rule is an error before the tree is read
+    # The rules that may run decide what discovery looks for (a misspelt rule is
+    # an error before the tree is read).
+    candidates = load_rules(names) if names else load_rules(["all", DEFAULT_RULE])
     loader = load or _discover
     index = loader(request.tree, dict(request.overlay) if request.overlay else None,
-                   request.rev)
+                   request.rev, Conventions.of(candidates))
     read = reader_for(index, request.overlay)
     rules = pick_rules(index, names, request.lint, read)
     return Planned(index, plan(index, rules, request.paths, read), bool(names))
@@ -128,6 +151,7 @@ def reader_for(index: TreeIndex, overlay: Mapping[str, bytes | None] | None = No
     return read
 
 
-def _discover(tree: Path, overlay: dict[str, bytes | None] | None,
-              rev: str | None) -> TreeIndex:
-    return discover(tree, overlay, None, rev)
+def _discover(tree: Path, overlay: dict[str, bytes | None] | None, rev: str | None,
+              conventions: Conventions) -> TreeIndex:
+    return discover(tree, overlay, None, rev, conventions.tags, conventions.wrappers,
+                    conventions.macros)

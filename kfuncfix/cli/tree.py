@@ -16,6 +16,7 @@ from kfuncfix.model import TreeIndex
 from kfuncfix.notes import no_kfunc_sets_note
 from kfuncfix.patchcheck import apply_in_memory
 from kfuncfix.pathquote import quote_path
+from kfuncfix.pipeline import Conventions
 from kfuncfix.report import Record, records, summary
 
 if TYPE_CHECKING:
@@ -29,13 +30,19 @@ FORMAT = click.option(
 
 
 def load_index(
-    tree: Path, overlay: dict[str, bytes | None] | None = None, rev: str | None = None
+    tree: Path, overlay: dict[str, bytes | None] | None = None, rev: str | None = None,
+    conventions: Conventions | None = None,
 ) -> TreeIndex:
-    """Discovery with the CLI's conventions: warnings on stderr when --verbose."""
+    """Discovery with the CLI's conventions: warnings on stderr when --verbose.
+
+    `conventions` (from the rules, see `kfuncfix.pipeline`) say which words mark
+    a kfunc definition and which macros' headers to read; default: the tag rule's.
+    """
     verbose = global_flag("verbose")
     status = StatusLine(enabled=sys.stderr.isatty() and not global_flag("quiet"))
+    words = conventions or Conventions()
     try:
-        index = discover(tree, overlay, status, rev)
+        index = discover(tree, overlay, status, rev, words.tags, words.wrappers, words.macros)
     finally:
         status.clear()
     # File-level problems are warnings (all of them with --verbose); a file
