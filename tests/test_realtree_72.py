@@ -24,7 +24,7 @@ from kfuncfix.discover import discover
 from kfuncfix.model import DTOR, FMODRET, KFUNC
 from kfuncfix.report import records
 from kfuncfix.treefiles import in_scope
-from tests.conftest import CACHE, REPO, git_worktree
+from tests.conftest import REPO, git_worktree
 
 pytestmark = pytest.mark.realtree
 
@@ -48,15 +48,6 @@ LISTED_NOT_TAGGED = {
     (TESTMOD, "bpf_testmod_trampoline_count_test"): "fmodret target of the selftest",
     **{(TESTMOD, name): "tagged at its declaration only" for name in TAGGED_AT_DECLARATION},
 }
-
-
-@pytest.fixture(scope="session")
-def linux72() -> Path:
-    """Debian's linux-source-7.2 as a git repository (read only!)."""
-    tree = CACHE / "linux-source-7.2"
-    if not (tree / ".git" / "kfuncfix-ready").exists():
-        pytest.skip(f"{tree} missing: scripts/fetch-linux-source.sh 7.2 {CACHE}")
-    return tree
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kfuncfix.btf.compare import Mismatch, compare, normalize
 from kfuncfix.btf.kfuncs import CLONE_RE, BTFKfunc, KfuncIndex
@@ -59,7 +60,7 @@ class Finding:
     file: str | None = None
     line: int = 0
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "kfunc": self.kfunc,
             "problem": self.problem,
@@ -84,7 +85,7 @@ class KfuncCheck:
     btf_prototype: Prototype | None
     built: bool = True  # False: the image's id sets do not list it (config left it out)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "file": self.file,
@@ -104,7 +105,7 @@ class AuditReport:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "btf_kfuncs": [k.to_json() for k in self.btf_kfuncs],
             "checks": [c.to_json() for c in self.checks],

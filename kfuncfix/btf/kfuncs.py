@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kfuncfix.btf import elf
 from kfuncfix.btf.btf_ids import IdSet8, kfunc_sets, read_id_sets
@@ -35,7 +36,7 @@ class BTFKfunc:
     decl_tagged: bool
     sets: tuple[str, ...] = ()
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "btf_id": self.func_id or None,

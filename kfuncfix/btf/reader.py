@@ -15,7 +15,7 @@ import sys
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from kfuncfix.btf import elf
 from kfuncfix.btf.errors import BTFError, SplitBTFError
@@ -54,8 +54,8 @@ class BTF:
 
     def __init__(
         self,
-        words: array,
-        offsets: array,
+        words: array[int],
+        offsets: array[int],
         strings: bytes,
         byte_order: str,
         base: BTF | None,
@@ -106,7 +106,7 @@ class BTF:
         index = type_id - self.start_id
         if not 0 <= index < len(self._offsets):
             raise BTFError(f"BTF: type id {type_id} out of range (1..{self.end_id - 1})")
-        return self._offsets[index]
+        return int(self._offsets[index])
 
     def kind(self, type_id: int) -> Kind:
         if type_id == 0:
@@ -140,7 +140,7 @@ class BTF:
         name_off, info, size_or_type = w[at], w[at + 1], w[at + 2]
         kind = Kind((info >> 24) & 0x1F)
         vlen = info & 0xFFFF
-        common = {
+        common: dict[str, Any] = {
             "id": type_id,
             "kind": kind,
             "name": self.string(name_off),
@@ -302,7 +302,7 @@ def parse_btf(data: bytes, base: BTF | None = None) -> BTF:
     return BTF(words, offsets, strings, order, base, funcs, tags)
 
 
-def _scan(words: array, start_id: int) -> tuple[array, list[int], list[int]]:
+def _scan(words: array[int], start_id: int) -> tuple[array[int], list[int], list[int]]:
     """Record offsets; one pass, each step at least 3 words, so it always ends."""
     fixed, per_vlen = _FIXED, _PER_VLEN
     offsets = array("I")

@@ -12,7 +12,7 @@ TAB_WIDTH = 8
 HSPACE = b" \t"
 
 
-def width(text: bytes) -> int:
+def width(text: bytes | bytearray) -> int:
     """Columns taken by `text` (no newline in it) starting at column 0."""
     col = 0
     for byte in text:

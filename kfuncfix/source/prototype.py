@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from pycparser import c_generator, c_parser
 
@@ -51,7 +52,7 @@ class Prototype:
     params: tuple[Param, ...]
     variadic: bool = False
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "return": self.return_type,
             "params": [{"name": p.name, "type": p.type} for p in self.params],

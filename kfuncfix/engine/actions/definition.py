@@ -81,7 +81,7 @@ class _Form(Action):
                 rec.skip(label, d.file, d.line, str(exc), kfunc=target.names[0],
                          severity="error")
                 continue
-            at_declaration = getattr(d, "tagged_at_declaration", False)
+            at_declaration = d.tagged_at_declaration
             finding = self.finding(target.names[0] if len(target.names) == 1 else label)
             if at_declaration:
                 finding += " (only its declaration is: tag the definition so that grep finds it)"
