@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from kfuncfix.cli import global_flag
+from kfuncfix.cli.buildopts import build_options, print_build, run_build
 from kfuncfix.cli.tree import TREE, load_index
 from kfuncfix.config import SPLITS, fill_defaults, load_config
 from kfuncfix.engine import (
@@ -118,9 +119,10 @@ def diff_command(tree: Path, paths: tuple[Path, ...], rule_name: str, stat: bool
 @click.option("--from", "sender", metavar="'NAME <EMAIL>'",
               help="With --branch: sign off as this identity.")
 @click.option("--date", help="With --branch: commit date, for reproducible commits.")
+@build_options(cover=False)
 def apply_command(tree: Path, paths: tuple[Path, ...], rule_name: str, force: bool,
                   with_definition: bool, interactive: bool, branch: str | None, base: str,
-                  split: str, sender: str | None, date: str | None) -> None:
+                  split: str, sender: str | None, date: str | None, **build_opts) -> None:
     """Rewrite TREE (default: .) in place with a rule, or onto a branch.
 
     \b
@@ -144,9 +146,11 @@ def apply_command(tree: Path, paths: tuple[Path, ...], rule_name: str, force: bo
     if interactive and not sys.stdin.isatty():
         raise KfuncfixError("--interactive needs a terminal on stdin; "
                             "use `kfuncfix diff` to review non-interactively")
+    if build_opts["build"] and not branch:
+        raise KfuncfixError("--build compiles commits: use it with --branch")
     if branch:
         _apply_to_branch(tree, paths, rule_name, branch, base, split, sender, date, force,
-                         interactive)
+                         interactive, build_opts)
         return
     index, result, changes = _plan(tree, paths, rule_name, with_definition)
     if interactive:
@@ -193,7 +197,7 @@ def _report_failure(outcome: ApplyResult) -> None:
 
 def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_name: str, branch: str,
                      base: str, split: str, sender: str | None, date: str | None,
-                     force: bool, interactive: bool) -> None:
+                     force: bool, interactive: bool, build_opts: dict) -> None:
     # Git machinery (GitPython) only when a branch is asked for: diff stays light.
     from kfuncfix.cli.series import git_root
     from kfuncfix.outputs.gitseries import (
@@ -222,7 +226,8 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_name: str, branch
     _report(result, True)
     click.echo(f"{ref} at {series.tip[:12]}: {len(series.commits)} commit"
                f"{'s' if len(series.commits) != 1 else ''} on {series.base[:12]}", err=True)
-    sys.exit(1 if result.skipped else 0)
+    build_ok = print_build(run_build(root, series.base, series.commits, build_opts))
+    sys.exit(1 if result.skipped or not build_ok else 0)
 
 
 def configured_rule(tree: Path, rule_name: str) -> str:

@@ -10,6 +10,7 @@ import click
 import git
 
 from kfuncfix.cli import global_flag
+from kfuncfix.cli.buildopts import build_options, print_build, run_build
 from kfuncfix.cli.tree import load_index
 from kfuncfix.config import fill_defaults, load_config
 from kfuncfix.engine import DEFAULT_RULE, load_rule, plan
@@ -118,6 +119,7 @@ def branch_cover(root: Path, rule_name: str, series: Series) -> CoverLetter | No
 @click.option("--force", is_flag=True, help="Replace .patch files already in the directory.")
 @click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path),
               help="Settings file (default: TREE/.kfuncfix.toml).")
+@build_options(cover=True)
 @click.pass_context
 def series_command(ctx: click.Context, tree: Path, **opts) -> None:
     """Write the rule's rewrite of TREE as a patch series with git format-patch.
@@ -165,6 +167,9 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
             sys.exit(0)
         series, planned = built
         cover = cover or planned.cover
+    build = run_build(root, series.base, series.commits, opts)  # --build: before the cover
+    if build is not None and opts["cover_build_report"] and cover is not None:
+        cover = cover.with_paragraph(build.cover_paragraph())
     changelog = None
     if opts["changes_file"]:
         changelog = Path(opts["changes_file"]).read_text(encoding="utf-8")
@@ -191,7 +196,11 @@ def series_command(ctx: click.Context, tree: Path, **opts) -> None:
     if opts["check"]:
         report = check_series(root, files, series.base, expected=expected_findings(rule))
         print_check(report)
-        sys.exit(0 if report.ok else 1)
+    build_ok = print_build(build)
+    if opts["check"]:
+        sys.exit(0 if report.ok and build_ok else 1)
+    if not build_ok:
+        sys.exit(1)
 
 
 def _per_patch(root: Path, wanted: bool) -> Callable[[Path], Recipients] | None:

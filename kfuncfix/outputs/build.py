@@ -1,0 +1,538 @@
+"""`--build`: compile a series patch by patch with the tree's Kbuild and audit the BTF it yields.
+
+For each configuration, in a scratch worktree at the base: the objects of the
+series are compiled (`make O=OUT W=1 obj.o ...`) at the base and then after
+each patch, and each object is recompiled only when a file it was compiled
+from (its `.c` or a header, as Kbuild's `.cmd` dependency list says) changed.
+A patch is blamed for an object that stops building and for each W=1
+warning that is new against the base; each compiled object's BTF (`pahole
+-J`) is audited for the kfuncs defined in the files the patch touches.
+
+Warm runs are cheap: each result is stored under the git blob ids of the
+files it was compiled from, so an unchanged object is never compiled twice
+for the same base and configuration.  The scratch worktree has a fixed path
+inside the build directory (Kbuild records the source path in every `.cmd`
+file) and its files get one old timestamp, so that the output of an earlier
+run counts as up to date except for the objects we compile, which are
+removed first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kfuncfix.btf.audit import SourceKfunc, from_tree
+from kfuncfix.discover import discover
+from kfuncfix.errors import KfuncfixError
+from kfuncfix.outputs.buildbtf import (
+    KfuncChange,
+    ObjectBTF,
+    changes,
+    encode_btf,
+    kfunc_states,
+)
+from kfuncfix.outputs.gitseries import SeriesCommit
+from kfuncfix.outputs.kbuild import (
+    Compiled,
+    CompilerWarning,
+    Kbuild,
+    require_tools,
+    source_deps,
+    tool_version,
+)
+
+Progress = Callable[[str], None]
+CACHE_FORMAT = 1
+# Every file of the scratch worktree gets this mtime (2001-09-09): older than
+# any output, so Kbuild's prepare steps count as done on a warm build directory.
+OLD_MTIME = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """A .config file, or None for allmodconfig with the BTF fragment."""
+
+    path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path else "allmodconfig + DEBUG_INFO_BTF"
+
+    def digest(self) -> str:
+        from kfuncfix.outputs.kbuild import BTF_FRAGMENT
+
+        data = self.path.read_bytes() if self.path else b"allmodconfig\n" + BTF_FRAGMENT.encode()
+        return hashlib.sha256(data).hexdigest()[:12]
+
+
+@dataclass
+class ObjectResult:
+    """One object at one state of the series."""
+
+    obj: str
+    ok: bool
+    warnings: list[CompilerWarning] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    cached: bool = False
+    btf: ObjectBTF | None = None
+
+
+@dataclass
+class StepReport:
+    """The base (number 0) or one patch of the series, as the compiler saw it."""
+
+    number: int
+    sha: str
+    subject: str
+    compiled: list[ObjectResult] = field(default_factory=list)
+    new_warnings: list[tuple[str, CompilerWarning]] = field(default_factory=list)  # (obj, w)
+    broke: list[ObjectResult] = field(default_factory=list)  # built before, fails now
+    still_failing: list[ObjectResult] = field(default_factory=list)  # failed before too
+    kfuncs: list[KfuncChange] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.new_warnings and not self.broke and not self.regressed
+
+    @property
+    def regressed(self) -> list[KfuncChange]:
+        """Kfuncs right in BTF before this patch and wrong after it."""
+        return [k for k in self.kfuncs if k.before is not None and k.before.ok and k.broken]
+
+
+@dataclass
+class ConfigReport:
+    config: BuildConfig
+    build_dir: Path
+    base: StepReport
+    patches: list[StepReport]
+    not_built: dict[str, str]  # object -> why the configuration does not build it
+
+    @property
+    def ok(self) -> bool:
+        return all(p.ok for p in self.patches)
+
+    @property
+    def objects(self) -> list[str]:
+        return sorted({r.obj for s in [self.base, *self.patches] for r in s.compiled})
+
+    @property
+    def base_failures(self) -> list[ObjectResult]:
+        return [r for r in self.base.compiled if not r.ok]
+
+
+@dataclass
+class BuildReport:
+    configs: list[ConfigReport]
+    compiler: str
+    pahole: str
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.configs)
+
+    def cover_paragraph(self) -> str:
+        """The "Build-tested:" paragraph of a cover letter."""
+        lines = ["Build-tested:"]
+        for config in self.configs:
+            objects = config.objects
+            new = sum(len(p.new_warnings) for p in config.patches)
+            fixed = sum(1 for p in config.patches for k in p.kfuncs if k.fixed)
+            lines.append(f"  {config.config.label}: each patch with W=1, {len(objects)} "
+                         f"objects built, new warnings: {new}"
+                         + (f", kfuncs brought into BTF: {fixed}" if fixed else ""))
+        lines.append(f"  {self.compiler}; pahole {self.pahole}")
+        return "\n".join(lines) + "\n"
+
+
+def default_build_root() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "kfuncfix" / "build"
+
+
+def build_check(
+    repo_root: Path,
+    base: str,
+    commits: Sequence[SeriesCommit],
+    configs: Sequence[Path | None],
+    build_dir: Path | None,
+    jobs: int,
+    progress: Progress,
+) -> BuildReport:
+    """Compile base and each commit for each configuration; see the module docstring.
+
+    `commits` are in order, the first one's parent being `base` (full shas).
+    `build_dir` holds one directory per configuration; by default it is the
+    user's cache directory, keyed by base commit and configuration.
+    """
+    require_tools()
+    kfuncs = _SeriesKfuncs(repo_root, base, commits[-1].sha if commits else base, progress)
+    reports = []
+    for config in [BuildConfig(c) for c in configs or [None]]:
+        if config.path is not None and not config.path.is_file():
+            raise KfuncfixError(f"--build-config {config.path}: no such file")
+        where = (build_dir / config.digest() if build_dir
+                 else default_build_root() / f"{base[:12]}-{config.digest()}")
+        run = _ConfigRun(repo_root, base, list(commits), config, where, jobs, progress, kfuncs)
+        reports.append(run.run())
+    return BuildReport(reports, tool_version(["gcc", "--version"]),
+                       tool_version(["pahole", "--version"]))
+
+
+class _SeriesKfuncs:
+    """The kfuncs of the files each patch touches: from discovery at the base and at the tip.
+
+    Before a patch its files are as at the base, after it as at the tip,
+    unless another patch of the series changes the same file.
+    """
+
+    def __init__(self, root: Path, base: str, tip: str, progress: Progress) -> None:
+        progress("finding the kfuncs of the base and of the tip")
+        self.before = self._by_file(root, base)
+        self.after = self._by_file(root, tip) if tip != base else self.before
+
+    @staticmethod
+    def _by_file(root: Path, rev: str) -> dict[str, list[SourceKfunc]]:
+        out: dict[str, list[SourceKfunc]] = {}
+        for k in from_tree(discover(root, None, None, rev)):
+            if k.file:
+                out.setdefault(k.file, []).append(k)
+        return out
+
+    def in_object(self, obj: str, after: bool) -> list[SourceKfunc]:
+        table = self.after if after else self.before
+        return table.get(obj[:-2] + ".c", [])
+
+
+class _ConfigRun:
+    """One configuration: the scratch worktree, Kbuild, the result cache, the steps."""
+
+    def __init__(self, root: Path, base: str, commits: list[SeriesCommit], config: BuildConfig,
+                 where: Path, jobs: int, progress: Progress, kfuncs: _SeriesKfuncs) -> None:
+        self.root, self.base, self.commits, self.config = root, base, commits, config
+        self.where, self.progress, self.kfuncs = where, progress, kfuncs
+        self.src, self.out, self.cache = where / "src", where / "out", where / "results"
+        self.kbuild = Kbuild(self.src, self.out, jobs, progress)
+        self.compiler_id = tool_version(["gcc", "--version"]) + tool_version(
+            ["pahole", "--version"])
+        self._worktree = False
+        self._prepared = False
+        self._base_results: dict[str, ObjectResult] = {}
+        self._not_built: dict[str, str | None] = {}
+
+    def run(self) -> ConfigReport:
+        self._check_stamp()
+        known = self.cache / "not-built.json"
+        if known.is_file():
+            self._not_built = json.loads(known.read_text())
+        objects = series_objects(self.commits)
+        blobs = _Blobs(self.root, self.base)
+        latest: dict[str, ObjectResult] = {}
+        not_built: dict[str, str] = {}
+        steps = [StepReport(0, self.base, "base")] + [
+            StepReport(i, c.sha, c.subject) for i, c in enumerate(self.commits, 1)]
+        try:
+            for step in steps:
+                blobs.move_to(step.sha)
+                self._step(step, objects, blobs, latest, not_built)
+        finally:
+            self._remove_worktree()
+        return ConfigReport(self.config, self.where, steps[0], steps[1:], not_built)
+
+    # -- one step ----------------------------------------------------------------
+
+    def _step(self, step: StepReport, objects: list[str], blobs: _Blobs,
+              latest: dict[str, ObjectResult], not_built: dict[str, str]) -> None:
+        where = "base" if step.number == 0 else f"patch {step.number}/{len(self.commits)}"
+        todo: list[tuple[str, str]] = []  # (object, cache key)
+        for obj in objects:
+            if self._not_built.get(obj):
+                not_built[obj] = str(self._not_built[obj])
+            if obj in not_built:
+                continue
+            deps = self._manifest(obj)
+            if step.number and deps and not blobs.changed_any(deps):
+                continue  # nothing it is compiled from changed: same result as before
+            todo.append((obj, self._key(obj, deps, blobs)))
+        found = {obj: self._load(key) for obj, key in todo}
+        missing = [obj for obj, _ in todo if found[obj] is None]
+        if missing:
+            self._ensure_tree(step.sha)
+            for obj in list(missing):
+                reason = self._why_not_built(obj)
+                if reason:
+                    not_built[obj] = reason
+                    missing.remove(obj)
+                    found.pop(obj)
+        if missing:
+            self.progress(f"{where}: compiling {', '.join(missing)}")
+            compiled = self.kbuild.compile(
+                missing, lambda o: self.progress(f"{where}: compiled {o}"))
+            for obj in missing:
+                found[obj] = self._store(obj, compiled[obj], blobs, where)
+        for obj, _ in todo:
+            result = found.get(obj)
+            if result is not None:
+                self._judge(step, result, latest)
+
+    def _judge(self, step: StepReport, result: ObjectResult,
+               latest: dict[str, ObjectResult]) -> None:
+        before = latest.get(result.obj)
+        latest[result.obj] = result
+        step.compiled.append(result)
+        if step.number == 0:
+            self._base_results[result.obj] = result
+            return
+        if not result.ok:
+            (step.broke if before is None or before.ok else step.still_failing).append(result)
+            return
+        base = self._base_results.get(result.obj)
+        known = Counter(w.key for w in (base.warnings if base else []))
+        earlier = Counter(w.key for w in (before.warnings if before else [])) - known
+        for warning in result.warnings:
+            if known[warning.key] > 0:
+                known[warning.key] -= 1
+            elif earlier[warning.key] > 0:
+                earlier[warning.key] -= 1  # new against the base, but an earlier patch's
+            else:
+                step.new_warnings.append((result.obj, warning))
+        touched = {p for p in self._paths(step)}
+        if result.obj[:-2] + ".c" in touched and result.btf is not None:
+            after_src = self.kfuncs.in_object(result.obj, after=True)
+            after = kfunc_states(result.btf, after_src)
+            prior = None
+            if before is not None and before.ok and before.btf is not None:
+                prior = kfunc_states(before.btf, self.kfuncs.in_object(result.obj, after=False))
+            step.kfuncs += changes(prior, after, [k.name for k in after_src])
+
+    def _paths(self, step: StepReport) -> tuple[str, ...]:
+        return self.commits[step.number - 1].paths if step.number else ()
+
+    # -- the scratch worktree and Kbuild ------------------------------------------
+
+    def _ensure_tree(self, sha: str) -> None:
+        if not self._worktree:
+            self.progress(f"scratch worktree at {self.base[:12]} in {self.src}")
+            self._git("worktree", "prune")
+            if self.src.exists():
+                shutil.rmtree(self.src)
+            self._git("worktree", "add", "--detach", "--quiet", str(self.src), self.base)
+            self._worktree = True
+            _set_mtimes(self.src, OLD_MTIME)
+        head = subprocess.run(["git", "-C", str(self.src), "rev-parse", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        if head != sha:
+            self._git_in_tree("checkout", "--detach", "--quiet", sha)
+        if not self._prepared:
+            if not (self.out / ".config").is_file():
+                self.kbuild.configure(self.config.path)
+            self.kbuild.prepare()
+            self._prepared = True
+
+    def _why_not_built(self, obj: str) -> str | None:
+        """Kbuild's answer, kept with the results: it depends on the base and config only."""
+        if obj not in self._not_built:
+            self._not_built[obj] = self.kbuild.why_not_built(obj)
+            self.cache.mkdir(parents=True, exist_ok=True)
+            (self.cache / "not-built.json").write_text(json.dumps(self._not_built, indent=1))
+        return self._not_built[obj]
+
+    def _remove_worktree(self) -> None:
+        if self._worktree:
+            self._git("worktree", "remove", "--force", str(self.src))
+            self._worktree = False
+
+    def _git(self, *args: str) -> None:
+        done = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True,
+                              text=True, check=False)
+        if done.returncode != 0:
+            raise KfuncfixError(f"git {args[0]} failed: {done.stderr.strip()}")
+
+    def _git_in_tree(self, *args: str) -> None:
+        done = subprocess.run(["git", "-C", str(self.src), *args], capture_output=True,
+                              text=True, check=False)
+        if done.returncode != 0:
+            raise KfuncfixError(f"git {args[0]} failed: {done.stderr.strip()}")
+
+    def _check_stamp(self) -> None:
+        """An output directory made for another base or config is started afresh."""
+        stamp = self.where / "stamp.json"
+        want = {"base": self.base, "config": self.config.digest(), "format": CACHE_FORMAT}
+        if stamp.is_file() and json.loads(stamp.read_text()) != want:
+            self.progress(f"{self.where} was made for another base or config: starting afresh")
+            shutil.rmtree(self.out, ignore_errors=True)
+            shutil.rmtree(self.cache, ignore_errors=True)
+        self.where.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps(want))
+
+    # -- the result cache -----------------------------------------------------------
+
+    def _manifest_path(self, obj: str) -> Path:
+        return self.cache / "deps" / (obj.replace("/", "%") + ".json")
+
+    def _manifest(self, obj: str) -> list[str]:
+        path = self._manifest_path(obj)
+        return json.loads(path.read_text()) if path.is_file() else []
+
+    def _key(self, obj: str, deps: list[str], blobs: _Blobs) -> str:
+        # Without a dependency list yet (first compile), the object's own source
+        # decides; the list it gets after compiling keys it from then on.
+        files = deps or [obj[:-2] + ".c"]
+        data = json.dumps([CACHE_FORMAT, self.base, self.config.digest(), self.compiler_id,
+                           obj, [(p, blobs.blob(p)) for p in files]])
+        return hashlib.sha256(data.encode()).hexdigest()
+
+    def _load(self, key: str) -> ObjectResult | None:
+        path = self.cache / "objects" / f"{key}.json"
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        btf = None
+        if data["btf"]:
+            btf = ObjectBTF((self.cache / "objects" / f"{key}.btf").read_bytes(),
+                            tuple(data["symbols"]))
+        return ObjectResult(data["obj"], data["ok"],
+                            [CompilerWarning(*w) for w in data["warnings"]], data["errors"],
+                            True, btf)
+
+    def _store(self, obj: str, compiled: Compiled, blobs: _Blobs, where: str) -> ObjectResult:
+        btf = None
+        if compiled.ok:
+            self.progress(f"{where}: pahole -J {obj}")
+            btf = encode_btf(self.out / obj, self.where / "pahole")
+        result = ObjectResult(obj, compiled.ok, compiled.warnings, compiled.errors, False, btf)
+        deps = source_deps(self.out / Path(obj).parent / f".{Path(obj).name}.cmd", self.src)
+        if compiled.ok and deps:
+            old = self._manifest(obj)
+            merged = sorted(set(old) | set(deps))
+            path = self._manifest_path(obj)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(merged))
+            key = self._key(obj, merged, blobs)
+            objects = self.cache / "objects"
+            objects.mkdir(parents=True, exist_ok=True)
+            if btf is not None:
+                (objects / f"{key}.btf").write_bytes(btf.raw)
+            (objects / f"{key}.json").write_text(json.dumps({
+                "obj": obj, "ok": compiled.ok,
+                "warnings": [[w.file, w.line, w.col, w.message] for w in compiled.warnings],
+                "errors": compiled.errors, "btf": btf is not None,
+                "symbols": list(btf.function_symbols) if btf else []}))
+        return result
+
+
+def series_objects(commits: Sequence[SeriesCommit]) -> list[str]:
+    """The objects of the .c files the series changes (headers reach objects through deps)."""
+    return sorted({p[:-2] + ".o" for c in commits for p in c.paths if p.endswith(".c")})
+
+
+class _Blobs:
+    """The blob id of every file at the current step: what a result is keyed on."""
+
+    def __init__(self, root: Path, base: str) -> None:
+        self.root = root
+        self.sha = base
+        self.ids = dict(self._ls_tree(base))
+        self.changed: set[str] = set()
+
+    def _run(self, *args: str) -> str:
+        done = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True,
+                              check=False)
+        if done.returncode != 0:
+            raise KfuncfixError(f"git {args[0]} failed: {done.stderr.decode().strip()}")
+        return done.stdout.decode("utf-8", "surrogateescape")
+
+    def _ls_tree(self, sha: str) -> Iterator[tuple[str, str]]:
+        for entry in self._run("ls-tree", "-r", "-z", "--full-tree", sha).split("\0"):
+            if entry:
+                meta, path = entry.split("\t", 1)
+                yield path, meta.split()[2]
+
+    def move_to(self, sha: str) -> None:
+        """Step to sha; `changed` becomes the paths that differ from the previous step."""
+        self.changed = set()
+        if sha == self.sha:
+            return
+        out = self._run("diff-tree", "-r", "-z", "--no-renames", self.sha, sha)
+        fields = out.split("\0")
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            if not meta.startswith(":"):
+                continue
+            new_blob = meta.split()[3]
+            self.changed.add(path)
+            if set(new_blob) == {"0"}:
+                self.ids.pop(path, None)
+            else:
+                self.ids[path] = new_blob
+        self.sha = sha
+
+    def blob(self, path: str) -> str:
+        return self.ids.get(path, "-")
+
+    def changed_any(self, paths: Sequence[str]) -> bool:
+        return any(p in self.changed for p in paths)
+
+
+def _set_mtimes(tree: Path, when: int) -> None:
+    for folder, dirs, files in os.walk(tree):
+        if ".git" in dirs:
+            dirs.remove(".git")
+        for name in files:
+            try:
+                os.utime(os.path.join(folder, name), (when, when), follow_symlinks=False)
+            except OSError:
+                pass
+
+
+
+def report_lines(report: BuildReport) -> list[str]:
+    """The build check as text: per configuration, the base, then each patch."""
+    out = []
+    for config in report.configs:
+        out.append(f"build: {config.config.label} in {config.build_dir}")
+        base = config.base
+        warned = sum(len(r.warnings) for r in base.compiled)
+        out.append(f"  base: {len(base.compiled)} objects, {warned} W=1 warnings already there")
+        for failed in config.base_failures:
+            out.append(f"       the base does not build {failed.obj} (not blamed on a patch)")
+            out += [f"       {e}" for e in failed.errors[:3]]
+        for obj, why in sorted(config.not_built.items()):
+            out.append(f"  not built: {obj}: {why}")
+        for step in config.patches:
+            out += _step_lines(step, len(config.patches))
+    new = sum(len(p.new_warnings) for c in report.configs for p in c.patches)
+    out.append(f"  {report.compiler}; pahole {report.pahole}; new W=1 warnings: {new}")
+    return out
+
+
+def _step_lines(step: StepReport, total: int) -> list[str]:
+    objects = ", ".join(r.obj for r in step.compiled) or "no object to compile"
+    head = f"  {'ok  ' if step.ok else 'FAIL'} {step.number}/{total} {step.subject}: {objects}"
+    lines = [head]
+    for result in step.broke:
+        lines.append(f"       does not build {result.obj}:")
+        lines += [f"       {e}" for e in result.errors[:5]]
+    for result in step.still_failing:
+        lines.append(f"       {result.obj} still does not build (nor did it before)")
+    for obj, warning in step.new_warnings:
+        lines.append(f"       new: {warning}  ({obj})")
+    for change in step.kfuncs:
+        if change.fixed and change.before is not None:
+            lines.append(f"       BTF: {change.name}: {change.before.state} before, "
+                         "right after this patch")
+        elif change.broken:
+            was = change.before.state if change.before else "not built"
+            lines.append(f"       BTF: {change.name}: {change.after.describe()} "
+                         f"(before: {was})")
+    right = [c.name for c in step.kfuncs if c.after.ok and not c.fixed]
+    if right:
+        lines.append(f"       BTF: in BTF with the source's prototype: {', '.join(right)}")
+    return lines
