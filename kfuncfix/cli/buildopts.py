@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from kfuncfix.cli import global_flag
+from kfuncfix.errors import KfuncfixError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +51,8 @@ def run_build(root: Path, base: str, commits: Any, opts: dict[str, Any]) -> Any:
     """The build check of the series' commits (print it with print_build); None without
     --build."""
     if not opts.get("build"):
+        if opts.get("cover_build_report"):
+            raise KfuncfixError("--cover-build-report reports a build: add --build")
         return None
     from kfuncfix.cli.tree import StatusLine
     from kfuncfix.outputs.build import build_check

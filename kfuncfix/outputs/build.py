@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import subprocess
+import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from kfuncfix.outputs.kbuild import (
 )
 
 Progress = Callable[[str], None]
-CACHE_FORMAT = 1
+CACHE_FORMAT = 3
 # Every file of the scratch worktree gets this mtime (2001-09-09): older than
 # any output, so Kbuild's prepare steps count as done on a warm build directory.
 OLD_MTIME = 1_000_000_000
@@ -83,6 +84,7 @@ class ObjectResult:
     errors: list[str] = field(default_factory=list)
     cached: bool = False
     btf: ObjectBTF | None = None
+    deps: list[str] = field(default_factory=list)  # the tree files it was compiled from
 
 
 @dataclass
@@ -140,17 +142,19 @@ class BuildReport:
         return all(c.ok for c in self.configs)
 
     def cover_paragraph(self) -> str:
-        """The "Build-tested:" paragraph of a cover letter."""
-        lines = ["Build-tested:"]
+        """The "Build-tested:" paragraph of a cover letter, wrapped at 72 columns."""
+        parts = []
         for config in self.configs:
-            objects = config.objects
             new = sum(len(p.new_warnings) for p in config.patches)
             fixed = sum(1 for p in config.patches for k in p.kfuncs if k.fixed)
-            lines.append(f"  {config.config.label}: each patch with W=1, {len(objects)} "
-                         f"objects built, new warnings: {new}"
+            parts.append(f"{config.config.label}: {len(config.objects)} objects built"
+                         + (f" ({len(config.not_built)} not built by this config)"
+                            if config.not_built else "")
+                         + f", new warnings: {new}"
                          + (f", kfuncs brought into BTF: {fixed}" if fixed else ""))
-        lines.append(f"  {self.compiler}; pahole {self.pahole}")
-        return "\n".join(lines) + "\n"
+        text = (f"Build-tested: each patch compiled with W=1 and its objects' BTF "
+                f"encoded ({self.compiler}, pahole {self.pahole}); " + "; ".join(parts) + ".")
+        return textwrap.fill(text, 72, break_long_words=False, break_on_hyphens=False) + "\n"
 
 
 def default_build_root() -> Path:
@@ -252,18 +256,20 @@ class _ConfigRun:
     def _step(self, step: StepReport, objects: list[str], blobs: _Blobs,
               latest: dict[str, ObjectResult], not_built: dict[str, str]) -> None:
         where = "base" if step.number == 0 else f"patch {step.number}/{len(self.commits)}"
-        todo: list[tuple[str, str]] = []  # (object, cache key)
+        todo: list[str] = []
+        found: dict[str, ObjectResult | None] = {}
         for obj in objects:
             if self._not_built.get(obj):
                 not_built[obj] = str(self._not_built[obj])
             if obj in not_built:
                 continue
-            deps = self._manifest(obj)
-            if step.number and deps and not blobs.changed_any(deps):
+            lists = self._manifest(obj)
+            before = latest.get(obj)
+            if step.number and before and before.deps and not blobs.changed_any(before.deps):
                 continue  # nothing it is compiled from changed: same result as before
-            todo.append((obj, self._key(obj, deps, blobs)))
-        found = {obj: self._load(key) for obj, key in todo}
-        missing = [obj for obj, _ in todo if found[obj] is None]
+            todo.append(obj)
+            found[obj] = self._lookup(obj, lists, blobs)
+        missing = [obj for obj in todo if found[obj] is None]
         if missing:
             self._ensure_tree(step.sha)
             for obj in list(missing):
@@ -278,7 +284,7 @@ class _ConfigRun:
                 missing, lambda o: self.progress(f"{where}: compiled {o}"))
             for obj in missing:
                 found[obj] = self._store(obj, compiled[obj], blobs, where)
-        for obj, _ in todo:
+        for obj in todo:
             result = found.get(obj)
             if result is not None:
                 self._judge(step, result, latest)
@@ -321,9 +327,10 @@ class _ConfigRun:
     def _ensure_tree(self, sha: str) -> None:
         if not self._worktree:
             self.progress(f"scratch worktree at {self.base[:12]} in {self.src}")
-            self._git("worktree", "prune")
+            # Left over by a run that was killed: gone, then forgotten by git.
             if self.src.exists():
                 shutil.rmtree(self.src)
+            self._git("worktree", "prune")
             self._git("worktree", "add", "--detach", "--quiet", str(self.src), self.base)
             self._worktree = True
             _set_mtimes(self.src, OLD_MTIME)
@@ -366,9 +373,11 @@ class _ConfigRun:
         """An output directory made for another base or config is started afresh."""
         stamp = self.where / "stamp.json"
         want = {"base": self.base, "config": self.config.digest(), "format": CACHE_FORMAT}
-        if stamp.is_file() and json.loads(stamp.read_text()) != want:
+        have = json.loads(stamp.read_text()) if stamp.is_file() else want
+        if (have.get("base"), have.get("config")) != (self.base, self.config.digest()):
             self.progress(f"{self.where} was made for another base or config: starting afresh")
             shutil.rmtree(self.out, ignore_errors=True)
+        if have != want:
             shutil.rmtree(self.cache, ignore_errors=True)
         self.where.mkdir(parents=True, exist_ok=True)
         stamp.write_text(json.dumps(want))
@@ -378,17 +387,28 @@ class _ConfigRun:
     def _manifest_path(self, obj: str) -> Path:
         return self.cache / "deps" / (obj.replace("/", "%") + ".json")
 
-    def _manifest(self, obj: str) -> list[str]:
+    def _manifest(self, obj: str) -> list[list[str]]:
+        """The dependency lists of the object's earlier compiles (ccache's direct mode)."""
         path = self._manifest_path(obj)
         return json.loads(path.read_text()) if path.is_file() else []
 
     def _key(self, obj: str, deps: list[str], blobs: _Blobs) -> str:
-        # Without a dependency list yet (first compile), the object's own source
-        # decides; the list it gets after compiling keys it from then on.
-        files = deps or [obj[:-2] + ".c"]
+        """A compile's result is keyed on the blob ids of the files it was compiled from."""
         data = json.dumps([CACHE_FORMAT, self.base, self.config.digest(), self.compiler_id,
-                           obj, [(p, blobs.blob(p)) for p in files]])
+                           obj, [(p, blobs.blob(p)) for p in deps]])
         return hashlib.sha256(data.encode()).hexdigest()
+
+    def _lookup(self, obj: str, lists: list[list[str]], blobs: _Blobs) -> ObjectResult | None:
+        """A stored result whose files are all as they are now, if any.
+
+        A patch that adds an #include changes the including file, so a list
+        recorded before the patch cannot match the patched state by mistake.
+        """
+        for deps in lists:
+            found = self._load(self._key(obj, deps, blobs))
+            if found is not None:
+                return found
+        return None
 
     def _load(self, key: str) -> ObjectResult | None:
         path = self.cache / "objects" / f"{key}.json"
@@ -401,22 +421,23 @@ class _ConfigRun:
                             tuple(data["symbols"]))
         return ObjectResult(data["obj"], data["ok"],
                             [CompilerWarning(*w) for w in data["warnings"]], data["errors"],
-                            True, btf)
+                            True, btf, data["deps"])
 
     def _store(self, obj: str, compiled: Compiled, blobs: _Blobs, where: str) -> ObjectResult:
         btf = None
         if compiled.ok:
             self.progress(f"{where}: pahole -J {obj}")
             btf = encode_btf(self.out / obj, self.where / "pahole")
-        result = ObjectResult(obj, compiled.ok, compiled.warnings, compiled.errors, False, btf)
         deps = source_deps(self.out / Path(obj).parent / f".{Path(obj).name}.cmd", self.src)
+        result = ObjectResult(obj, compiled.ok, compiled.warnings, compiled.errors, False, btf,
+                              deps if compiled.ok else [])
         if compiled.ok and deps:
-            old = self._manifest(obj)
-            merged = sorted(set(old) | set(deps))
-            path = self._manifest_path(obj)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(merged))
-            key = self._key(obj, merged, blobs)
+            lists = self._manifest(obj)
+            if deps not in lists:
+                path = self._manifest_path(obj)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps([*lists, deps]))
+            key = self._key(obj, deps, blobs)
             objects = self.cache / "objects"
             objects.mkdir(parents=True, exist_ok=True)
             if btf is not None:
@@ -424,7 +445,7 @@ class _ConfigRun:
             (objects / f"{key}.json").write_text(json.dumps({
                 "obj": obj, "ok": compiled.ok,
                 "warnings": [[w.file, w.line, w.col, w.message] for w in compiled.warnings],
-                "errors": compiled.errors, "btf": btf is not None,
+                "errors": compiled.errors, "btf": btf is not None, "deps": deps,
                 "symbols": list(btf.function_symbols) if btf else []}))
         return result
 
@@ -514,7 +535,9 @@ def report_lines(report: BuildReport) -> list[str]:
 
 
 def _step_lines(step: StepReport, total: int) -> list[str]:
-    objects = ", ".join(r.obj for r in step.compiled) or "no object to compile"
+    names = [r.obj for r in step.compiled]
+    objects = (", ".join(names) if len(names) <= 3 else f"{len(names)} objects") or (
+        "no object to compile")
     head = f"  {'ok  ' if step.ok else 'FAIL'} {step.number}/{total} {step.subject}: {objects}"
     lines = [head]
     for result in step.broke:
@@ -534,5 +557,7 @@ def _step_lines(step: StepReport, total: int) -> list[str]:
                          f"(before: {was})")
     right = [c.name for c in step.kfuncs if c.after.ok and not c.fixed]
     if right:
-        lines.append(f"       BTF: in BTF with the source's prototype: {', '.join(right)}")
+        more = f" and {len(right) - 4} more" if len(right) > 4 else ""
+        lines.append(f"       BTF: {len(right)} kfuncs present with the source's prototype "
+                     f"({', '.join(right[:4])}{more})")
     return lines
