@@ -11,6 +11,7 @@ makes.  The small-tree test at the end needs only gcc and pahole.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -93,7 +94,7 @@ def test_tag_series_builds_patch_by_patch_and_puts_every_kfunc_in_btf(
     wrong = {name: k.after.describe() for name, k in checked.items() if not k.after.ok}
     assert wrong == {}
     assert report.ok
-    assert "new warnings: 0" in report.cover_paragraph()
+    assert "new warnings: 0." in " ".join(report.cover_paragraph().split())
 
 
 def test_macro_series_adds_no_warning_because_the_test_run_diag_block_stays(
@@ -137,8 +138,9 @@ def test_dropping_the_diag_block_fails_the_build_check_with_the_robots_warning(
         "--check", "--build", "--build-dir", str(build_dir), "--date", DATE, "--from", IDENT])
     assert result.exit_code == 1, result.output
     new = [line for line in result.stderr.splitlines() if "new: net/bpf/test_run.c:" in line]
-    assert any("warning: no previous prototype for 'bpf_fentry_test2' [-Wmissing-prototypes]"
-               in line for line in new), result.stderr
+    robot = re.compile(r"new: net/bpf/test_run\.c:\d+:\d+: warning: no previous prototype "
+                       r"for .bpf_fentry_test2. \[-Wmissing-prototypes\]")
+    assert any(robot.search(line) for line in new), result.stderr
     assert "kfuncfix: build check FAILED" in result.stderr
 
 

@@ -51,7 +51,7 @@ from kfuncfix.outputs.kbuild import (
 )
 
 Progress = Callable[[str], None]
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 # Every file of the scratch worktree gets this mtime (2001-09-09): older than
 # any output, so Kbuild's prepare steps count as done on a warm build directory.
 OLD_MTIME = 1_000_000_000

@@ -155,7 +155,8 @@ class Kbuild:
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["LC_ALL"] = "C"  # gcc's own words and plain quotes
+        # gcc's own words with plain quotes; Kbuild unexports LC_ALL, so LANG too.
+        env["LC_ALL"] = env["LANG"] = "C"
         env.pop("MAKEFLAGS", None)
         return env
 
