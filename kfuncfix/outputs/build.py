@@ -26,20 +26,15 @@ import shutil
 import subprocess
 import textwrap
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kfuncfix.btf.audit import SourceKfunc, from_tree
 from kfuncfix.discover import discover
 from kfuncfix.errors import KfuncfixError
-from kfuncfix.outputs.buildbtf import (
-    KfuncChange,
-    ObjectBTF,
-    changes,
-    encode_btf,
-    kfunc_states,
-)
+from kfuncfix.outputs.buildbtf import KfuncChange, changes, encode_btf, kfunc_states
+from kfuncfix.outputs.buildcache import CACHE_FORMAT, Blobs, ObjectResult, ResultCache
 from kfuncfix.outputs.gitseries import SeriesCommit
 from kfuncfix.outputs.kbuild import (
     Compiled,
@@ -51,7 +46,6 @@ from kfuncfix.outputs.kbuild import (
 )
 
 Progress = Callable[[str], None]
-CACHE_FORMAT = 4
 # Every file of the scratch worktree gets this mtime (2001-09-09): older than
 # any output, so Kbuild's prepare steps count as done on a warm build directory.
 OLD_MTIME = 1_000_000_000
@@ -72,19 +66,6 @@ class BuildConfig:
 
         data = self.path.read_bytes() if self.path else b"allmodconfig\n" + BTF_FRAGMENT.encode()
         return hashlib.sha256(data).hexdigest()[:12]
-
-
-@dataclass
-class ObjectResult:
-    """One object at one state of the series."""
-
-    obj: str
-    ok: bool
-    warnings: list[CompilerWarning] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    cached: bool = False
-    btf: ObjectBTF | None = None
-    deps: list[str] = field(default_factory=list)  # the tree files it was compiled from
 
 
 @dataclass
@@ -225,8 +206,9 @@ class _ConfigRun:
         self.where, self.progress, self.kfuncs = where, progress, kfuncs
         self.src, self.out, self.cache = where / "src", where / "out", where / "results"
         self.kbuild = Kbuild(self.src, self.out, jobs, progress)
-        self.compiler_id = tool_version(["gcc", "--version"]) + tool_version(
-            ["pahole", "--version"])
+        self.results = ResultCache(self.cache, [
+            base, config.digest(),
+            tool_version(["gcc", "--version"]) + tool_version(["pahole", "--version"])])
         self._worktree = False
         self._prepared = False
         self._base_results: dict[str, ObjectResult] = {}
@@ -238,7 +220,7 @@ class _ConfigRun:
         if known.is_file():
             self._not_built = json.loads(known.read_text())
         objects = series_objects(self.commits)
-        blobs = _Blobs(self.root, self.base)
+        blobs = Blobs(self.root, self.base)
         latest: dict[str, ObjectResult] = {}
         not_built: dict[str, str] = {}
         steps = [StepReport(0, self.base, "base")] + [
@@ -253,7 +235,7 @@ class _ConfigRun:
 
     # -- one step ----------------------------------------------------------------
 
-    def _step(self, step: StepReport, objects: list[str], blobs: _Blobs,
+    def _step(self, step: StepReport, objects: list[str], blobs: Blobs,
               latest: dict[str, ObjectResult], not_built: dict[str, str]) -> None:
         where = "base" if step.number == 0 else f"patch {step.number}/{len(self.commits)}"
         todo: list[str] = []
@@ -263,12 +245,11 @@ class _ConfigRun:
                 not_built[obj] = str(self._not_built[obj])
             if obj in not_built:
                 continue
-            lists = self._manifest(obj)
             before = latest.get(obj)
             if step.number and before and before.deps and not blobs.changed_any(before.deps):
                 continue  # nothing it is compiled from changed: same result as before
             todo.append(obj)
-            found[obj] = self._lookup(obj, lists, blobs)
+            found[obj] = self.results.lookup(obj, blobs)
         missing = [obj for obj in todo if found[obj] is None]
         if missing:
             self._ensure_tree(step.sha)
@@ -283,11 +264,13 @@ class _ConfigRun:
             compiled = self.kbuild.compile(
                 missing, lambda o: self.progress(f"{where}: compiled {o}"))
             for obj in missing:
-                found[obj] = self._store(obj, compiled[obj], blobs, where)
+                result = self._result(obj, compiled[obj], where)
+                self.results.store(result, blobs)
+                found[obj] = result
         for obj in todo:
-            result = found.get(obj)
-            if result is not None:
-                self._judge(step, result, latest)
+            done = found.get(obj)
+            if done is not None:
+                self._judge(step, done, latest)
 
     def _judge(self, step: StepReport, result: ObjectResult,
                latest: dict[str, ObjectResult]) -> None:
@@ -321,6 +304,16 @@ class _ConfigRun:
 
     def _paths(self, step: StepReport) -> tuple[str, ...]:
         return self.commits[step.number - 1].paths if step.number else ()
+
+    def _result(self, obj: str, compiled: Compiled, where: str) -> ObjectResult:
+        """A compile's outcome with its BTF (pahole -J) and the files it was made from."""
+        btf = None
+        if compiled.ok:
+            self.progress(f"{where}: pahole -J {obj}")
+            btf = encode_btf(self.out / obj, self.where / "pahole")
+        deps = source_deps(self.out / Path(obj).parent / f".{Path(obj).name}.cmd", self.src)
+        return ObjectResult(obj, compiled.ok, compiled.warnings, compiled.errors, False, btf,
+                            deps if compiled.ok else [])
 
     # -- the scratch worktree and Kbuild ------------------------------------------
 
@@ -382,124 +375,9 @@ class _ConfigRun:
         self.where.mkdir(parents=True, exist_ok=True)
         stamp.write_text(json.dumps(want))
 
-    # -- the result cache -----------------------------------------------------------
-
-    def _manifest_path(self, obj: str) -> Path:
-        return self.cache / "deps" / (obj.replace("/", "%") + ".json")
-
-    def _manifest(self, obj: str) -> list[list[str]]:
-        """The dependency lists of the object's earlier compiles (ccache's direct mode)."""
-        path = self._manifest_path(obj)
-        return json.loads(path.read_text()) if path.is_file() else []
-
-    def _key(self, obj: str, deps: list[str], blobs: _Blobs) -> str:
-        """A compile's result is keyed on the blob ids of the files it was compiled from."""
-        data = json.dumps([CACHE_FORMAT, self.base, self.config.digest(), self.compiler_id,
-                           obj, [(p, blobs.blob(p)) for p in deps]])
-        return hashlib.sha256(data.encode()).hexdigest()
-
-    def _lookup(self, obj: str, lists: list[list[str]], blobs: _Blobs) -> ObjectResult | None:
-        """A stored result whose files are all as they are now, if any.
-
-        A patch that adds an #include changes the including file, so a list
-        recorded before the patch cannot match the patched state by mistake.
-        """
-        for deps in lists:
-            found = self._load(self._key(obj, deps, blobs))
-            if found is not None:
-                return found
-        return None
-
-    def _load(self, key: str) -> ObjectResult | None:
-        path = self.cache / "objects" / f"{key}.json"
-        if not path.is_file():
-            return None
-        data = json.loads(path.read_text())
-        btf = None
-        if data["btf"]:
-            btf = ObjectBTF((self.cache / "objects" / f"{key}.btf").read_bytes(),
-                            tuple(data["symbols"]))
-        return ObjectResult(data["obj"], data["ok"],
-                            [CompilerWarning(*w) for w in data["warnings"]], data["errors"],
-                            True, btf, data["deps"])
-
-    def _store(self, obj: str, compiled: Compiled, blobs: _Blobs, where: str) -> ObjectResult:
-        btf = None
-        if compiled.ok:
-            self.progress(f"{where}: pahole -J {obj}")
-            btf = encode_btf(self.out / obj, self.where / "pahole")
-        deps = source_deps(self.out / Path(obj).parent / f".{Path(obj).name}.cmd", self.src)
-        result = ObjectResult(obj, compiled.ok, compiled.warnings, compiled.errors, False, btf,
-                              deps if compiled.ok else [])
-        if compiled.ok and deps:
-            lists = self._manifest(obj)
-            if deps not in lists:
-                path = self._manifest_path(obj)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps([*lists, deps]))
-            key = self._key(obj, deps, blobs)
-            objects = self.cache / "objects"
-            objects.mkdir(parents=True, exist_ok=True)
-            if btf is not None:
-                (objects / f"{key}.btf").write_bytes(btf.raw)
-            (objects / f"{key}.json").write_text(json.dumps({
-                "obj": obj, "ok": compiled.ok,
-                "warnings": [[w.file, w.line, w.col, w.message] for w in compiled.warnings],
-                "errors": compiled.errors, "btf": btf is not None, "deps": deps,
-                "symbols": list(btf.function_symbols) if btf else []}))
-        return result
-
-
 def series_objects(commits: Sequence[SeriesCommit]) -> list[str]:
     """The objects of the .c files the series changes (headers reach objects through deps)."""
     return sorted({p[:-2] + ".o" for c in commits for p in c.paths if p.endswith(".c")})
-
-
-class _Blobs:
-    """The blob id of every file at the current step: what a result is keyed on."""
-
-    def __init__(self, root: Path, base: str) -> None:
-        self.root = root
-        self.sha = base
-        self.ids = dict(self._ls_tree(base))
-        self.changed: set[str] = set()
-
-    def _run(self, *args: str) -> str:
-        done = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True,
-                              check=False)
-        if done.returncode != 0:
-            raise KfuncfixError(f"git {args[0]} failed: {done.stderr.decode().strip()}")
-        return done.stdout.decode("utf-8", "surrogateescape")
-
-    def _ls_tree(self, sha: str) -> Iterator[tuple[str, str]]:
-        for entry in self._run("ls-tree", "-r", "-z", "--full-tree", sha).split("\0"):
-            if entry:
-                meta, path = entry.split("\t", 1)
-                yield path, meta.split()[2]
-
-    def move_to(self, sha: str) -> None:
-        """Step to sha; `changed` becomes the paths that differ from the previous step."""
-        self.changed = set()
-        if sha == self.sha:
-            return
-        out = self._run("diff-tree", "-r", "-z", "--no-renames", self.sha, sha)
-        fields = out.split("\0")
-        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
-            if not meta.startswith(":"):
-                continue
-            new_blob = meta.split()[3]
-            self.changed.add(path)
-            if set(new_blob) == {"0"}:
-                self.ids.pop(path, None)
-            else:
-                self.ids[path] = new_blob
-        self.sha = sha
-
-    def blob(self, path: str) -> str:
-        return self.ids.get(path, "-")
-
-    def changed_any(self, paths: Sequence[str]) -> bool:
-        return any(p in self.changed for p in paths)
 
 
 def _set_mtimes(tree: Path, when: int) -> None:
