@@ -6,9 +6,11 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
+from kfuncfix.cli.buildopts import build_options, print_build, run_build
 from kfuncfix.cli.planning import RULES, planned, report_plan
 from kfuncfix.cli.tree import TREE
 from kfuncfix.config import SPLITS
@@ -113,10 +115,11 @@ def diff_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ...
               help="With --branch: make it a `b4 prep` branch (cover letter commit first).")
 @click.option("--b4-cc-trailers", is_flag=True,
               help="With --b4: Cc: trailers in each commit for its MAINTAINERS recipients.")
+@build_options(cover=False)
 def apply_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ...], force: bool,
                   with_definition: bool, interactive: bool, branch: str | None, base: str,
                   split: str, sender: str | None, date: str | None, b4: bool,
-                  b4_cc_trailers: bool) -> None:
+                  b4_cc_trailers: bool, **build_opts: Any) -> None:
     """Rewrite TREE (default: .) in place with a rule, or onto a branch.
 
     \b
@@ -150,9 +153,11 @@ def apply_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ..
     if b4 and date:
         raise click.UsageError("--b4 commits carry the current date (b4 looks for its cover "
                                "letter among the last year's commits): drop --date")
+    if build_opts["build"] and not branch:
+        raise KfuncfixError("--build compiles commits: use it with --branch")
     if branch:
         _apply_to_branch(tree, paths, rule_names, branch, base, split, sender, date, force,
-                         interactive, b4, b4_cc_trailers)
+                         interactive, b4, b4_cc_trailers, build_opts)
         return
     run = planned(tree, rule_names, paths)
     index, result = run.index, run.plan
@@ -193,7 +198,8 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str,
                      branch: str,
                      base: str, split: str, sender: str | None, date: str | None,
                      force: bool, interactive: bool, b4: bool = False,
-                     b4_cc_trailers: bool = False) -> None:
+                     b4_cc_trailers: bool = False,
+                     build_opts: dict[str, Any] | None = None) -> None:
     # Git machinery (GitPython) only when a branch is asked for: diff stays light.
     from kfuncfix.cli.series import git_root
     from kfuncfix.outputs.gitseries import (
@@ -226,7 +232,8 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str,
     report_plan(result, True)
     click.echo(f"{ref} at {series.tip[:12]}: {len(series.commits)} commit"
                f"{'s' if len(series.commits) != 1 else ''} on {series.base[:12]}", err=True)
-    sys.exit(1 if result.skipped else 0)
+    build_ok = print_build(run_build(root, series.base, series.commits, build_opts or {}))
+    sys.exit(1 if result.skipped or not build_ok else 0)
 
 
 def _modes(index: TreeIndex, changes: list[FileChange]) -> dict[str, int]:

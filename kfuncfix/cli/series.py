@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from kfuncfix.cli import global_flag
+from kfuncfix.cli.buildopts import build_options, print_build, run_build
 from kfuncfix.cli.planning import RULES, planned
 from kfuncfix.config import SPLITS, fill_defaults, load_config
 from kfuncfix.engine import Plan
@@ -143,6 +144,7 @@ def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
               help="Replace files of the names the series writes (others always stay).")
 @click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path),
               help="Settings file (default: TREE/.kfuncfix.toml).")
+@build_options(cover=True)
 @click.pass_context
 def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
     """Write the rule's rewrite of TREE as a patch series with git format-patch.
@@ -199,6 +201,9 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
             sys.exit(0)
         series, series_plan = built
         cover = cover or series_plan.cover
+    build = run_build(root, series.base, series.commits, opts)  # --build: before the cover
+    if build is not None and opts["cover_build_report"] and cover is not None:
+        cover = cover.with_paragraph(build.cover_paragraph())
     changelog = None
     if opts["changes_file"]:
         changelog = Path(opts["changes_file"]).read_text(encoding="utf-8")
@@ -229,7 +234,11 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
     if opts["check"]:
         report = check_series(root, files, series.base, expected=expected_findings(rule))
         print_check(report)
-        sys.exit(0 if report.ok else 1)
+    build_ok = print_build(build)
+    if opts["check"]:
+        sys.exit(0 if report.ok and build_ok else 1)
+    if not build_ok:
+        sys.exit(1)
 
 
 def _per_patch(root: Path, wanted: bool, base: str) -> Callable[[Path], Recipients] | None:

@@ -90,6 +90,10 @@ class CoverLetter:
         check_header_value(subject, f"{path}: subject")
         return cls(subject.strip(), body.strip("\n"))
 
+    def with_paragraph(self, text: str) -> CoverLetter:
+        """The same letter with one more paragraph at the end of its body (a build report)."""
+        return CoverLetter(self.subject, self.body.rstrip("\n") + "\n\n" + text.strip("\n"))
+
 
 @dataclass(frozen=True)
 class MailOptions:

@@ -1,0 +1,148 @@
+"""What `--build` keeps between runs: each compile's result, keyed on the files it read.
+
+As in ccache's direct mode, an object's earlier compiles leave their
+dependency lists (Kbuild's `.cmd` files name every header); a result is
+stored under the git blob ids of exactly those files, and found again when
+they are all as they were, whatever the commit.  Reading blob ids from git
+costs nothing: no file is hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kfuncfix.errors import KfuncfixError
+from kfuncfix.outputs.buildbtf import ObjectBTF
+from kfuncfix.outputs.kbuild import CompilerWarning
+
+CACHE_FORMAT = 4  # bump when a stored result would mean something else
+
+
+@dataclass
+class ObjectResult:
+    """One object at one state of the series."""
+
+    obj: str
+    ok: bool
+    warnings: list[CompilerWarning] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    cached: bool = False
+    btf: ObjectBTF | None = None
+    deps: list[str] = field(default_factory=list)  # the tree files it was compiled from
+
+
+class Blobs:
+    """The blob id of every file at the current step, and what the last step changed."""
+
+    def __init__(self, root: Path, base: str) -> None:
+        self.root = root
+        self.sha = base
+        self.ids = dict(self._ls_tree(base))
+        self.changed: set[str] = set()
+
+    def _run(self, *args: str) -> str:
+        done = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True,
+                              check=False)
+        if done.returncode != 0:
+            raise KfuncfixError(f"git {args[0]} failed: {done.stderr.decode().strip()}")
+        return done.stdout.decode("utf-8", "surrogateescape")
+
+    def _ls_tree(self, sha: str) -> Iterator[tuple[str, str]]:
+        for entry in self._run("ls-tree", "-r", "-z", "--full-tree", sha).split("\0"):
+            if entry:
+                meta, path = entry.split("\t", 1)
+                yield path, meta.split()[2]
+
+    def move_to(self, sha: str) -> None:
+        """Step to sha; `changed` becomes the paths that differ from the previous step."""
+        self.changed = set()
+        if sha == self.sha:
+            return
+        fields = self._run("diff-tree", "-r", "-z", "--no-renames", self.sha, sha).split("\0")
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+            if not meta.startswith(":"):
+                continue
+            new_blob = meta.split()[3]
+            self.changed.add(path)
+            if set(new_blob) == {"0"}:
+                self.ids.pop(path, None)
+            else:
+                self.ids[path] = new_blob
+        self.sha = sha
+
+    def blob(self, path: str) -> str:
+        return self.ids.get(path, "-")
+
+    def changed_any(self, paths: Sequence[str]) -> bool:
+        return any(p in self.changed for p in paths)
+
+
+class ResultCache:
+    """Results on disk under `directory`; `salt` names what else they depend on
+    (base commit, configuration, compiler and pahole versions)."""
+
+    def __init__(self, directory: Path, salt: Sequence[str]) -> None:
+        self.directory = directory
+        self.salt = list(salt)
+
+    def lookup(self, obj: str, blobs: Blobs) -> ObjectResult | None:
+        """A stored result whose files are all as they are now, if any.
+
+        A patch that adds an #include changes the including file, so a list
+        recorded before the patch cannot match the patched state by mistake.
+        """
+        for deps in self._manifest(obj):
+            found = self._load(self._key(obj, deps, blobs))
+            if found is not None:
+                return found
+        return None
+
+    def store(self, result: ObjectResult, blobs: Blobs) -> None:
+        """Keep a successful compile; a failed one has no dependency list to key it."""
+        if not result.ok or not result.deps:
+            return
+        lists = self._manifest(result.obj)
+        if result.deps not in lists:
+            path = self._manifest_path(result.obj)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps([*lists, result.deps]))
+        key = self._key(result.obj, result.deps, blobs)
+        objects = self.directory / "objects"
+        objects.mkdir(parents=True, exist_ok=True)
+        if result.btf is not None:
+            (objects / f"{key}.btf").write_bytes(result.btf.raw)
+        (objects / f"{key}.json").write_text(json.dumps({
+            "obj": result.obj, "ok": result.ok,
+            "warnings": [[w.file, w.line, w.col, w.message] for w in result.warnings],
+            "errors": result.errors, "btf": result.btf is not None, "deps": result.deps,
+            "symbols": list(result.btf.function_symbols) if result.btf else []}))
+
+    def _manifest_path(self, obj: str) -> Path:
+        return self.directory / "deps" / (obj.replace("/", "%") + ".json")
+
+    def _manifest(self, obj: str) -> list[list[str]]:
+        path = self._manifest_path(obj)
+        lists: list[list[str]] = json.loads(path.read_text()) if path.is_file() else []
+        return lists
+
+    def _key(self, obj: str, deps: list[str], blobs: Blobs) -> str:
+        data = json.dumps([CACHE_FORMAT, *self.salt, obj, [(p, blobs.blob(p)) for p in deps]])
+        return hashlib.sha256(data.encode()).hexdigest()
+
+    def _load(self, key: str) -> ObjectResult | None:
+        path = self.directory / "objects" / f"{key}.json"
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        btf = None
+        if data["btf"]:
+            btf = ObjectBTF((self.directory / "objects" / f"{key}.btf").read_bytes(),
+                            tuple(data["symbols"]))
+        return ObjectResult(data["obj"], data["ok"],
+                            [CompilerWarning(*w) for w in data["warnings"]], data["errors"],
+                            True, btf, data["deps"])
