@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from kfuncfix.btf.audit import from_tree
 from kfuncfix.cli import main
 from kfuncfix.discover import discover
-from kfuncfix.engine import changes_with_definition, load_rule, plan
+from kfuncfix.engine import load_rule, plan
 from kfuncfix.outputs.build import BuildReport, build_check
 from kfuncfix.outputs.buildbtf import OK, STATE_MISSING, changes, encode_btf, kfunc_states
 from kfuncfix.outputs.gitseries import read_branch
@@ -208,7 +208,7 @@ def test_small_tree_kfunc_is_missing_from_btf_before_the_tag_and_right_after(
         **SMALL_TREE, "include/linux/btf_ids.h": ids.read_text()}))
     index = discover(tree)
     result = plan(index, load_rule("bpf_kfunc_tag"))
-    tagged = {c.path: c.new for c in changes_with_definition(index, result)}
+    tagged = {c.path: c.new for c in result.changes(with_definition=True)}
     assert b"__bpf_kfunc static long kf_scale(" in tagged["kernel/kf.c"]
 
     def build(state: str, files: dict[str, bytes]) -> dict:
