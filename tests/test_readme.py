@@ -25,3 +25,19 @@ def test_quick_start_has_exactly_two_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text().splitlines()
     assert quick_start_commands()[1] in ci
+
+
+def test_every_package_is_in_the_wheel() -> None:
+    """`pip install .` ships every package of kfuncfix/ (the list in pyproject.toml)."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    root = REPO
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {str(p.parent.relative_to(root)).replace("/", ".")
+             for p in (root / "kfuncfix").rglob("__init__.py") if "sample/tree" not in str(p)}
+    assert found <= listed, sorted(found - listed)
