@@ -265,7 +265,7 @@ def test_each_patch_changes_only_planned_lines_of_its_group(
     definition, *rewrites = without_cover(written[split].files)
     # Patch 1 as upstream's: kfuncs.rst, conf.py's c_id_attributes, and btf.h.
     assert sorted(assert_hunks_within_plan(definition, lines)) == [
-        "Documentation/conf.py", DOC, "include/linux/btf.h"]
+        DOC, "Documentation/conf.py", "include/linux/btf.h"]
     assert [sorted(assert_hunks_within_plan(p, lines)) for p in rewrites] == [
         sorted(c.path for c in group) for group in groups]
 
