@@ -135,7 +135,10 @@ def commits_of(root: Path, rev: str) -> list[Commit]:
         if not shas:
             raise KfuncfixError(f"{rev}: no commits in this range")
     else:
-        shas = [_git(root, "rev-parse", "--verify", "-q", f"{rev}^{{commit}}").strip()]
+        try:
+            shas = [_git(root, "rev-parse", "--verify", "-q", f"{rev}^{{commit}}").strip()]
+        except KfuncfixError as exc:
+            raise KfuncfixError(f"{rev}: not a commit of {root}") from exc
     out = []
     for raw in shas:
         sha = raw.decode()

@@ -267,3 +267,10 @@ def test_sendemail_validate_hook_refuses_a_bad_patch(tree: Path) -> None:
     good = send("bpf_good", tagged=True)
     assert good.returncode == 0, good.stderr
     assert "Dry-OK" in good.stdout + good.stderr
+
+
+def test_check_git_unknown_revision_is_one_line(tree: Path) -> None:
+    result = run("check", "--git", "no-such-rev", cwd=tree)
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [
+        f"kfuncfix: error: no-such-rev: not a commit of {tree.resolve()}"]
