@@ -24,8 +24,6 @@ from unidiff.patch import PatchedFile, PatchSet
 
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitpath import check_tree_path, diff_git_names, unquote
-from kfuncfix.model import TreeIndex
-from kfuncfix.report import Record
 
 
 @dataclass
@@ -112,19 +110,3 @@ def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
             overlay[rel] = None if target_path is None else (work / target_path).read_bytes()
     return PatchedTree(overlay, added)
 
-
-def touched_by(rec: Record, index: TreeIndex, patched: PatchedTree) -> bool:
-    """True if the patch adds or changes the kfunc's set entry or its definition header."""
-    set_lines = patched.added_lines.get(rec.set_file, set())
-    if rec.set_line in set_lines:
-        return True
-    if rec.file is None or rec.file not in patched.added_lines:
-        return False
-    src = index.sources[rec.file]
-    lines = patched.added_lines[rec.file]
-    for k in index.kfuncs:
-        for d in k.definitions:
-            if d.file == rec.file and d.line == rec.line:
-                first, last = src.line_of(d.func.start), src.line_of(d.func.brace)
-                return any(first <= n <= last for n in lines)
-    return False
