@@ -20,7 +20,7 @@ from unidiff.patch import PatchSet
 
 from kfuncfix.engine import FileChange, Plan, Result, apply_edits
 from kfuncfix.errors import KfuncfixError
-from kfuncfix.model import KFUNC, TreeIndex
+from kfuncfix.model import KFUNC, IdSet, Kfunc, TreeIndex
 from kfuncfix.outputs.diff import unified_diff
 from kfuncfix.pathquote import quote_path
 
@@ -56,14 +56,15 @@ def findings(index: TreeIndex, result: Plan, added: dict[str, set[int]] | None =
     with `added` (lines a patch adds, by file), only those the patch touches;
     `with_fix` renders each fix as a diff (for JSON)."""
     out = []
+    touches = _Touched(index, added) if added is not None else None
     for r in result.findings:
-        if added is None or touches(index, r, added):
+        if touches is None or touches(r):
             out.append(Finding(r.severity, r.rule, r.file, r.line, r.message, r.kfunc,
                                _fix(index, r) if with_fix else ""))
     for r in result.results:
         if r.status != "skipped" or not r.lint:
             continue
-        if added is None or touches(index, r, added):
+        if touches is None or touches(r):
             what = f"kfunc {r.name}" if r.kfunc else r.name
             message = f"{what}: {r.message}"
             if r.severity == "error":
@@ -81,28 +82,39 @@ def _fix(index: TreeIndex, r: Result) -> str:
     return unified_diff([change]).decode("utf-8", "replace")
 
 
-def touches(index: TreeIndex, r: Result, added: dict[str, set[int]]) -> bool:
-    """The patch adds a line of what the result is about: its own line, the set
-    entry of its kfunc, or a line of its kfunc's definition header."""
-    if r.line in added.get(r.file, ()):
-        return True
-    names = {n.strip() for n in r.name.split(",")} | ({r.kfunc} if r.kfunc else set())
-    for k in index.kfuncs:
-        if k.name not in names:
-            continue
-        if k.entry.span.line in added.get(k.set.file, ()):
+class _Touched:
+    """Whether a patch touches what a result is about; the kfuncs and sets are
+    looked up by name once, so that filtering stays linear in the results."""
+
+    def __init__(self, index: TreeIndex, added: dict[str, set[int]]) -> None:
+        self.added = added
+        self.kfuncs: dict[str, list[Kfunc]] = {}
+        for k in index.kfuncs:
+            self.kfuncs.setdefault(k.name, []).append(k)
+        self.sets: dict[tuple[str, str], list[IdSet]] = {}
+        for s in index.sets:
+            self.sets.setdefault((s.name, s.file), []).append(s)
+
+    def __call__(self, r: Result) -> bool:
+        """The patch adds a line of what the result is about: its own line, the set
+        entry of its kfunc, a line of its kfunc's definition header, or its set."""
+        added = self.added
+        if r.line in added.get(r.file, ()):
             return True
-        for d in k.definitions:
-            lines = added.get(d.file)
-            if lines:
-                first, last = d.source.line_of(d.func.start), d.source.line_of(d.func.brace)
-                if any(first <= n <= last for n in lines):
-                    return True
-    for s in index.sets:
-        if s.name == r.name and s.file == r.file and s.end_span is not None:
-            if any(s.start_span.line <= n <= s.end_span.line for n in added.get(s.file, ())):
+        names = {n.strip() for n in r.name.split(",")} | ({r.kfunc} if r.kfunc else set())
+        for k in (k for name in names for k in self.kfuncs.get(name, ())):
+            if k.entry.span.line in added.get(k.set.file, ()):
                 return True
-    return False
+            for d in k.definitions:
+                lines = added.get(d.file)
+                if lines:
+                    first = d.source.line_of(d.func.start)
+                    last = d.source.line_of(d.func.brace)
+                    if any(first <= n <= last for n in lines):
+                        return True
+        return any(s.end_span is not None and any(
+            s.start_span.line <= n <= s.end_span.line for n in added.get(s.file, ()))
+            for s in self.sets.get((r.name, r.file), ()))
 
 
 def added_lines(patch_text: bytes) -> dict[str, set[int]]:
