@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from kfuncfix.errors import KfuncfixError
+
+PIPE = subprocess.PIPE
+Process = subprocess.Popen  # a started git process (`start`), ended by `finish`
 
 # Git's messages in English, whatever the user's locale: a few of them are read as text.
 C_LOCALE = {"LC_ALL": "C", "LANGUAGE": ""}
@@ -188,3 +193,125 @@ def resolve_commit(root: Path | str, rev: str) -> str | None:
     if done.stderr.strip():
         raise GitError(f"git rev-parse: {done.message}", done.returncode)
     return None
+
+
+# --- repositories ------------------------------------------------------------------
+
+def work_tree(path: Path | str) -> Path | None:
+    """The top of the git work tree holding `path` (resolved), or None outside any repository.
+
+    None also when git is not installed: then nothing can be a git tree for us.  Any
+    other refusal (dubious ownership, a broken `.git`) is git's own message: reading
+    it as "not a git tree" would drop what git protects.
+    """
+    try:
+        done = run(path, "rev-parse", "--show-toplevel", check=False, env=C_LOCALE)
+    except GitError:
+        return None
+    if done.returncode == 0:
+        return Path(os.fsdecode(done.stdout.rstrip(b"\n"))).resolve()
+    message = done.message
+    if "not a git repository" in message:
+        return None
+    if "must be run in a work tree" in message:
+        raise KfuncfixError(f"{path} is a bare git repository: kfuncfix needs a work tree")
+    raise GitError(f"{path}: git: {message}", done.returncode)
+
+
+@dataclass(frozen=True)
+class Repo:
+    """A git repository, named by the directory git is run in (`git -C root`)."""
+
+    root: Path
+
+    def run(self, *args: str, **kwargs: object) -> Completed:
+        return run(self.root, *args, **kwargs)  # type: ignore[arg-type]
+
+    def out(self, *args: str, **kwargs: object) -> bytes:
+        return out(self.root, *args, **kwargs)
+
+    def text(self, *args: str, **kwargs: object) -> str:
+        return text(self.root, *args, **kwargs)
+
+
+def open_repo(path: Path | str) -> Repo:
+    """The repository at path (its work tree's top, or the directory of a bare one).
+
+    Not a repository: one line naming the path; any other refusal: git's message.
+    """
+    if not Path(path).is_dir():
+        raise KfuncfixError(f"{path} is not a git repository")
+    done = run(path, "rev-parse", "--is-bare-repository", check=False, env=C_LOCALE)
+    if done.returncode != 0:
+        if "not a git repository" in done.message:
+            raise KfuncfixError(f"{path} is not a git repository")
+        raise GitError(f"{path}: git: {done.message}", done.returncode)
+    if done.stdout.strip() == b"true":
+        return Repo(Path(path).resolve())
+    top = work_tree(path)
+    assert top is not None
+    return Repo(top)
+
+
+def stdout_str(data: bytes) -> str:
+    """Git's output as text the way GitPython gave it: bytes kept (surrogateescape),
+    one trailing newline dropped."""
+    decoded = data.decode("utf-8", "surrogateescape")
+    return decoded[:-1] if decoded.endswith("\n") else decoded
+
+
+def ref_value(root: Path | str, ref: str) -> str | None:
+    """The object id a full ref (`refs/heads/x`) points at, or None when it does not exist."""
+    done = run(root, "rev-parse", "--verify", "--quiet", "--end-of-options", ref, check=False,
+               env=C_LOCALE)
+    if done.returncode == 0:
+        return done.stdout.decode().strip()
+    if done.stderr.strip():
+        raise GitError(f"git rev-parse: {done.message}", done.returncode)
+    return None
+
+
+def branch_ref(name: str) -> str:
+    """The full ref of a branch name as a user gives it: `x` and `refs/heads/x` are both
+    branch x (never `refs/heads/refs/heads/x`)."""
+    return name if name.startswith("refs/heads/") else f"refs/heads/{name}"
+
+
+def branch_name(name: str) -> str:
+    """A branch name as a user gives it, without a leading `refs/heads/`."""
+    return name.removeprefix("refs/heads/")
+
+
+# --- scratch worktrees ---------------------------------------------------------------
+
+@contextmanager
+def temporary_worktree(root: Path | str, commit: str, where: Path | str,
+                       config: Sequence[str] = ()) -> Iterator[Path]:
+    """A detached worktree of `commit` at `where` (which must not exist), removed after.
+
+    Only this worktree is ever removed: never `git worktree prune`, which would also
+    drop another worktree whose directory is briefly absent (a removable disk).
+    `config` are `-c name=value` pairs for git (e.g. `core.hooksPath`).
+    """
+    tree = Path(where)
+    options = [a for pair in config for a in ("-c", pair)]
+    run(root, *options, "worktree", "add", "--detach", "--quiet", "--", str(tree), commit)
+    admin = None
+    try:
+        admin = Path(text(tree, "rev-parse", "--absolute-git-dir"))
+        yield tree
+    finally:
+        remove_worktree(root, tree, admin)
+
+
+def remove_worktree(root: Path | str, tree: Path, admin: Path | None = None) -> None:
+    """Remove one worktree made by kfuncfix: `git worktree remove --force`, else its
+    directory and its own administrative directory (`.git/worktrees/NAME`) by hand."""
+    if admin is None and tree.exists():
+        done = run(tree, "rev-parse", "--absolute-git-dir", check=False)
+        admin = Path(done.stdout.decode().strip()) if done.returncode == 0 else None
+    done = run(root, "worktree", "remove", "--force", "--", str(tree), check=False)
+    if done.returncode != 0:
+        shutil.rmtree(tree, ignore_errors=True)
+        if admin is not None and admin.parent.name == "worktrees":
+            shutil.rmtree(admin, ignore_errors=True)

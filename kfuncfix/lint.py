@@ -9,7 +9,6 @@ the set entries and definition headers on lines it adds.
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
 
+from kfuncfix import gitrun
 from kfuncfix.engine import FileChange, Plan, Result, apply_edits
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import KFUNC, IdSet, Kfunc, TreeIndex
@@ -163,11 +163,7 @@ def commits_of(root: Path, rev: str) -> list[Commit]:
 
 
 def _git(root: Path, *args: str) -> bytes:
-    proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True)
-    if proc.returncode:
-        why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise KfuncfixError(f"git {args[0]}: {why[0] if why else 'failed'}")
-    return proc.stdout
+    return gitrun.out(root, *args)
 
 
 def has_kfunc_sets(index: TreeIndex) -> bool:

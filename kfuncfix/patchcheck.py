@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchedFile, PatchSet
 
+from kfuncfix import gitrun
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitpath import check_tree_path, diff_git_names, unquote
 
@@ -87,15 +87,11 @@ def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
                 if line.is_added and line.target_line_no is not None
             }
         env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(work.parent))
-        proc = subprocess.run(
-            ["git", "apply", "--whitespace=nowarn", "-"],
-            input=patch_text, cwd=work, capture_output=True, env=env,
-        )
+        proc = gitrun.run(work, "apply", "--whitespace=nowarn", "-", input=patch_text,
+                          env=env, check=False)
         if proc.returncode:
-            reverse = subprocess.run(
-                ["git", "apply", "--check", "--reverse", "--whitespace=nowarn", "-"],
-                input=patch_text, cwd=work, capture_output=True, env=env,
-            )
+            reverse = gitrun.run(work, "apply", "--check", "--reverse", "--whitespace=nowarn",
+                                 "-", input=patch_text, env=env, check=False)
             if reverse.returncode == 0:
                 return PatchedTree({}, added, already_applied=True)
             why = proc.stderr.decode("utf-8", "replace").strip().splitlines()

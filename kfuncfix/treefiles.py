@@ -30,8 +30,9 @@ import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from kfuncfix import gitrun
 from kfuncfix.errors import KfuncfixError
-from kfuncfix.gitrepo import git_message, work_tree
+from kfuncfix.gitrun import work_tree
 
 SELFTESTS = "tools/testing/selftests/bpf/"
 SELFTEST_PROGS = "tools/testing/selftests/bpf/progs/"
@@ -107,7 +108,7 @@ class TreeFiles:
         self.overlay = dict(overlay or {})
         self.is_git = work_tree(self.root) == self.root
         self.rev = rev
-        self._catfile: subprocess.Popen[bytes] | None = None
+        self._catfile: gitrun.Process[bytes] | None = None
         # At rev: path -> (mode, object id), as git wrote them (bytes: 80,000 entries in a
         # kernel tree, decoded only when asked for).
         self._entries: dict[bytes, tuple[bytes, bytes]] | None = None
@@ -116,11 +117,10 @@ class TreeFiles:
         if rev is not None:
             if not self.is_git:
                 raise KfuncfixError(f"{root}: not a git repository (needed to read {rev})")
-            proc = subprocess.run(["git", "-C", str(self.root), "rev-parse", "--verify", "-q",
-                                   f"{rev}^{{commit}}"], capture_output=True, text=True)
-            if proc.returncode:
+            sha = gitrun.resolve_commit(self.root, rev)
+            if sha is None:
                 raise KfuncfixError(f"{root}: unknown revision {rev}")
-            self.rev = proc.stdout.strip()
+            self.rev = sha
 
     def read(self, rel: str) -> bytes:
         if rel in self.overlay:
@@ -192,12 +192,8 @@ class TreeFiles:
         if self._index_listing is None:
             self._index_listing = b""
             if self.is_git:
-                proc = subprocess.run(["git", "-C", str(self.root), "ls-files", "-s", "-t",
-                                       "-z"], capture_output=True)
-                if proc.returncode:
-                    raise KfuncfixError(f"git ls-files failed in {self.root}: "
-                                        f"{git_message(proc.stderr)}")
-                self._index_listing = b"\0" + proc.stdout
+                listing = gitrun.out(self.root, "ls-files", "-s", "-t", "-z")
+                self._index_listing = b"\0" + listing
         return self._index_listing
 
     def _entry(self, rel: str) -> tuple[str, str] | None:
@@ -216,12 +212,9 @@ class TreeFiles:
         """`git ls-tree -z` at rev: of `paths` (literally), or of the whole tree (-r)."""
         assert self.rev is not None
         where = ["-r", "--full-tree", self.rev] if paths is None else [self.rev, "--", *paths]
-        proc = subprocess.run(["git", "--literal-pathspecs", "-C", str(self.root), "ls-tree",
-                               "-z", *where], capture_output=True)
-        if proc.returncode:
-            raise KfuncfixError(f"git ls-tree failed in {self.root}: {git_message(proc.stderr)}")
+        listing = gitrun.out(self.root, "--literal-pathspecs", "ls-tree", "-z", *where)
         # "<mode> SP <type> SP <oid> TAB <path> NUL"; the path may hold any other byte.
-        return {path: (mode, oid) for mode, oid, path in _LS_TREE_ENTRY.findall(proc.stdout)}
+        return {path: (mode, oid) for mode, oid, path in _LS_TREE_ENTRY.findall(listing)}
 
     def _read_committed(self, rel: str) -> bytes:
         # One `git cat-file --batch` process serves every read, asked by object id
@@ -230,9 +223,7 @@ class TreeFiles:
         assert entry is not None  # read() asked kind() first
         oid = entry[1]
         if self._catfile is None:
-            self._catfile = subprocess.Popen(
-                ["git", "-C", str(self.root), "cat-file", "--batch"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self._catfile = gitrun.start(self.root, "cat-file", "--batch", stdin=gitrun.PIPE)
         proc = self._catfile
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write(f"{oid}\n".encode())
@@ -298,7 +289,7 @@ class TreeFiles:
     def _git_grep(self, options: list[str], files: str) -> Callable[[], set[str]]:
         # -z: names NUL-ended and unquoted; else git quotes non-ASCII ones ("caf\303\251.c").
         # No -I: a file with a NUL byte would be left out unseen; discovery reports it.
-        base = ["git", "-C", str(self.root), "grep", "-l", "-z", *options,
+        base = ["grep", "-l", "-z", *options,
                 *([self.rev] if self.rev else []), "--"]
         prefix = f"{self.rev}:" if self.rev else ""
         if files == "include":
@@ -310,15 +301,12 @@ class TreeFiles:
             commands = [[*base, f":(glob)**/{glob}", ":(exclude,glob)Documentation/**",
                          ":(exclude,glob)tools/**"],
                         [*base, f":(glob){SELFTESTS}**/{glob}"]]
-        procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                 for cmd in commands]
+        procs = [(gitrun.start(self.root, *cmd), cmd) for cmd in commands]
 
         def wait() -> set[str]:
             found: set[str] = set()
-            for proc in procs:
-                out, err = proc.communicate()
-                if proc.returncode not in (0, 1):
-                    raise KfuncfixError(f"git grep failed in {self.root}: {git_message(err)}")
+            for proc, cmd in procs:
+                out = gitrun.finish(proc, cmd, ok=(0, 1))
                 found.update(os.fsdecode(name).removeprefix(prefix)
                              for name in out.split(b"\0") if name)
             return found

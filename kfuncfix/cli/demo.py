@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 
 import click
 
+from kfuncfix import gitrun
 from kfuncfix.sample import copy_sample_tree
 
 # Fixed identity and date: the demo writes the same series on every machine,
@@ -27,8 +27,7 @@ def make_sample_repo(dest: Path) -> Path:
     for args in (["init", "-q", "-b", "master"], ["add", "-A"],
                  ["-c", "commit.gpgsign=false", "commit", "-q", "-m",
                   "Sample tree for kfuncfix"]):
-        subprocess.run(["git", "-C", str(dest), *args], check=True, env=env,
-                       stdout=subprocess.DEVNULL)
+        gitrun.run(dest, *args, env=env)
     return dest
 
 

@@ -202,6 +202,7 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str,
                      build_opts: dict[str, Any] | None = None) -> None:
     # Git machinery (GitPython) only when a branch is asked for: diff stays light.
     from kfuncfix.cli.series import git_root
+    from kfuncfix.gitrun import branch_name
     from kfuncfix.outputs.gitseries import (
         build_series,
         committer_ident,
@@ -212,6 +213,7 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str,
     from kfuncfix.series import plan_series
 
     root = git_root(tree)
+    branch = branch_name(branch)  # `refs/heads/x` is branch x
     when = resolve_date(date)
     committer_ident(open_repo(root), sender, when)  # no identity: say so before any work
     run = planned(root, rule_names, paths, rev=base)

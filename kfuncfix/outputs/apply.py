@@ -23,7 +23,6 @@ import os
 import re
 import signal
 import stat
-import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -31,9 +30,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from kfuncfix import gitrun
 from kfuncfix.engine.plan import FileChange
-from kfuncfix.errors import KfuncfixError
-from kfuncfix.gitrepo import git_message, work_tree
+from kfuncfix.gitrun import work_tree
 
 TEMP_SUFFIX = ".kfuncfix"
 # What tempfile.mkstemp(prefix=".NAME.", suffix=TEMP_SUFFIX) names: 8 characters of
@@ -297,13 +296,7 @@ def uncommitted(root: Path, paths: Sequence[str]) -> set[str]:
     prefix = PurePosixPath(os.path.relpath(root, top).replace(os.sep, "/"))
     by_top = {str(prefix / p) if str(prefix) != "." else p: p for p in paths}
     # Literal pathspecs: a file named `*.c` or `:(exclude)x` is just that file.
-    proc = subprocess.run(
-        ["git", "--literal-pathspecs", "-C", str(top), "status", "--porcelain=v1", "-z",
-         "--no-renames",
-         "--untracked-files=all", "--", *by_top],
-        capture_output=True,
-    )
-    if proc.returncode:
-        raise KfuncfixError(f"{top}: git status: {git_message(proc.stderr)}")
-    entries = [e for e in proc.stdout.split(b"\0") if e]
+    listing = gitrun.out(top, "--literal-pathspecs", "status", "--porcelain=v1", "-z",
+                         "--no-renames", "--untracked-files=all", "--", *by_top)
+    entries = [e for e in listing.split(b"\0") if e]
     return {by_top[p] for e in entries if (p := os.fsdecode(e[3:])) in by_top}

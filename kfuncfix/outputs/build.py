@@ -23,13 +23,13 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kfuncfix import gitrun
 from kfuncfix.btf.audit import SourceKfunc, from_tree
 from kfuncfix.discover import discover
 from kfuncfix.errors import KfuncfixError
@@ -320,17 +320,18 @@ class _ConfigRun:
     def _ensure_tree(self, sha: str) -> None:
         if not self._worktree:
             self.progress(f"scratch worktree at {self.base[:12]} in {self.src}")
-            # Left over by a run that was killed: gone, then forgotten by git.
+            # Left over by a run that was killed: this worktree alone is removed (never
+            # `git worktree prune`, which would drop other worktrees' metadata too).
+            gitrun.remove_worktree(self.root, self.src)
             if self.src.exists():
                 shutil.rmtree(self.src)
-            self._git("worktree", "prune")
-            self._git("worktree", "add", "--detach", "--quiet", str(self.src), self.base)
+            gitrun.run(self.root, "worktree", "add", "--detach", "--quiet", "--",
+                       str(self.src), self.base)
             self._worktree = True
             _set_mtimes(self.src, OLD_MTIME)
-        head = subprocess.run(["git", "-C", str(self.src), "rev-parse", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
+        head = gitrun.text(self.src, "rev-parse", "HEAD")
         if head != sha:
-            self._git_in_tree("checkout", "--detach", "--quiet", sha)
+            gitrun.run(self.src, "checkout", "--detach", "--quiet", sha)
         if not self._prepared:
             if not (self.out / ".config").is_file():
                 self.kbuild.configure(self.config.path)
@@ -347,20 +348,8 @@ class _ConfigRun:
 
     def _remove_worktree(self) -> None:
         if self._worktree:
-            self._git("worktree", "remove", "--force", str(self.src))
+            gitrun.remove_worktree(self.root, self.src)
             self._worktree = False
-
-    def _git(self, *args: str) -> None:
-        done = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True,
-                              text=True, check=False)
-        if done.returncode != 0:
-            raise KfuncfixError(f"git {args[0]} failed: {done.stderr.strip()}")
-
-    def _git_in_tree(self, *args: str) -> None:
-        done = subprocess.run(["git", "-C", str(self.src), *args], capture_output=True,
-                              text=True, check=False)
-        if done.returncode != 0:
-            raise KfuncfixError(f"git {args[0]} failed: {done.stderr.strip()}")
 
     def _check_stamp(self) -> None:
         """An output directory made for another base or config is started afresh."""

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kfuncfix.errors import KfuncfixError
+from kfuncfix import gitrun
 from kfuncfix.outputs.buildbtf import ObjectBTF
 from kfuncfix.outputs.kbuild import CompilerWarning
 
@@ -46,11 +45,7 @@ class Blobs:
         self.changed: set[str] = set()
 
     def _run(self, *args: str) -> str:
-        done = subprocess.run(["git", "-C", str(self.root), *args], capture_output=True,
-                              check=False)
-        if done.returncode != 0:
-            raise KfuncfixError(f"git {args[0]} failed: {done.stderr.decode().strip()}")
-        return done.stdout.decode("utf-8", "surrogateescape")
+        return gitrun.out(self.root, *args).decode("utf-8", "surrogateescape")
 
     def _ls_tree(self, sha: str) -> Iterator[tuple[str, str]]:
         for entry in self._run("ls-tree", "-r", "-z", "--full-tree", sha).split("\0"):

@@ -18,16 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import git
-
+from kfuncfix import gitrun
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.outputs.gitseries import (
     Identity,
-    git_stderr,
     ident_env,
     open_repo,
     resolve_commit,
-    run_git,
 )
 
 CHECKPATCH = "scripts/checkpatch.pl"
@@ -132,17 +129,14 @@ def check_series(
         hooks.mkdir()
         # The user's hooks are for their own work, not for a throwaway tree.
         no_hooks = ["-c", f"core.hooksPath={hooks}"]
-        tree = Path(scratch, "tree")
-        run_git(repo, [*no_hooks, "worktree", "add", "--detach", "--quiet", str(tree), base_sha])
-        try:
-            _apply_all(git.Repo(tree), no_hooks, reports)
+        with gitrun.temporary_worktree(repo.root, base_sha, Path(scratch, "tree"),
+                                       [f"core.hooksPath={hooks}"]) as tree:
+            _apply_all(tree, no_hooks, reports)
             script = tree / CHECKPATCH
             if checkpatch and script.is_file() and shutil.which("perl"):
                 for report in reports:
                     if not report.is_cover:
                         report.checkpatch = run_checkpatch(tree, report.path, expected)
-        finally:
-            _remove_worktree(repo, tree)
     return SeriesCheck(base_sha, reports)
 
 
@@ -181,7 +175,7 @@ def _base_commit(files: list[Path]) -> str:
     raise KfuncfixError("the series has no base-commit: line; say which base to apply it on")
 
 
-def _apply_all(tree_repo: git.Repo, no_hooks: list[str], reports: list[PatchCheck]) -> None:
+def _apply_all(tree: Path, no_hooks: list[str], reports: list[PatchCheck]) -> None:
     env = ident_env(_SCRATCH_IDENT, None, ["COMMITTER"])
     failed = False
     for report in reports:
@@ -190,15 +184,14 @@ def _apply_all(tree_repo: git.Repo, no_hooks: list[str], reports: list[PatchChec
         if failed:
             report.apply_error = "not tried: an earlier patch did not apply"
             continue
-        try:
-            tree_repo.git.execute(
-                ["git", *no_hooks, "am", "--quiet", "--no-3way", str(report.path)], env=env
-            )
-            report.applied = True
-        except git.GitCommandError as exc:
-            report.applied, failed = False, True
-            report.apply_error = git_stderr(exc) + "\n" + str(exc.stdout or "").strip()
-            tree_repo.git.execute(["git", "am", "--abort"], with_exceptions=False)
+        done = gitrun.run(tree, *no_hooks, "am", "--quiet", "--no-3way", "--",
+                          str(report.path), env=env, check=False)
+        report.applied = done.returncode == 0
+        if not report.applied:
+            failed = True
+            report.apply_error = (done.stderr.decode("utf-8", "replace").strip() + "\n"
+                                  + done.stdout.decode("utf-8", "replace").strip())
+            gitrun.run(tree, "am", "--abort", check=False)
 
 
 def run_checkpatch(
@@ -228,14 +221,6 @@ def run_checkpatch(
     return result
 
 
-def _remove_worktree(repo: git.Repo, tree: Path) -> None:
-    try:
-        repo.git.execute(["git", "worktree", "remove", "--force", str(tree)])
-    except git.GitCommandError:
-        shutil.rmtree(tree, ignore_errors=True)
-        repo.git.execute(["git", "worktree", "prune"], with_exceptions=False)
-
-
 @dataclass
 class DryRunMail:
     """One mail as git send-email --dry-run says it would send it."""
@@ -262,10 +247,12 @@ def send_email_dry_run(
     if isinstance(sender, str):
         sender = Identity.parse(sender)
     # --no-to/--no-cc/--no-bcc drop sendemail.* recipients from config: only the files count.
-    command = ["git", "send-email", "--dry-run", "--confirm=never", "--8bit-encoding=UTF-8",
+    command = ["send-email", "--dry-run", "--confirm=never", "--8bit-encoding=UTF-8",
                f"--smtp-server={smtp_server}", f"--from={sender}", "--no-to", "--no-cc",
                "--no-bcc", *map(str, files)]
-    status, out, err = repo.git.execute(command, with_extended_output=True, with_exceptions=False)
+    done = repo.run(*command, check=False)
+    status = done.returncode
+    out, err = gitrun.stdout_str(done.stdout), gitrun.stdout_str(done.stderr)
     if "Mail::Address" in err:
         raise KfuncfixError("git send-email needs perl's Mail::Address (libmailtools-perl)")
     mails = _parse_dry_run(out)

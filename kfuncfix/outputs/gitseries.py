@@ -3,7 +3,7 @@
 Blobs and trees go through a private index file (GIT_INDEX_FILE in a temporary
 directory) and commits through `commit-tree`, so the user's worktree, index,
 HEAD and branches are never touched.  A branch is written only on request,
-with `update-ref`.  Every git call is an argument list run by GitPython.
+with `update-ref`.  Every git call is an argument list run by `kfuncfix.gitrun`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path, PurePosixPath
 
-import git
-
+from kfuncfix import gitrun
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.gitrun import GitError, Repo, open_repo
 
 ZERO_OID = "0" * 40
 NEW_FILE_MODE = "100644"
@@ -89,36 +89,22 @@ class Series:
         return f"{self.base}..{self.tip}"
 
 
-def open_repo(path: Path | str) -> git.Repo:
-    try:
-        return git.Repo(path)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
-        raise KfuncfixError(f"{path} is not a git repository") from exc
+__all__ = ["Repo", "open_repo", "run_git"]
 
 
 def run_git(
-    repo: git.Repo,
+    repo: Repo,
     args: Sequence[str],
     *,
     env: Mapping[str, str] | None = None,
     stdin: Path | None = None,
 ) -> str:
-    """Run `git ARGS` in repo and return its output; a failure is a KfuncfixError."""
-    command = ["git", *args]
-    try:
-        if stdin is None:
-            return repo.git.execute(command, env=env)
-        with stdin.open("rb") as handle:
-            return repo.git.execute(command, env=env, istream=handle)
-    except git.GitCommandError as exc:
-        raise KfuncfixError(f"git {args[0]} failed: {git_stderr(exc)}") from exc
-
-
-def git_stderr(exc: git.GitCommandError) -> str:
-    """The message git printed, without GitPython's `stderr: '...'` wrapping."""
-    text = str(exc.stderr or "").strip()
-    text = text.removeprefix("stderr:").strip().strip("'").strip()
-    return text or f"exit status {exc.status}"
+    """Run `git ARGS` in repo and return its output (one trailing newline dropped);
+    a failure is a GitError with git's message."""
+    if stdin is None:
+        return gitrun.stdout_str(repo.out(*args, env=env))
+    with stdin.open("rb") as handle:
+        return gitrun.stdout_str(repo.out(*args, env=env, stdin=handle))
 
 
 def resolve_date(explicit: str | None, environ: Mapping[str, str] | None = None) -> str | None:
@@ -146,7 +132,7 @@ def ident_env(identity: Identity, date: str | None, roles: Sequence[str]) -> dic
 
 
 def committer_ident(
-    repo: git.Repo, identity: Identity | str | None, date: str | None
+    repo: Repo, identity: Identity | str | None, date: str | None
 ) -> tuple[Identity, str]:
     """Check the identity and date git will use; return them, the date as `SECONDS TZ`.
 
@@ -161,35 +147,30 @@ def committer_ident(
         env.update(ident_env(identity, None, ["COMMITTER"]))
     if date is not None:
         env["GIT_COMMITTER_DATE"] = date
-    try:
-        line = repo.git.execute(
-            ["git", "-c", "user.useConfigOnly=true", "var", "GIT_COMMITTER_IDENT"], env=env
-        )
-    except git.GitCommandError as exc:
-        message = git_stderr(exc)
+    done = repo.run("-c", "user.useConfigOnly=true", "var", "GIT_COMMITTER_IDENT", env=env,
+                    check=False)
+    line = gitrun.stdout_str(done.stdout)
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip()
         if "date" in message:
-            raise KfuncfixError(f"date {date!r} is not understood by git: {message}") from exc
+            raise KfuncfixError(f"date {date!r} is not understood by git: {done.message}")
         # git's own advice runs to ten lines; its last line says what is missing.
         reason = message.splitlines()[-1].removeprefix("fatal: ") if message else ""
         raise KfuncfixError(
             "no git identity to sign off with: set user.name and user.email "
             f"(git config) or pass --from 'Name <email>' ({reason})"
-        ) from exc
+        )
     match = _IDENT.match(line.strip())
     if match is None:
         raise KfuncfixError(f"git gave an identity kfuncfix cannot read: {line!r}")
     return Identity(match["name"], match["email"]), match["when"]
 
 
-def resolve_commit(repo: git.Repo, revision: str) -> str:
-    if not revision or revision.startswith("-"):
-        raise KfuncfixError(f"{revision!r} is not a revision")
-    try:
-        return repo.git.execute(
-            ["git", "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"]
-        )
-    except git.GitCommandError as exc:
-        raise KfuncfixError(f"{revision!r} does not name a commit in {repo.git_dir}") from exc
+def resolve_commit(repo: Repo, revision: str) -> str:
+    sha = gitrun.resolve_commit(repo.root, revision)
+    if sha is None:
+        raise KfuncfixError(f"{revision!r} does not name a commit in {repo.root}")
+    return sha
 
 
 def check_path(path: str) -> str:
@@ -271,11 +252,11 @@ def build_series(
             )
             paths = tuple(sorted(patch.changes))  # in git's order, as read_branch gives them
             commits.append(SeriesCommit(parent, patch.subject.strip(), paths))
-    return Series(Path(repo.working_tree_dir or repo.git_dir), base_sha, tuple(commits))
+    return Series(repo.root, base_sha, tuple(commits))
 
 
 def _stage(
-    repo: git.Repo, work: Path, env: Mapping[str, str], path: str, content: bytes | None
+    repo: Repo, work: Path, env: Mapping[str, str], path: str, content: bytes | None
 ) -> None:
     """Put `content` at `path` in the private index (None removes it)."""
     # A literal pathspec: a file named `*.c` or `:(exclude)x` is just that file.
@@ -299,7 +280,7 @@ def _stage(
     run_git(repo, ["update-index", "--add", "--cacheinfo", cacheinfo], env=env)
 
 
-def _signed_off(repo: git.Repo, work: Path, message: str, identity: Identity) -> str:
+def _signed_off(repo: Repo, work: Path, message: str, identity: Identity) -> str:
     """Append the sender's Signed-off-by with git's own trailer rules."""
     draft = work / "draft"
     draft.write_text(message, encoding="utf-8")
@@ -316,8 +297,9 @@ def update_branch(series: Series, name: str, *, force: bool = False) -> str:
     worktree is always refused, because moving it would change that worktree.
     """
     repo = open_repo(series.repo)
+    name = gitrun.branch_name(name)  # `refs/heads/x` is branch x
     check_branch_name(repo, name)
-    ref = f"refs/heads/{name}"
+    ref = gitrun.branch_ref(name)
     for line in run_git(repo, ["worktree", "list", "--porcelain"]).splitlines():
         if line == f"branch {ref}":
             raise KfuncfixError(f"branch {name} is checked out; kfuncfix will not move it")
@@ -329,28 +311,27 @@ def update_branch(series: Series, name: str, *, force: bool = False) -> str:
     return ref
 
 
-def check_branch_name(repo: git.Repo, name: str) -> None:
+def check_branch_name(repo: Repo, name: str) -> None:
     """Refuse a name `git branch` would refuse (HEAD, -f, a..b, x.lock) or that means HEAD.
 
     `git check-ref-format --branch` is git's own rule for branch names; it also
     expands `@{-1}`, which is then no name of its own.  `@` alone is HEAD in every
     revision git reads, so a branch of that name could never be named again.
     """
-    try:
-        checked = repo.git.execute(["git", "check-ref-format", "--branch", name])
-    except git.GitCommandError as exc:
-        # git's own line: "'HEAD' is not a valid branch name".
-        raise KfuncfixError(git_stderr(exc).splitlines()[0].removeprefix("fatal: ")) from exc
+    if name.startswith("-"):
+        raise KfuncfixError(f"{name!r} is not a valid branch name")
+    done = repo.run("check-ref-format", "--branch", name, check=False)
+    if done.returncode != 0:
+        # git's own line: "'HEAD' is not a valid branch name" (control characters escaped).
+        raise GitError(done.message, done.returncode)
+    checked = gitrun.stdout_str(done.stdout)
     if checked != name or name == "@":
         raise KfuncfixError(f"{name!r} is not a valid branch name: it names another "
                             "revision, not a branch of its own")
 
 
-def _ref_value(repo: git.Repo, ref: str) -> str | None:
-    try:
-        return repo.git.execute(["git", "rev-parse", "--verify", "--quiet", ref])
-    except git.GitCommandError:
-        return None
+def _ref_value(repo: Repo, ref: str) -> str | None:
+    return gitrun.ref_value(repo.root, ref)
 
 
 def read_branch(repo_path: Path | str, branch: str, base: str) -> Series:
@@ -360,10 +341,8 @@ def read_branch(repo_path: Path | str, branch: str, base: str) -> Series:
     if tip is None:
         raise KfuncfixError(f"no branch named {branch!r}")
     base_sha = resolve_commit(repo, base)
-    try:
-        repo.git.execute(["git", "merge-base", "--is-ancestor", base_sha, tip])
-    except git.GitCommandError as exc:
-        raise KfuncfixError(f"{base} is not an ancestor of branch {branch}") from exc
+    if repo.run("merge-base", "--is-ancestor", base_sha, tip, check=False).returncode != 0:
+        raise KfuncfixError(f"{base} is not an ancestor of branch {branch}")
     listing = run_git(repo, ["rev-list", "--reverse", "--parents", f"{base_sha}..{tip}"])
     commits = []
     for line in listing.splitlines():
@@ -377,4 +356,4 @@ def read_branch(repo_path: Path | str, branch: str, base: str) -> Series:
         commits.append(SeriesCommit(sha, subject, tuple(n for n in names.split("\0") if n)))
     if not commits:
         raise KfuncfixError(f"branch {branch} has no commits on top of {base}")
-    return Series(Path(repo.working_tree_dir or repo.git_dir), base_sha, tuple(commits))
+    return Series(repo.root, base_sha, tuple(commits))

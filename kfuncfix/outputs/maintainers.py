@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 
+from kfuncfix import gitrun
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitpath import diff_git_names
 from kfuncfix.mailheaders import check_address
@@ -424,11 +425,7 @@ def committed_dirs(tree: Path, revision: str) -> list[str]:
 
 
 def _git(tree: Path, args: list[str]) -> bytes:
-    done = subprocess.run(["git", "-C", str(tree), *args], capture_output=True, check=False)
-    if done.returncode != 0:
-        why = done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
-        raise KfuncfixError(f"git {args[0]} failed in {tree}: {why}")
-    return done.stdout
+    return gitrun.out(tree, *args)
 
 
 def subject_prefix(
