@@ -39,14 +39,29 @@ SPLITS = ("none", "subsystem", "list", "file")
 
 
 def load_config(tree: Path, explicit: Path | None = None) -> dict[str, Any]:
-    """The validated settings of `explicit`, else of TREE/.kfuncfix.toml, else {}."""
+    """The validated settings of `explicit`, else of TREE/.kfuncfix.toml, else {}.
+
+    The worktree's file: a run at a revision reads it through `Snapshot.config`.
+    """
     path = explicit or tree / FILENAME
     if explicit is None and not path.is_file():
         return {}
+    return read_config_file(path)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The validated settings of one file."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except OSError as exc:
         raise KfuncfixError(f"{path}: cannot read: {exc.strerror}") from exc
+    return parse_config(raw, str(path))
+
+
+def parse_config(raw: bytes, path: str) -> dict[str, Any]:
+    """The validated settings in `raw`, the bytes of a config file (`path` names it)."""
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise KfuncfixError(f"{path}: not valid TOML: {exc}") from exc
     for key, value in data.items():

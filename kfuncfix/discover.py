@@ -48,7 +48,7 @@ def looks_like_kernel_tree(root: Path) -> bool:
 
 
 def discover(
-    root: Path,
+    root: Path | TreeFiles,
     overlay: dict[str, bytes | None] | None = None,
     progress: Progress | None = None,
     rev: str | None = None,
@@ -65,7 +65,8 @@ def discover(
     The include/ headers that define them or `macros` are read, so that rules
     know which of their macros the tree has (`SourceFile.defines`).
     """
-    files = TreeFiles(root, overlay, rev)
+    # The pipeline passes the run's one file layer (its snapshot's); else one is made here.
+    files = root if isinstance(root, TreeFiles) else TreeFiles(root, overlay, rev)
     if not looks_like_kernel_tree(files.root):
         raise KfuncfixError(
             f"{root}: not a kernel tree (no Kconfig, Kbuild, include/linux or kbuild Makefile)"

@@ -147,10 +147,11 @@ def commits_of(root: Path, rev: str) -> list[Commit]:
         if not shas:
             raise KfuncfixError(f"{rev}: no commits in this range")
     else:
-        try:
-            shas = [_git(root, "rev-parse", "--verify", "-q", f"{rev}^{{commit}}").strip()]
-        except KfuncfixError as exc:
-            raise KfuncfixError(f"{rev}: not a commit of {root}") from exc
+        # git's own refusal (dubious ownership, a broken repository) stays git's message.
+        sha = gitrun.resolve_commit(root, rev)
+        if sha is None:
+            raise KfuncfixError(f"{rev}: not a commit of {root}")
+        shas = [sha.encode()]
     out = []
     for raw in shas:
         sha = raw.decode()

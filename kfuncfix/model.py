@@ -8,10 +8,14 @@ root, POSIX style.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kfuncfix.source.header import FunctionDef
 from kfuncfix.source.prototype import Prototype
 from kfuncfix.source.scan import SourceFile
+
+if TYPE_CHECKING:
+    from kfuncfix.snapshot import Snapshot
 
 # How a set is registered, which decides whether its entries are kfuncs.
 KFUNC = "kfunc"
@@ -167,6 +171,8 @@ class TreeIndex:
     # Files discovery needed but could not read (the result is then incomplete).
     unreadable: list[str] = field(default_factory=list)
     rev: str | None = None  # the commit the tree was read at (None: the worktree)
+    # The tree at that revision, as the pipeline read it (kfuncfix.snapshot).
+    snapshot: Snapshot | None = field(default=None, repr=False, compare=False)
 
     @property
     def defines_bpf_kfunc(self) -> bool:

@@ -10,17 +10,15 @@ The commands only render it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfuncfix.config import load_config
 from kfuncfix.discover import DEFAULT_MACROS, DEFAULT_TAGS, DEFAULT_WRAPPERS, discover
 from kfuncfix.engine import DEFAULT_RULE, Plan, Rule, load_rules, plan
 from kfuncfix.engine.macrodef import Reader, missing_definition
 from kfuncfix.model import TreeIndex
-from kfuncfix.treefiles import TreeFiles
+from kfuncfix.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -43,9 +41,8 @@ class Conventions:
                    DEFAULT_MACROS | frozenset(macros))
 
 
-# (tree, overlay, revision, conventions) -> index; the CLI passes one that prints warnings.
-IndexLoader = Callable[[Path, "dict[str, bytes | None] | None", "str | None", Conventions],
-                       TreeIndex]
+# (snapshot, conventions) -> index; the CLI passes one that prints warnings.
+IndexLoader = Callable[[Snapshot, Conventions], TreeIndex]
 
 
 @dataclass(frozen=True)
@@ -71,30 +68,48 @@ class Planned:
     def root(self) -> Path:
         return Path(self.index.root)
 
+    @property
+    def snapshot(self) -> Snapshot:
+        assert self.index.snapshot is not None  # run_plan sets it
+        return self.index.snapshot
 
-def configured_rules(request: Request) -> tuple[str, ...]:
-    """The rules asked for, else the tree's `.kfuncfix.toml` `rule`, else ()."""
+
+def snapshot_of(request: Request) -> Snapshot:
+    """The tree of a request at its revision, with its overlay: built once per run."""
+    return Snapshot(request.tree, request.rev, request.overlay)
+
+
+def configured_rules(request: Request, snapshot: Snapshot | None = None) -> tuple[str, ...]:
+    """The rules asked for, else the `.kfuncfix.toml` `rule` of the tree at the request's
+    revision (never the worktree's when the run is at a commit), else ()."""
     if request.rules:
         return request.rules
-    if request.tree.is_dir():
-        config = load_config(request.tree, request.config)
-        if "rule" in config:
-            return (config["rule"],)
-    return ()
+    if request.config is None and not request.tree.is_dir():
+        return ()
+    config = (snapshot or snapshot_of(request)).config(request.config)
+    return (config["rule"],) if "rule" in config else ()
 
 
 def run_plan(request: Request, load: IndexLoader | None = None) -> Planned:
     """The one plan of a request (see the module docstring)."""
-    names = configured_rules(request)
+    snapshot = snapshot_of(request)
+    names = configured_rules(request, snapshot)
+    # A config file may add rules to `check`, never take the tag lint away: its rules
+    # come on top of the conventions the tree adopted.  Rules named on the command
+    # line are what the user asked for.
+    extra = names if request.lint and not request.rules else ()
+    if extra:
+        names = ()
     # The rules that may run decide what discovery looks for (a misspelt rule is
     # an error before the tree is read).
-    candidates = load_rules(names) if names else load_rules(["all", DEFAULT_RULE])
+    candidates = (load_rules(names) if names
+                  else load_rules([*extra, "all", DEFAULT_RULE]))
     loader = load or _discover
-    index = loader(request.tree, dict(request.overlay) if request.overlay else None,
-                   request.rev, Conventions.of(candidates))
-    read = reader_for(index, request.overlay)
-    rules = pick_rules(index, names, request.lint, read)
-    return Planned(index, plan(index, rules, request.paths, read), bool(names))
+    index = loader(snapshot, Conventions.of(candidates))
+    index.snapshot = snapshot
+    read = snapshot.read
+    rules = pick_rules(index, names, request.lint, read, extra)
+    return Planned(index, plan(index, rules, request.paths, read), bool(names or extra))
 
 
 def rules_of(request: Request) -> tuple[Rule, ...]:
@@ -105,16 +120,19 @@ def rules_of(request: Request) -> tuple[Rule, ...]:
 
 
 def pick_rules(index: TreeIndex, names: Sequence[str], lint: bool,
-               read: Reader | None = None) -> tuple[Rule, ...]:
+               read: Reader | None = None, extra: Sequence[str] = ()) -> tuple[Rule, ...]:
     """The rules named; with none named, the default rule (or for `check`, every
     convention the tree has adopted: the tag always, later ones where the tree
-    defines their macros)."""
+    defines their macros, plus the `extra` rules a config file adds)."""
     if names:
         return load_rules(names)
     if not lint:
         return load_rules([DEFAULT_RULE])
     read = read or reader_for(index)
-    return tuple(r for r in load_rules(["all"]) if adopted(index, r, read))
+    added = load_rules(extra) if extra else ()
+    adopted_rules = [r for r in load_rules(["all"]) if adopted(index, r, read)
+                     and r.name not in {a.name for a in added}]
+    return (*adopted_rules, *added)
 
 
 def adopted(index: TreeIndex, rule: Rule, read: Reader) -> bool:
@@ -127,31 +145,14 @@ def adopted(index: TreeIndex, rule: Rule, read: Reader) -> bool:
 
 def reader_for(index: TreeIndex, overlay: Mapping[str, bytes | None] | None = None) -> Reader:
     """Read a file of the indexed tree at its revision: bytes, or None when it is
-    not a regular file inside the tree (missing, a symlink, leading out)."""
-    root = Path(index.root)
-    files = TreeFiles(root, dict(overlay or {}), index.rev)
-
-    def read(rel: str) -> bytes | None:
-        try:
-            if index.rev is None and rel not in files.overlay:
-                path = root / rel
-                real = os.path.realpath(path)
-                if os.path.islink(path) or not real.startswith(str(root.resolve()) + os.sep):
-                    return None
-                if not os.path.isfile(path):
-                    return None
-            if not files.exists(rel):
-                return None
-            return files.read(rel)
-        except OSError:
-            return None
-        finally:
-            files.close()
-
-    return read
+    not a regular file inside the tree (missing, a symlink, leading out).  The
+    snapshot the index was made from, when the overlay is the same; else one new one."""
+    snapshot = index.snapshot
+    if snapshot is None or dict(overlay or {}) != snapshot.overlay:
+        snapshot = Snapshot(Path(index.root), index.rev, overlay)
+    return snapshot.read
 
 
-def _discover(tree: Path, overlay: dict[str, bytes | None] | None, rev: str | None,
-              conventions: Conventions) -> TreeIndex:
-    return discover(tree, overlay, None, rev, conventions.tags, conventions.wrappers,
+def _discover(snapshot: Snapshot, conventions: Conventions) -> TreeIndex:
+    return discover(snapshot.files, None, None, None, conventions.tags, conventions.wrappers,
                     conventions.macros)

@@ -32,6 +32,7 @@ from kfuncfix.outputs.kbuild import (
     parse_compile_output,
     source_deps,
 )
+from kfuncfix.pipeline import Request, run_plan
 from tests.conftest import git_init, write_tree
 
 pytestmark = pytest.mark.build
@@ -72,7 +73,8 @@ def branch_report(tree: Path, build_dir: Path, branch: str, *args: str) -> Build
                                        "--from", IDENT, *args])
     assert result.exit_code in (0, 1), result.output
     series = read_branch(tree, branch, "HEAD")
-    return build_check(tree, series.base, series.commits, [None], build_dir, 2, lambda _: None)
+    return build_check(tree, series.base, series.commits, [None], build_dir, 2, lambda _: None,
+                       lambda rev: run_plan(Request(tree, rev=rev)).index)
 
 
 def test_tag_series_builds_patch_by_patch_and_puts_every_kfunc_in_btf(

@@ -56,14 +56,14 @@ def audit(btf_path: Path, base_path: Path | None, fmt: str, tree: Path | None) -
       kfuncfix audit --btf vmlinux ~/linux --format json
       kfuncfix audit --btf /sys/kernel/btf/nf_conntrack ~/linux
     """
-    from kfuncfix.cli.tree import load_index
+    from kfuncfix.cli.planning import planned
 
     try:
         index = open_kfuncs(btf_path, base_path or _default_base(btf_path))
         if tree is None:
             report = audit_btf(index)
         else:
-            report = audit_tree(index, from_tree(load_index(tree)))
+            report = audit_tree(index, from_tree(planned(tree, (), lint=True).index))
     except SplitBTFError as exc:
         raise KfuncfixError(f"{btf_path}: {exc}: pass --base (the vmlinux it extends)") from exc
     except BTFError as exc:

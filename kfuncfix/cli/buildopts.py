@@ -47,14 +47,15 @@ def build_options(cover: bool) -> Callable[[F], F]:
     return decorate
 
 
-def run_build(root: Path, base: str, commits: Any, opts: dict[str, Any]) -> Any:
+def run_build(root: Path, base: str, commits: Any, opts: dict[str, Any],
+              index_at: Callable[[str], Any]) -> Any:
     """The build check of the series' commits (print it with print_build); None without
-    --build."""
+    --build.  `index_at(commit)` is the pipeline's index of the tree there."""
     if not opts.get("build"):
         if opts.get("cover_build_report"):
             raise KfuncfixError("--cover-build-report reports a build: add --build")
         return None
-    from kfuncfix.cli.tree import StatusLine
+    from kfuncfix.cli.planning import StatusLine
     from kfuncfix.outputs.build import build_check
 
     status = StatusLine(enabled=sys.stderr.isatty() and not global_flag("quiet"))
@@ -67,8 +68,11 @@ def run_build(root: Path, base: str, commits: Any, opts: dict[str, Any]) -> Any:
 
     try:
         configs = list(opts.get("build_configs") or []) or [None]
-        report = build_check(root, base, list(commits), configs, opts.get("build_dir"),
-                             os.cpu_count() or 1, progress)
+        build_dir = opts.get("build_dir")
+        if build_dir is not None:  # relative: to the current directory, one way for all
+            build_dir = Path(os.path.abspath(build_dir))
+        report = build_check(root, base, list(commits), configs, build_dir,
+                             os.cpu_count() or 1, progress, index_at)
     finally:
         status.clear()
     return report

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import click
 
 from kfuncfix.cli import global_flag
-from kfuncfix.cli.tree import load_index
+from kfuncfix.discover import discover
 from kfuncfix.engine import Plan
-from kfuncfix.pipeline import Planned, Request, run_plan
+from kfuncfix.model import TreeIndex
+from kfuncfix.notes import no_kfunc_sets_note
+from kfuncfix.pipeline import Conventions, Planned, Request, run_plan
+from kfuncfix.snapshot import Snapshot
 
 RULES = click.option(
     "--rule", "rule_names", multiple=True, metavar="NAME|FILE|all",
@@ -29,6 +33,19 @@ def planned(tree: Path, rule_names: tuple[str, ...], paths: tuple[Path, ...] = (
     request = Request(tree, tuple(rule_names), tuple(scope) if scope is not None else None,
                       rev, overlay, lint, config)
     return run_plan(request, load_index)
+
+
+def index_at(tree: Path, rule_names: tuple[str, ...], run: Planned | None,
+             config: Path | None = None) -> Callable[[str], TreeIndex]:
+    """The pipeline's index of the tree at a commit (for `--build`): the run's own
+    index at its revision, another run of the same rules elsewhere."""
+
+    def at(commit: str) -> TreeIndex:
+        if run is not None and run.index.rev is not None and commit == run.index.rev:
+            return run.index
+        return planned(tree, rule_names, rev=commit, config=config).index
+
+    return at
 
 
 def tree_paths(root: Path, paths: tuple[Path, ...]) -> list[str] | None:
@@ -61,3 +78,52 @@ def report_plan(result: Plan, with_definition: bool) -> None:
         click.echo(f"kfuncfix: note: this tree does not define {result.needs_definition}, "
                    f"which the changes use; add it to {header} first "
                    "(or use --with-definition)", err=True)
+
+
+def load_index(snapshot: Snapshot, conventions: Conventions) -> TreeIndex:
+    """Discovery of the run's snapshot, the pipeline's index loader for the CLI: a
+    progress line on a terminal, warnings on stderr (all of them with --verbose).
+
+    `conventions` (from the rules, see `kfuncfix.pipeline`) say which words mark
+    a kfunc definition and which macros' headers to read.
+    """
+    verbose = global_flag("verbose")
+    status = StatusLine(enabled=sys.stderr.isatty() and not global_flag("quiet"))
+    words = conventions
+    try:
+        index = discover(snapshot.files, None, status, None, words.tags, words.wrappers,
+                         words.macros)
+    finally:
+        status.clear()
+    # File-level problems are warnings (all of them with --verbose); a file
+    # discovery needed but could not read makes the result incomplete: say so.
+    # Prototypes pycparser could not parse only matter to the curious.
+    shown = index.warnings if verbose else [w for w in index.warnings if "prototype" not in w]
+    if not global_flag("quiet"):
+        for warning in shown:
+            click.echo(f"kfuncfix: warning: {warning}", err=True)
+        if note := no_kfunc_sets_note(index):  # e.g. Linux 5.10: say so, once, in every command
+            click.echo(f"kfuncfix: note: {note}", err=True)
+    if index.unreadable:
+        click.echo(f"kfuncfix: warning: {len(index.unreadable)} file(s) could not be read; "
+                   "the result below is incomplete", err=True)
+    return index
+
+
+class StatusLine:
+    """One self-overwriting progress line on stderr, only on a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.width = 0
+
+    def __call__(self, text: str) -> None:
+        if self.enabled:
+            line = f"kfuncfix: {text}..."
+            click.echo("\r" + line.ljust(self.width), err=True, nl=False)
+            self.width = len(line)
+
+    def clear(self) -> None:
+        if self.enabled and self.width:
+            click.echo("\r" + " " * self.width + "\r", err=True, nl=False)
+            self.width = 0

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from kfuncfix.cli.buildopts import build_options, print_build, run_build
-from kfuncfix.cli.planning import RULES, planned, report_plan
+from kfuncfix.cli.planning import RULES, index_at, planned, report_plan
 from kfuncfix.cli.tree import TREE
 from kfuncfix.config import SPLITS
 from kfuncfix.engine import DEFAULT_RULE, FileChange, list_rules
@@ -205,6 +205,7 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str,
     from kfuncfix.gitrun import branch_name
     from kfuncfix.outputs.gitseries import (
         build_series,
+        check_branch_name,
         committer_ident,
         open_repo,
         resolve_date,
@@ -230,12 +231,20 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str,
         report_plan(result, True)
         sys.exit(1 if result.skipped else 0)
     series = build_series(root, base, series_plan.patches, sender=sender, date=when)
-    ref = update_branch(series, branch, force=force)
+    if build_opts and build_opts.get("build"):
+        check_branch_name(open_repo(root), branch)  # a bad name: said before the build
+    # The commits exist as objects; the branch is made only once the build passed, so a
+    # failed build leaves nothing behind and a rerun does not find the branch taken.
+    build_ok = print_build(run_build(root, series.base, series.commits, build_opts or {},
+                                     index_at(root, rule_names, run)))
     report_plan(result, True)
+    if not build_ok:
+        click.echo(f"kfuncfix: the build check failed: branch {branch} not made", err=True)
+        sys.exit(1)
+    ref = update_branch(series, branch, force=force)
     click.echo(f"{ref} at {series.tip[:12]}: {len(series.commits)} commit"
                f"{'s' if len(series.commits) != 1 else ''} on {series.base[:12]}", err=True)
-    build_ok = print_build(run_build(root, series.base, series.commits, build_opts or {}))
-    sys.exit(1 if result.skipped or not build_ok else 0)
+    sys.exit(1 if result.skipped else 0)
 
 
 def _modes(index: TreeIndex, changes: list[FileChange]) -> dict[str, int]:

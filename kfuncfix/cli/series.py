@@ -11,7 +11,7 @@ import click
 
 from kfuncfix.cli import global_flag
 from kfuncfix.cli.buildopts import build_options, print_build, run_build
-from kfuncfix.cli.planning import RULES, planned
+from kfuncfix.cli.planning import RULES, index_at, planned
 from kfuncfix.config import SPLITS, fill_defaults, load_config
 from kfuncfix.engine import Plan
 from kfuncfix.errors import KfuncfixError
@@ -176,6 +176,7 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
     if opts["cover_from"] and cover_wanted is None:
         cover_wanted = True  # a cover letter supplied is a cover letter wanted
     cover = CoverLetter.from_file(opts["cover_from"]) if opts["cover_from"] else None
+    run: Planned | None = None
     if opts["from_branch"]:
         if opts["link"]:
             raise KfuncfixError("--link adds a trailer to the commits kfuncfix makes; "
@@ -201,7 +202,8 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
             sys.exit(0)
         series, series_plan = built
         cover = cover or series_plan.cover
-    build = run_build(root, series.base, series.commits, opts)  # --build: before the cover
+    build = run_build(root, series.base, series.commits, opts,  # --build: before the cover
+                      index_at(root, rule_names, run, opts["config_path"]))
     if build is not None and opts["cover_build_report"] and cover is not None:
         cover = cover.with_paragraph(build.cover_paragraph())
     changelog = None

@@ -10,13 +10,10 @@ from typing import TYPE_CHECKING, BinaryIO
 import click
 
 from kfuncfix.cli import global_flag
-from kfuncfix.discover import discover
 from kfuncfix.engine import Plan
 from kfuncfix.model import TreeIndex
-from kfuncfix.notes import no_kfunc_sets_note
 from kfuncfix.patchcheck import apply_in_memory
 from kfuncfix.pathquote import quote_path
-from kfuncfix.pipeline import Conventions
 from kfuncfix.report import Record, records, summary
 
 if TYPE_CHECKING:
@@ -27,56 +24,6 @@ FORMAT = click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
     help="Output format.",
 )
-
-
-def load_index(
-    tree: Path, overlay: dict[str, bytes | None] | None = None, rev: str | None = None,
-    conventions: Conventions | None = None,
-) -> TreeIndex:
-    """Discovery with the CLI's conventions: warnings on stderr when --verbose.
-
-    `conventions` (from the rules, see `kfuncfix.pipeline`) say which words mark
-    a kfunc definition and which macros' headers to read; default: the tag rule's.
-    """
-    verbose = global_flag("verbose")
-    status = StatusLine(enabled=sys.stderr.isatty() and not global_flag("quiet"))
-    words = conventions or Conventions()
-    try:
-        index = discover(tree, overlay, status, rev, words.tags, words.wrappers, words.macros)
-    finally:
-        status.clear()
-    # File-level problems are warnings (all of them with --verbose); a file
-    # discovery needed but could not read makes the result incomplete: say so.
-    # Prototypes pycparser could not parse only matter to the curious.
-    shown = index.warnings if verbose else [w for w in index.warnings if "prototype" not in w]
-    if not global_flag("quiet"):
-        for warning in shown:
-            click.echo(f"kfuncfix: warning: {warning}", err=True)
-        if note := no_kfunc_sets_note(index):  # e.g. Linux 5.10: say so, once, in every command
-            click.echo(f"kfuncfix: note: {note}", err=True)
-    if index.unreadable:
-        click.echo(f"kfuncfix: warning: {len(index.unreadable)} file(s) could not be read; "
-                   "the result below is incomplete", err=True)
-    return index
-
-
-class StatusLine:
-    """One self-overwriting progress line on stderr, only on a terminal."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.width = 0
-
-    def __call__(self, text: str) -> None:
-        if self.enabled:
-            line = f"kfuncfix: {text}..."
-            click.echo("\r" + line.ljust(self.width), err=True, nl=False)
-            self.width = len(line)
-
-    def clear(self) -> None:
-        if self.enabled and self.width:
-            click.echo("\r" + " " * self.width + "\r", err=True, nl=False)
-            self.width = 0
 
 
 @click.command("list")
@@ -95,7 +42,10 @@ def list_command(tree: Path, fmt: str) -> None:
       kfuncfix list ~/linux
       kfuncfix list --format json | jq '.[] | select(.status == "untagged")'
     """
-    index = load_index(tree)
+    from kfuncfix.cli.planning import planned
+
+    # Through the one pipeline: the tree's .kfuncfix.toml rules say what is tagged.
+    index = planned(tree, (), lint=True).index
     recs = records(index)
     if fmt == "json":
         click.echo(json.dumps([r.to_json() for r in recs], indent=2))

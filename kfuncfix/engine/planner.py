@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+from pathlib import Path
 from types import MappingProxyType
 
 from kfuncfix.engine.docpatch import example_kfunc
@@ -66,10 +67,12 @@ def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | 
 
 
 def tree_reader(index: TreeIndex) -> Reader:
-    """Read files of the indexed tree at its revision (see `kfuncfix.pipeline`)."""
-    from kfuncfix.pipeline import reader_for
+    """Read files of the indexed tree at its revision: through the snapshot the index
+    was made from (the pipeline's), else one snapshot of the same tree and revision."""
+    from kfuncfix.snapshot import Snapshot
 
-    return reader_for(index)
+    snapshot = index.snapshot or Snapshot(Path(index.root), index.rev)
+    return snapshot.read
 
 
 def _in(scope: tuple[str, ...], path: str) -> bool:

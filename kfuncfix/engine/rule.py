@@ -52,7 +52,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kfuncfix.engine.actions import Action, definition_style, parse_action
+from kfuncfix.engine.actions import Action, parse_action
+from kfuncfix.engine.actions.definition import definition_style
 from kfuncfix.engine.definitions import DefinitionStyle
 from kfuncfix.engine.schema import IDENT_RE, RuleError, Table
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.mailheaders import check_address
 from kfuncfix.outputs.formatpatch import CoverLetter
 from kfuncfix.outputs.gitseries import (
     Identity,
@@ -41,7 +42,8 @@ from kfuncfix.outputs.gitseries import (
     update_branch,
 )
 from kfuncfix.outputs.listrules import with_trailers
-from kfuncfix.outputs.maintainers import Maintainers, recipients_for_paths
+from kfuncfix.outputs.maintainers import recipients_for_paths
+from kfuncfix.snapshot import at_revision
 
 # ez.py: MAGIC_MARKER and the comment make_magic_json writes under it.
 MAGIC_MARKER = "--- b4-submit-tracking ---"
@@ -160,20 +162,18 @@ def build_b4_branch(
     return B4Branch(ref, series, change)
 
 
-def cc_trailers(root: Path | str, patch: PlannedPatch) -> list[str]:
+def cc_trailers(root: Path | str, patch: PlannedPatch, revision: str) -> list[str]:
     """`Cc:` trailers for everyone MAINTAINERS names for the files of one patch.
 
     b4 sends each patch to the cover letter's recipients plus the patch's own
-    Cc: trailers, and the cover letter to all of them.
+    Cc: trailers, and the cover letter to all of them.  MAINTAINERS and
+    get_maintainer.pl are those committed at `revision` (the branch's base), never
+    the worktree's; each address is checked to be exactly one mail address.
     """
     paths = sorted(patch.changes)
-    try:
-        found = recipients_for_paths(root, paths)
-    except KfuncfixError:
-        # get_maintainer.pl -f wants files present in the worktree; the
-        # built-in reader does not.
-        found = Maintainers(Path(root)).recipients(paths)
-    return [f"Cc: {address}" for address in (*found.to, *found.cc)]
+    found = recipients_for_paths(root, paths, revision)
+    return [f"Cc: {check_address(address, f'MAINTAINERS at {revision}')}"
+            for address in (*found.to, *found.cc)]
 
 
 def make_b4_branch(
@@ -191,9 +191,12 @@ def make_b4_branch(
 ) -> B4Branch:
     """`apply --branch NAME --b4`: the planned series as a b4 prep branch."""
     if per_patch_cc:
-        if not (Path(root) / "MAINTAINERS").is_file():
-            raise KfuncfixError(f"{root} has no MAINTAINERS: no recipients for Cc: trailers")
-        patches = [with_trailers(p, cc_trailers(root, p)) for p in patches]
+        snapshot = at_revision(Path(root), base)
+        if "MAINTAINERS" not in snapshot.committed(["MAINTAINERS"]):
+            raise KfuncfixError(f"{root} has no MAINTAINERS at {base}: "
+                                "no recipients for Cc: trailers")
+        patches = [with_trailers(p, cc_trailers(root, p, snapshot.rev or base))
+                   for p in patches]
     return build_b4_branch(root, base, name, patches, cover, subject_prefix=subject_prefix,
                            to=to, sender=sender, force=force)
 

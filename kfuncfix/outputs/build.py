@@ -31,8 +31,8 @@ from pathlib import Path
 
 from kfuncfix import gitrun
 from kfuncfix.btf.audit import SourceKfunc, from_tree
-from kfuncfix.discover import discover
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.model import TreeIndex
 from kfuncfix.outputs.buildbtf import KfuncChange, changes, encode_btf, kfunc_states
 from kfuncfix.outputs.buildcache import CACHE_FORMAT, Blobs, ObjectResult, ResultCache
 from kfuncfix.outputs.gitseries import SeriesCommit
@@ -46,6 +46,9 @@ from kfuncfix.outputs.kbuild import (
 )
 
 Progress = Callable[[str], None]
+# The index of the tree at a commit, made by the pipeline (the caller's run_plan):
+# the build never runs discovery of its own, so it sees the rules' conventions.
+IndexAt = Callable[[str], TreeIndex]
 # Every file of the scratch worktree gets this mtime (2001-09-09): older than
 # any output, so Kbuild's prepare steps count as done on a warm build directory.
 OLD_MTIME = 1_000_000_000
@@ -151,15 +154,20 @@ def build_check(
     build_dir: Path | None,
     jobs: int,
     progress: Progress,
+    index_at: IndexAt,
 ) -> BuildReport:
     """Compile base and each commit for each configuration; see the module docstring.
 
     `commits` are in order, the first one's parent being `base` (full shas).
     `build_dir` holds one directory per configuration; by default it is the
-    user's cache directory, keyed by base commit and configuration.
+    user's cache directory, keyed by base commit and configuration; a relative
+    one is taken against the current directory (here, before git sees it).
+    `index_at(commit)` gives the tree's index at a commit (see `IndexAt`).
     """
     require_tools()
-    kfuncs = _SeriesKfuncs(repo_root, base, commits[-1].sha if commits else base, progress)
+    if build_dir is not None:
+        build_dir = Path(os.path.abspath(build_dir))
+    kfuncs = _SeriesKfuncs(index_at, base, commits[-1].sha if commits else base, progress)
     reports = []
     for config in [BuildConfig(c) for c in configs or [None]]:
         if config.path is not None and not config.path.is_file():
@@ -179,15 +187,15 @@ class _SeriesKfuncs:
     unless another patch of the series changes the same file.
     """
 
-    def __init__(self, root: Path, base: str, tip: str, progress: Progress) -> None:
+    def __init__(self, index_at: IndexAt, base: str, tip: str, progress: Progress) -> None:
         progress("finding the kfuncs of the base and of the tip")
-        self.before = self._by_file(root, base)
-        self.after = self._by_file(root, tip) if tip != base else self.before
+        self.before = self._by_file(index_at(base))
+        self.after = self._by_file(index_at(tip)) if tip != base else self.before
 
     @staticmethod
-    def _by_file(root: Path, rev: str) -> dict[str, list[SourceKfunc]]:
+    def _by_file(index: TreeIndex) -> dict[str, list[SourceKfunc]]:
         out: dict[str, list[SourceKfunc]] = {}
-        for k in from_tree(discover(root, None, None, rev)):
+        for k in from_tree(index):
             if k.file:
                 out.setdefault(k.file, []).append(k)
         return out

@@ -318,7 +318,8 @@ def check_branch_name(repo: Repo, name: str) -> None:
     expands `@{-1}`, which is then no name of its own.  `@` alone is HEAD in every
     revision git reads, so a branch of that name could never be named again.
     """
-    if name.startswith("-"):
+    if name.startswith("-") or re.search(r"[\x00-\x20\x7f]", name):
+        # Before git: its message would echo the name raw, cut at a newline.
         raise KfuncfixError(f"{name!r} is not a valid branch name")
     done = repo.run("check-ref-format", "--branch", name, check=False)
     if done.returncode != 0:

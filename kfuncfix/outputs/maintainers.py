@@ -294,9 +294,26 @@ def worktree_script_note(tree: Path | str, revision: str) -> str | None:
     return f"{SCRIPT} in the worktree is {state} {revision}: it was not run; {ran}"
 
 
-def recipients_for_paths(tree: Path | str, paths: Sequence[str]) -> Recipients:
-    """To (M:) and Cc (R:, L:) for files of the tree, like `get_maintainer.pl -f`."""
+def recipients_for_paths(tree: Path | str, paths: Sequence[str],
+                         revision: str | None = None) -> Recipients:
+    """To (M:) and Cc (R:, L:) for files of the tree, like `get_maintainer.pl -f`.
+
+    With `revision`, MAINTAINERS and the script are those committed there: the
+    script runs in a scratch checkout of its blob (never the worktree's), else the
+    built-in reader reads the committed MAINTAINERS.
+    """
     tree = Path(tree)
+    if revision is not None:
+        checkout = _script_checkout(tree, revision) if shutil.which("perl") else None
+        if checkout is None:
+            return Maintainers(tree, revision).recipients(paths)
+        for path in paths:
+            # -f wants each file to exist; only the names matter to MAINTAINERS' F: lines.
+            place = checkout / check_tree_name(path)
+            if not place.exists():
+                place.parent.mkdir(parents=True, exist_ok=True)
+                place.touch()
+        return _run_script(checkout, ["-f", "--", *paths], ["--no-tree"])
     if not has_get_maintainer(tree):
         return Maintainers(tree).recipients(paths)
     missing = [p for p in paths if not (tree / p).is_file()]
@@ -333,6 +350,15 @@ def recipients_for_patch(
     if not paths:
         raise KfuncfixError(f"{patch_file} has no diff")
     return Maintainers(tree, revision).recipients(paths, lines)
+
+
+def check_tree_name(path: str) -> str:
+    """A plain relative path (no `..`, no `.git`, not absolute): safe to place in a scratch
+    checkout."""
+    parts = path.split("/")
+    if path.startswith("/") or any(p in ("", ".", "..") or p.lower() == ".git" for p in parts):
+        raise KfuncfixError(f"{path!r} is not a plain relative path inside the tree")
+    return path
 
 
 def _run_script(workdir: Path, inputs: list[str], extra: Sequence[str] = ()) -> Recipients:

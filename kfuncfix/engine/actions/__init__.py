@@ -94,6 +94,4 @@ def _load_all() -> None:
 
 _load_all()
 
-from kfuncfix.engine.actions.definition import definition_style  # noqa: E402
-
-__all__ = ["ACTIONS", "Action", "AllowedSpan", "definition_style", "parse_action"]
+__all__ = ["ACTIONS", "Action", "AllowedSpan", "parse_action"]
