@@ -130,8 +130,13 @@ def pick_rules(index: TreeIndex, names: Sequence[str], lint: bool,
         return load_rules([DEFAULT_RULE])
     read = read or reader_for(index)
     added = load_rules(extra) if extra else ()
+    # A configured rule with a definition form (a tag of the tree's own, `__my_kfunc`)
+    # is the tree's tag lint: it takes the built-in tags' place, so that what `list`
+    # calls tagged `check` does too.  Any other rule only adds to them.
+    own_tag = any(r.style is not None for r in added)
     adopted_rules = [r for r in load_rules(["all"]) if adopted(index, r, read)
-                     and r.name not in {a.name for a in added}]
+                     and r.name not in {a.name for a in added}
+                     and not (own_tag and r.style is not None)]
     return (*adopted_rules, *added)
 
 

@@ -106,7 +106,8 @@ class TreeFiles:
             raise KfuncfixError(f"{root}: not a directory")
         self.root = root.resolve()
         self.overlay = dict(overlay or {})
-        self.is_git = work_tree(self.root) == self.root
+        top = work_tree(self.root)
+        self.is_git = top == self.root
         self.rev = rev
         self._catfile: gitrun.Process[bytes] | None = None
         # At rev: path -> (mode, object id), as git wrote them (bytes: 80,000 entries in a
@@ -115,6 +116,9 @@ class TreeFiles:
         self._lookups = 0  # paths asked of git one by one before the whole listing
         self._index_listing: bytes | None = None
         if rev is not None:
+            if top is not None and not self.is_git:
+                raise KfuncfixError(f"{root}: not the top of a git work tree (that is {top}); "
+                                    f"a commit is read from the top of its tree")
             if not self.is_git:
                 raise KfuncfixError(f"{root}: not a git repository (needed to read {rev})")
             sha = gitrun.resolve_commit(self.root, rev)

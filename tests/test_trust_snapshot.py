@@ -229,7 +229,12 @@ def test_tree_in_a_subdirectory_of_a_repository(tmp_path: Path) -> None:
     assert "f_new" in listed.stdout
     checked = run("check", str(tree))
     assert checked.exit_code == 1 and "kernel/new.c" in checked.stdout
-    at_rev = run("check", "--git", "HEAD", str(tree))
-    assert at_rev.exit_code in (1, 2)
-    if at_rev.exit_code == 2:  # a clear message naming the work tree's top
-        assert str(outer.resolve()) in at_rev.stderr and ".: not" not in at_rev.stderr
+    # At a revision: one clear line naming the work tree's top, as apply --branch and
+    # series give it.
+    for args in (["check", "--git", "HEAD"], ["apply", "--branch", "x"]):
+        at_rev = run(*args, str(tree))
+        assert at_rev.exit_code == 2, at_rev.output
+        assert at_rev.stderr == (f"kfuncfix: error: {tree}: not the top of a git work tree "
+                                 f"(that is {outer.resolve()})" + (
+                                     "; a commit is read from the top of its tree\n"
+                                     if args[0] == "check" else "\n"))
