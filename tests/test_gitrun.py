@@ -31,7 +31,7 @@ LAYERS = [
     ("discovery", "discover"),
     ("engine",),
     ("outputs",),
-    ("lint", "patchcheck", "report", "interactive", "series", "pipeline"),
+    ("lint", "patchcheck", "report", "interactive", "series", "pipeline", "runreport"),
     ("cli", "__main__"),
 ]
 

@@ -11,6 +11,7 @@ from kfuncfix.btf.errors import BTFError, SplitBTFError
 from kfuncfix.btf.kfuncs import open_kfuncs
 from kfuncfix.btf.report import to_json, to_text
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.runreport import RunReport
 
 SYSFS_BTF = Path("/sys/kernel/btf")
 
@@ -72,8 +73,7 @@ def audit(btf_path: Path, base_path: Path | None, fmt: str, tree: Path | None) -
         click.echo(to_json(report, str(btf_path), str(tree) if tree else None))
     else:
         click.echo(to_text(report, tree is not None))
-    if report.findings:
-        click.get_current_context().exit(1)
+    click.get_current_context().exit(RunReport().found(len(report.findings)).return_code)
 
 
 COMMANDS = [audit]

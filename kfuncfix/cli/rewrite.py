@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -20,6 +20,7 @@ from kfuncfix.interactive import review
 from kfuncfix.model import TreeIndex
 from kfuncfix.outputs.apply import ApplyResult, apply_changes
 from kfuncfix.outputs.diff import diffstat, unified_diff
+from kfuncfix.runreport import RunReport
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 WITH_DEFINITION = click.option(
@@ -87,7 +88,7 @@ def diff_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ...
     stdout.write(output)
     stdout.flush()  # the diff before the remarks on stderr, when both reach a terminal
     report_plan(result, with_definition)
-    sys.exit(1 if result.skipped else 0)
+    _exit(RunReport().planned(index, result))
 
 
 @click.command("apply")
@@ -156,9 +157,8 @@ def apply_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ..
     if build_opts["build"] and not branch:
         raise KfuncfixError("--build compiles commits: use it with --branch")
     if branch:
-        _apply_to_branch(tree, paths, rule_names, branch, base, split, sender, date, force,
-                         interactive, b4, b4_cc_trailers, build_opts)
-        return
+        _exit(_apply_to_branch(tree, paths, rule_names, branch, base, split, sender, date,
+                               force, interactive, b4, b4_cc_trailers, build_opts))
     run = planned(tree, rule_names, paths)
     index, result = run.index, run.plan
     if interactive:
@@ -172,10 +172,17 @@ def apply_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ..
     report_plan(result, with_definition)
     click.echo(outcome.summary(len(result.kfuncs), len(result.sets), len(result.already_done),
                                len(result.skipped)), err=True)
+    report = RunReport().planned(index, result).fail(bool(outcome.refused))
     if outcome.failed is not None:
         _report_failure(outcome)
-        sys.exit(outcome.stop_status)
-    sys.exit(1 if result.skipped or outcome.refused else 0)
+        report.stop = outcome.stop_status
+    _exit(report)
+
+
+def _exit(report: RunReport) -> NoReturn:
+    """The one exit of these commands: the run's report decides (see kfuncfix.runreport)."""
+    click.get_current_context().exit(report.return_code)
+    raise AssertionError("unreachable")  # ctx.exit raises
 
 
 def _report_failure(outcome: ApplyResult) -> None:
@@ -199,7 +206,7 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str,
                      base: str, split: str, sender: str | None, date: str | None,
                      force: bool, interactive: bool, b4: bool = False,
                      b4_cc_trailers: bool = False,
-                     build_opts: dict[str, Any] | None = None) -> None:
+                     build_opts: dict[str, Any] | None = None) -> RunReport:
     # Git machinery (GitPython) only when a branch is asked for: diff stays light.
     from kfuncfix.cli.series import git_root
     from kfuncfix.gitrun import branch_name
@@ -217,22 +224,23 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str,
     branch = branch_name(branch)  # `refs/heads/x` is branch x
     when = resolve_date(date)
     committer_ident(open_repo(root), sender, when)  # no identity: say so before any work
+    check_branch_name(open_repo(root), branch)  # nor a name git would refuse
     run = planned(root, rule_names, paths, rev=base)
     index, result = run.index, run.plan
     if interactive:
         result = review(index, result, _ask, click.echo, sys.stdout.isatty())
+    report = RunReport().planned(index, result)
     if not result.files:
+        report_plan(result, True)
         click.echo("kfuncfix: nothing to change; no branch made", err=True)
-        sys.exit(0)
+        return report
     series_plan = plan_series(index, result, split, base)
     if b4:
         from kfuncfix.cli.b4 import b4_branch
         b4_branch(root, base, branch, series_plan, result.rule, sender, force, b4_cc_trailers)
         report_plan(result, True)
-        sys.exit(1 if result.skipped else 0)
+        return report
     series = build_series(root, base, series_plan.patches, sender=sender, date=when)
-    if build_opts and build_opts.get("build"):
-        check_branch_name(open_repo(root), branch)  # a bad name: said before the build
     # The commits exist as objects; the branch is made only once the build passed, so a
     # failed build leaves nothing behind and a rerun does not find the branch taken.
     build_ok = print_build(run_build(root, series.base, series.commits, build_opts or {},
@@ -240,11 +248,11 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str,
     report_plan(result, True)
     if not build_ok:
         click.echo(f"kfuncfix: the build check failed: branch {branch} not made", err=True)
-        sys.exit(1)
+        return report.fail()
     ref = update_branch(series, branch, force=force)
     click.echo(f"{ref} at {series.tip[:12]}: {len(series.commits)} commit"
                f"{'s' if len(series.commits) != 1 else ''} on {series.base[:12]}", err=True)
-    sys.exit(1 if result.skipped else 0)
+    return report
 
 
 def _modes(index: TreeIndex, changes: list[FileChange]) -> dict[str, int]:

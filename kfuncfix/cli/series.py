@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from kfuncfix.outputs.maintainers import (
     worktree_script_note,
 )
 from kfuncfix.pipeline import Planned, Request, rules_of
+from kfuncfix.runreport import RunReport
 from kfuncfix.series import (
     SeriesPlan,
     expected_findings,
@@ -199,7 +199,7 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
                                 date, max_patches=opts["max_patches"], trailers=trailers)
         if built is None:
             click.echo("kfuncfix: nothing to change; no series written", err=True)
-            sys.exit(0)
+            ctx.exit(RunReport().planned(run.index, run.plan).return_code)
         series, series_plan = built
         cover = cover or series_plan.cover
     build = run_build(root, series.base, series.commits, opts,  # --build: before the cover
@@ -237,10 +237,14 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
         report = check_series(root, files, series.base, expected=expected_findings(rule))
         print_check(report)
     build_ok = print_build(build)
+    # Skipped targets and unreadable files count as in diff, apply and --branch: a
+    # series that leaves planned kfuncs out is not done (kfuncfix.runreport).
+    outcome = RunReport().fail(not build_ok)
     if opts["check"]:
-        sys.exit(0 if report.ok and build_ok else 1)
-    if not build_ok:
-        sys.exit(1)
+        outcome.fail(not report.ok)
+    if run is not None and not opts["from_branch"]:
+        outcome.planned(run.index, run.plan)
+    ctx.exit(outcome.return_code)
 
 
 def _per_patch(root: Path, wanted: bool, base: str) -> Callable[[Path], Recipients] | None:

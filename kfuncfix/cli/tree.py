@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -15,6 +14,7 @@ from kfuncfix.model import TreeIndex
 from kfuncfix.patchcheck import apply_in_memory
 from kfuncfix.pathquote import quote_path
 from kfuncfix.report import Record, records, summary
+from kfuncfix.runreport import RunReport
 
 if TYPE_CHECKING:
     from kfuncfix.lint import Finding
@@ -59,8 +59,7 @@ def list_command(tree: Path, fmt: str) -> None:
         click.echo("  " + _row(rec))
     if not global_flag("quiet"):
         click.echo(summary(index, recs), err=True)
-    if index.unreadable:
-        sys.exit(1)
+    click.get_current_context().exit(RunReport().planned(index).return_code)
 
 
 def _row(rec: Record) -> str:
@@ -118,7 +117,7 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
     if patch_file is not None and git_rev is not None:
         raise click.UsageError("give --patch or --git, not both")
     blocks: list[tuple[str, list[Finding]]] = []
-    unreadable = False
+    report = RunReport()
     note = None
     if git_rev is not None:
         root = tree.resolve()
@@ -127,23 +126,23 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
             added = added_lines(commit.diff)
             blocks.append((f"{commit.sha[:12]} (\"{commit.subject}\")",
                            findings(run.index, run.plan, added, fmt == "json")))
-            unreadable = unreadable or bool(run.index.unreadable)
+            report.planned(run.index)
             note = note or _tree_note(run.index, run.plan)
     elif patch_file is not None:
         patched = apply_in_memory(tree, patch_file.read())
         run = planned(tree, rule_names, overlay=patched.overlay, lint=True)
         blocks.append(("the patch", findings(run.index, run.plan, patched.added_lines,
                                                     fmt == "json")))
-        unreadable = bool(run.index.unreadable)
+        report.planned(run.index)
         note = _tree_note(run.index, run.plan)
     else:
         run = planned(tree, rule_names, lint=True)
         blocks.append(("the tree", findings(run.index, run.plan, None, fmt == "json")))
-        unreadable = bool(run.index.unreadable)
+        report.planned(run.index)
         note = _tree_note(run.index, run.plan)
     _print_findings(blocks, fmt, note, run.plan)
-    found = any(items for _, items in blocks)
-    sys.exit(1 if found or unreadable else 0)
+    report.found(sum(len(items) for _, items in blocks))
+    click.get_current_context().exit(report.return_code)
 
 
 def _tree_note(index: TreeIndex, result: Plan) -> str | None:
