@@ -126,6 +126,12 @@ class TreeFiles:
                 raise KfuncfixError(f"{root}: unknown revision {rev}")
             self.rev = sha
 
+    def __getstate__(self) -> dict[str, object]:
+        # A copy (a cached index's) never shares the running cat-file process.
+        state = dict(self.__dict__)
+        state["_catfile"] = None
+        return state
+
     def read(self, rel: str) -> bytes:
         if rel in self.overlay:
             data = self.overlay[rel]

@@ -87,6 +87,17 @@ def test_check_git_reads_the_config_committed_at_rev(tmp_path: Path) -> None:
     assert run("check", str(tree)).exit_code == 2
 
 
+def test_series_reads_the_config_committed_at_base(sample: Path, tmp_path: Path) -> None:
+    (sample / ".kfuncfix.toml").write_text('split = "none"\n')
+    commit_all(sample, "config: one patch")
+    # Uncommitted: neither the rule nor the split reach the series made at HEAD.
+    (sample / ".kfuncfix.toml").write_text('rule = "no_such_rule_here"\nsplit = "file"\n')
+    out = tmp_path / "out"
+    result = run("series", str(sample), "-o", str(out), "--no-cover")
+    assert result.exit_code == 0, result.output
+    assert len(list(out.glob("*.patch"))) == 2  # the definition patch, then the rest
+
+
 # -- 6, 7: --b4-cc-trailers reads MAINTAINERS and runs get_maintainer.pl as committed -----------
 
 EVIL_SCRIPT = "#!/usr/bin/perl\nprint \"evil\\@attacker.example\\n\";\n"

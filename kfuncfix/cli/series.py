@@ -11,7 +11,7 @@ import click
 from kfuncfix.cli import global_flag
 from kfuncfix.cli.buildopts import build_options, print_build, run_build
 from kfuncfix.cli.planning import RULES, index_at, planned
-from kfuncfix.config import SPLITS, fill_defaults, load_config
+from kfuncfix.config import SPLITS, fill_defaults
 from kfuncfix.engine import Plan
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitrepo import work_tree
@@ -49,6 +49,7 @@ from kfuncfix.series import (
     read_maintainers,
     series_cover,
 )
+from kfuncfix.snapshot import at_revision
 
 CONFIG_KEYS = {"subject_prefix": "subject_prefix", "split": "split", "to": "to", "cc": "cc"}
 
@@ -164,13 +165,15 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
       kfuncfix apply --branch kfunc-tags && kfuncfix series --from-branch kfunc-tags -o out/
     """
     root = git_root(tree)
-    opts = fill_defaults(ctx, opts, load_config(root, opts["config_path"]), CONFIG_KEYS)
+    # The settings of the tree the series is made from: .kfuncfix.toml as committed at base.
+    base_tree = at_revision(root, opts["base"])
+    opts = fill_defaults(ctx, opts, base_tree.config(opts["config_path"]), CONFIG_KEYS)
     repo = open_repo(root)
     date = resolve_date(opts["date"])
     committer_ident(repo, opts["sender"], date)  # no identity: say so before any work
     _refuse_existing(opts["outdir"], opts["force"])
     rule_names = tuple(opts["rule_names"])
-    rule = rules_of(Request(root, rule_names, config=opts["config_path"]))[0]
+    rule = rules_of(Request(root, rule_names, rev=opts["base"], config=opts["config_path"]))[0]
 
     cover_wanted = opts["cover"]
     if opts["cover_from"] and cover_wanted is None:

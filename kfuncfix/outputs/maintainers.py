@@ -17,7 +17,6 @@ never runs.  Every address that comes back is checked as one mail address.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -28,11 +27,11 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 
-from kfuncfix import gitrun
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitpath import diff_git_names
 from kfuncfix.mailheaders import check_address
 from kfuncfix.outputs.gitseries import open_repo, run_git
+from kfuncfix.snapshot import at_revision
 
 SCRIPT = "scripts/get_maintainer.pl"
 # What get_maintainer.pl reads besides the files named to it (which_conf looks
@@ -400,16 +399,17 @@ _CHECKOUTS: dict[tuple[Path, str], tempfile.TemporaryDirectory[str] | None] = {}
 
 def _script_checkout(tree: Path, revision: str) -> Path | None:
     """The committed get_maintainer.pl with what it reads, in a scratch directory."""
-    sha = _git(tree, ["rev-parse", "--verify", "--quiet", "--end-of-options",
-                      f"{revision}^{{commit}}"]).decode().strip()
+    snapshot = at_revision(tree, revision)
+    sha = snapshot.rev
+    assert sha is not None
     key = (tree.resolve(), sha)
     if key not in _CHECKOUTS:
-        blobs = committed_files(tree, sha, SCRIPT_INPUTS)
+        blobs = snapshot.committed(SCRIPT_INPUTS)
         scratch = None
         if SCRIPT in blobs:
             scratch = tempfile.TemporaryDirectory(prefix="kfuncfix-get-maintainer-")
             root = Path(scratch.name)
-            dirs = set(committed_dirs(tree, sha))
+            dirs = set(snapshot.directories())
             named = set(_DIR_PATTERN.findall(
                 blobs.get("MAINTAINERS", b"").decode("utf-8", "replace")))
             for directory in sorted(named & dirs):
@@ -424,34 +424,12 @@ def _script_checkout(tree: Path, revision: str) -> Path | None:
 
 def committed_files(tree: Path, revision: str, paths: Sequence[str]) -> dict[str, bytes]:
     """The blobs at `revision` of those of `paths` that are regular files there."""
-    sha = _git(tree, ["rev-parse", "--verify", "--quiet", "--end-of-options",
-                      f"{revision}^{{commit}}"]).decode().strip()
-    listing = _git(tree, ["ls-tree", "-z", "--full-tree", sha, "--", *paths])
-    out = {}
-    for entry in listing.split(b"\0"):
-        if not entry:
-            continue
-        meta, _, name = entry.partition(b"\t")
-        mode, kind, blob = meta.split()
-        # A link or a submodule is not a file to run or read (100755 is, 100644 too).
-        if kind == b"blob" and mode in (b"100644", b"100755"):
-            out[os.fsdecode(name)] = _git(tree, ["cat-file", "blob", blob.decode()])
-    return out
+    return at_revision(tree, revision).committed(paths)
 
 
 def committed_dirs(tree: Path, revision: str) -> list[str]:
     """Every directory of the tree at `revision` (safe names only: no `..`, no `.git`)."""
-    listing = _git(tree, ["ls-tree", "-r", "-d", "-z", "--name-only", "--full-tree",
-                          "--end-of-options", revision])
-    names = [os.fsdecode(n) for n in listing.split(b"\0") if n]
-    return [n for n in names
-            if not n.startswith("/")
-            and all(part not in ("", ".", "..") and part.lower() != ".git"
-                    for part in n.split("/"))]
-
-
-def _git(tree: Path, args: list[str]) -> bytes:
-    return gitrun.out(tree, *args)
+    return at_revision(tree, revision).directories()
 
 
 def subject_prefix(
