@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from kfuncfix.engine.edits import Edit, apply_edits
@@ -26,11 +27,24 @@ from kfuncfix.model import TreeIndex
 if TYPE_CHECKING:
     from kfuncfix.engine.rule import Rule
 
-# Result statuses, one per target and rule.
-CHANGED = "changed"
-ALREADY = "already-done"
-SKIPPED = "skipped"  # the rule should have changed it and could not: exit 1
-NOTE = "note"  # left alone on purpose, or changed with a caveat
+
+
+class Status(str, Enum):
+    """A result's status, one per target and rule (a str: JSON and text show the value)."""
+
+    CHANGED = "changed"
+    ALREADY = "already-done"
+    SKIPPED = "skipped"  # the rule should have changed it and could not: exit 1
+    NOTE = "note"  # left alone on purpose, or changed with a caveat
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+CHANGED, ALREADY, SKIPPED, NOTE = Status.CHANGED, Status.ALREADY, Status.SKIPPED, Status.NOTE
 
 # What a file change is for, so that outputs can tell them apart.
 REWRITE = "rewrite"
@@ -56,7 +70,7 @@ class Result:
     """What one rule did about one target (a definition, a set, a block, a file)."""
 
     rule: str
-    status: str  # CHANGED, ALREADY, SKIPPED or NOTE
+    status: Status
     name: str
     file: str
     line: int
@@ -157,7 +171,7 @@ class Recorder:
         self.results.append(Result(self.rule.name, ALREADY, name, file, line, "already done"))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
     rules: tuple[Rule, ...]
     files: dict[str, FileChange]  # the rewrite: relative path -> change, in path order

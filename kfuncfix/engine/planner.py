@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -61,9 +62,9 @@ def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | 
             action.plan(inputs, rec)
             state.take(rule, rec)
     files = state.files(index)
-    result = Plan(chosen, files, state.results)
-    _add_definitions(result, index, read or tree_reader(index), state)
-    return result
+    # The plan is made whole here and never changed after (Plan is frozen).
+    return _add_definitions(Plan(chosen, files, state.results), index,
+                            read or tree_reader(index), state)
 
 
 def tree_reader(index: TreeIndex) -> Reader:
@@ -168,20 +169,23 @@ class _State:
         return files
 
 
-def _add_definitions(result: Plan, index: TreeIndex, read: Reader, state: _State) -> None:
-    """The definition and documentation changes the kept changes need, merged by file."""
+def _add_definitions(result: Plan, index: TreeIndex, read: Reader, state: _State) -> Plan:
+    """The plan with the definition and documentation changes the kept changes need,
+    merged by file."""
     by_path: dict[str, FileChange] = {}
+    needs: str | None = None
+    error: str | None = None
     for rule in result.rules:
         if not state.changed_by.get(rule.name) or not result.files:
             continue
         macro = missing_definition(index, rule, read)
         if macro is None:
             continue
-        result.needs_definition = result.needs_definition or macro
+        needs = needs or macro
         try:
             changes = definition_changes(index, rule, read, example_kfunc(result.files.values()))
         except KfuncfixError as exc:
-            result.definition_error = str(exc)
+            error = str(exc)
             continue
         for change in changes:
             same = by_path.get(change.path)
@@ -193,4 +197,6 @@ def _add_definitions(result: Plan, index: TreeIndex, read: Reader, state: _State
                 same.path, same.old, apply_edits(same.old, edits, same.path), [],
                 sorted(edits, key=lambda e: e.start), role=same.role)
     docs = [c for c in by_path.values() if c.role != DEFINITION]
-    result.definition = [*docs, *(c for c in by_path.values() if c.role == DEFINITION)]
+    definition = [*docs, *(c for c in by_path.values() if c.role == DEFINITION)]
+    return replace(result, definition=definition, needs_definition=needs,
+                   definition_error=error)
