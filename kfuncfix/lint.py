@@ -142,6 +142,7 @@ class Commit:
 
 def commits_of(root: Path, rev: str) -> list[Commit]:
     """The commits `check --git REV` lints: REV alone, or every commit of A..B."""
+    gitrun.revision_range(rev, "--git")  # never an option to git (`--output=x..y`)
     if ".." in rev:
         shas = _git(root, "rev-list", "--reverse", "--no-merges", rev, "--").split()
         if not shas:

@@ -116,6 +116,7 @@ def test_unreadable_files_are_1_in_every_command(
     ["diff", "--rule", "no_such_rule", "{tree}"],
     ["apply", "--branch", "-x", "{tree}"],
     ["check", "--git", "--output=/tmp/x", "{tree}"],
+    ["check", "--git", "--output={tmp}/x..HEAD", "{tree}"],
     ["series", "{tmp}/nowhere", "-o", "{tmp}/out"],
 ])
 def test_usage_and_environment_errors_are_2(clean: Path, tmp_path: Path,
@@ -124,3 +125,4 @@ def test_usage_and_environment_errors_are_2(clean: Path, tmp_path: Path,
                    for a in args])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
+    assert not list(tmp_path.glob("x*"))  # no value reached git as an option

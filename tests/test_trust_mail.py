@@ -261,20 +261,30 @@ def test_from_with_a_quoted_name_is_accepted(sample_repo: Path, tmp_path: Path) 
     assert 'From: "Pan, Xinhui" <x@example.org>' in all_mail(out)
 
 
+def commit_config(repo: Path, text: str) -> str:
+    """Commit .kfuncfix.toml (series reads it as committed at its base); the new HEAD."""
+    (repo / ".kfuncfix.toml").write_text(text)
+    subprocess.run(["git", "-C", str(repo), "add", ".kfuncfix.toml"], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=T", "-c", "user.email=t@e.org",
+                    "commit", "-q", "-m", "config"], check=True)
+    return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
 def test_config_file_cannot_add_a_header(sample_repo: Path, tmp_path: Path) -> None:
-    (sample_repo / ".kfuncfix.toml").write_text(f"to = [{INJECTED!r}]\n".replace("'", '"'))
+    head = commit_config(sample_repo, f"to = [{INJECTED!r}]\n".replace("'", '"'))
     out = tmp_path / "out"
     result = series(sample_repo, out)
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        f"kfuncfix: error: {sample_repo / '.kfuncfix.toml'}: to: 'bpf@vger.kernel.org\\nBcc:")
+        f"kfuncfix: error: .kfuncfix.toml at {head[:12]}: to: 'bpf@vger.kernel.org\\nBcc:")
     assert result.stderr.count("\n") == 1
     assert patch_names(out) == []
 
 
 def test_config_file_addresses_still_reach_the_mails(sample_repo: Path, tmp_path: Path) -> None:
-    (sample_repo / ".kfuncfix.toml").write_text(
-        'to = ["bpf@vger.kernel.org"]\ncc = ["David S. Miller <davem@example.org>"]\n')
+    commit_config(sample_repo,
+                  'to = ["bpf@vger.kernel.org"]\ncc = ["David S. Miller <davem@example.org>"]\n')
     out = tmp_path / "out"
     assert series(sample_repo, out).exit_code == 0
     first = (out / "0001-bpf-Add-__bpf_kfunc-tag-for-marking-kernel-functions.patch").read_text()
@@ -283,10 +293,10 @@ def test_config_file_addresses_still_reach_the_mails(sample_repo: Path, tmp_path
 
 
 def test_config_subject_prefix_with_cr_is_refused(sample_repo: Path, tmp_path: Path) -> None:
-    (sample_repo / ".kfuncfix.toml").write_text('subject_prefix = "PATCH\\rX"\n')
+    head = commit_config(sample_repo, 'subject_prefix = "PATCH\\rX"\n')
     result = series(sample_repo, tmp_path / "out")
     assert result.exit_code == 2
-    assert ".kfuncfix.toml: subject_prefix:" in result.stderr
+    assert f".kfuncfix.toml at {head[:12]}: subject_prefix:" in result.stderr
 
 
 @pytest.mark.parametrize("key", ["commit_subject", "cover_subject", "subject_prefix",
