@@ -105,11 +105,14 @@ def run_plan(request: Request, load: IndexLoader | None = None) -> Planned:
     candidates = (load_rules(names) if names
                   else load_rules([*extra, "all", DEFAULT_RULE]))
     loader = load or _discover
-    index = loader(snapshot, Conventions.of(candidates))
-    index.snapshot = snapshot
-    read = snapshot.read
-    rules = pick_rules(index, names, request.lint, read, extra)
-    return Planned(index, plan(index, rules, request.paths, read), bool(names or extra))
+    try:
+        index = loader(snapshot, Conventions.of(candidates))
+        index.snapshot = snapshot
+        read = snapshot.read
+        rules = pick_rules(index, names, request.lint, read, extra)
+        return Planned(index, plan(index, rules, request.paths, read), bool(names or extra))
+    finally:
+        snapshot.close()  # its cat-file process; a later read starts another
 
 
 def rules_of(request: Request) -> tuple[Rule, ...]:
