@@ -5,8 +5,9 @@
  *
  * Compiled with `cc -O2 -g -c` and kernel-like flags, without a kernel tree:
  * what the compiler does to each shape under a marker, not the kernel's whole
- * build (no LTO, no -fpatchable-function-entry).  KFUNC_MARKER is the marker
- * under test, given on the command line with -D.
+ * build (no LTO, no -fpatchable-function-entry).  __kfunc_marker is the marker
+ * under test, given on the command line with -D (a `__` word, so that
+ * kfuncfix reads these definitions as it reads a kernel's).
  */
 
 #define __used		__attribute__((__used__))
@@ -15,8 +16,8 @@
 #define __retain	__attribute__((__retain__))
 #define noipa		__attribute__((__noipa__))
 
-#ifndef KFUNC_MARKER
-#define KFUNC_MARKER
+#ifndef __kfunc_marker
+#define __kfunc_marker
 #endif
 
 struct probe_obj {
@@ -25,24 +26,24 @@ struct probe_obj {
 };
 
 /* A global BPF calls and no C code does. */
-KFUNC_MARKER int probe_g1_no_caller(int a, int b)
+__kfunc_marker int probe_g1_no_caller(int a, int b)
 {
 	return a * 3 + b;
 }
 
 /* A global with an empty body (a hook point). */
-KFUNC_MARKER void probe_g2_empty(struct probe_obj *obj)
+__kfunc_marker void probe_g2_empty(struct probe_obj *obj)
 {
 }
 
 /* A global with an unused parameter, called from C with a constant. */
-KFUNC_MARKER int probe_g3_unused_param(int used, int unused)
+__kfunc_marker int probe_g3_unused_param(int used, int unused)
 {
 	return used + 7;
 }
 
 /* A global returning a pointer. */
-KFUNC_MARKER struct probe_obj *probe_g4_ptr_ret(struct probe_obj *obj)
+__kfunc_marker struct probe_obj *probe_g4_ptr_ret(struct probe_obj *obj)
 {
 	return obj ? obj->next : 0;
 }
@@ -51,26 +52,26 @@ KFUNC_MARKER struct probe_obj *probe_g4_ptr_ret(struct probe_obj *obj)
 long probe_sink;
 
 /* A static called once, with a constant. */
-KFUNC_MARKER static int probe_s1_called_once(int limit)
+__kfunc_marker static int probe_s1_called_once(int limit)
 {
 	probe_sink += limit;
 	return (int)probe_sink;
 }
 
 /* A static with an unused parameter and three callers. */
-KFUNC_MARKER static long probe_s2_unused_param(struct probe_obj *obj, int flags)
+__kfunc_marker static long probe_s2_unused_param(struct probe_obj *obj, int flags)
 {
 	return obj->value + 1;
 }
 
 /* A static only BPF calls. */
-KFUNC_MARKER static int probe_s3_no_caller(int a)
+__kfunc_marker static int probe_s3_no_caller(int a)
 {
 	return a ^ 0x5a;
 }
 
 /* A static whose address is taken. */
-KFUNC_MARKER static int probe_s4_addr_taken(int a)
+__kfunc_marker static int probe_s4_addr_taken(int a)
 {
 	return a - 1;
 }
