@@ -83,7 +83,7 @@ def experiment(tree: Path | None, files: tuple[str, ...], markers: tuple[str, ..
             from kfuncfix.experiment.realtree import tree_runs
 
             for compiler, tree_targets in tree_runs(tree, list(files), found, build_dir,
-                                                    budget, status, result):
+                                                    status, result):
                 run_matrix(tree_targets, [compiler], chosen_markers, _left(budget, result),
                            status, result)
         if targets:
