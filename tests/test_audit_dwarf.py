@@ -116,3 +116,21 @@ def test_build_check_state_of_folded_static(tmp_path: Path, cc: str) -> None:
     clean = kfunc_states(encode_btf(build(tmp_path, cc, USED_NOINLINE, pahole=False),
                                     tmp_path / "scratch"), [kfunc])
     assert clean["folded_kfunc"].ok, clean["folded_kfunc"].describe()
+
+
+def test_unused_parameter_without_location_is_a_note_not_a_finding(tmp_path: Path) -> None:
+    """clang keeps no location for a parameter the body never reads: harmless, said once."""
+    if shutil.which("clang") is None or shutil.which("pahole") is None:
+        pytest.skip("needs clang and pahole")
+    fixture = Path(__file__).parent / "btf_fixtures"
+    obj = tmp_path / "kfuncs.o"
+    subprocess.run(["clang", "-O2", "-g", "-c", "-I", str(fixture / "include"),
+                    str(fixture / "kernel/kfuncs.c"), "-o", str(obj)], check=True)
+    subprocess.run(["pahole", "-J", str(obj)], check=True, capture_output=True)
+    result = CliRunner().invoke(main, ["audit", "--btf", str(obj), str(fixture),
+                                       "--format", "json"])
+    report = json.loads(result.output)
+    flagged = {f["kfunc"] for f in report["findings"]}
+    assert "kf_tagged_global_unused" not in flagged
+    assert any(n.startswith("kf_tagged_global_unused: unused parameter `unused`")
+               for n in report["notes"])

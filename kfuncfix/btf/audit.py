@@ -39,6 +39,10 @@ MISDESCRIBED = (BTF_NAMES_CLONE, NOCALL, CONST_PARAM, PARAM_NO_LOCATION)
 
 FIX_TAG = "tag the definition __bpf_kfunc (__used noinline) so the compiler keeps it whole"
 FIX_SAME_TREE = "audit BTF built from this tree, with a config that builds this kfunc"
+FIX_NO_LOCATION = (
+    "read the function's code: if it uses the parameter, the compiler dropped a value "
+    "BPF passes (report it); if not, nothing to do"
+)
 FIX_KFUNCS_SET = "register its set with BTF_KFUNCS_START and tag the definition __bpf_kfunc"
 
 
@@ -194,6 +198,9 @@ def audit_tree(index: KfuncIndex, sources: Iterable[SourceKfunc]) -> AuditReport
                 report.findings.append(_mismatch(k, mismatches))
             elif (wrong := misdescribed(index, k.name, k)) is not None:
                 report.findings.append(wrong)
+            if (dropped := _unused_unlocated(index, k)):
+                report.notes.append(f"{k.name}: unused parameter {dropped} has no DWARF "
+                                    "location (the body never reads it: harmless)")
     if unbuilt:
         report.notes.append(
             f"{unbuilt} kfuncs of the tree are in no id set of the image: not built"
@@ -250,14 +257,24 @@ def misdescribed(index: KfuncIndex, name: str, k: SourceKfunc | None = None) -> 
             name, CONST_PARAM, f"DWARF records parameter {values} as a constant",
             "the body was specialized to its only caller's argument; a BPF program's "
             "value would be ignored", FIX_TAG, file, line)
-    unlocated = found.unlocated_params
+    # A parameter the source never reads need not be kept: no location is harmless.
+    unused = set(k.unused_params) if k else set()
+    unlocated = [p for p in found.unlocated_params if p.name not in unused]
     if unlocated:
         names = ", ".join(f"`{p.name}`" for p in unlocated)
         return Finding(
             name, PARAM_NO_LOCATION, f"parameter {names} has no DWARF location",
             "the value is not kept: harmless if the body never reads it, wrong if the "
-            "compiler assumed its value", FIX_TAG, file, line)
+            "compiler assumed its value",
+            FIX_NO_LOCATION if k and k.tagged else FIX_TAG, file, line)
     return None
+
+
+def _unused_unlocated(index: KfuncIndex, k: SourceKfunc) -> str:
+    found = index.dwarf.get(k.name) if index.dwarf is not None else None
+    if found is None or not found.out_of_line:
+        return ""
+    return ", ".join(f"`{p.name}`" for p in found.unlocated_params if p.name in k.unused_params)
 
 
 def _unresolved(index: KfuncIndex, set_name: str, name: str) -> Finding:
