@@ -79,7 +79,8 @@ def read_functions(
         dwarf = elf.get_dwarf_info()
         out: dict[str, DwarfFunc] = {}
         for cu in dwarf.iter_CUs():
-            for die in cu.iter_DIEs():
+            # C functions are children of the unit: their bodies need not be parsed.
+            for die in cu.get_top_DIE().iter_children():
                 if die.tag != "DW_TAG_subprogram":
                     continue
                 name = _name(die)
