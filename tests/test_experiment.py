@@ -80,7 +80,7 @@ def test_weak_on_a_static_does_not_compile(probe_rows: dict[str, list[dict[str, 
         assert cell(probe_rows[cc], "__used __weak noinline", shape) == COMPILE_ERROR
     detail = next(r["detail"] for r in probe_rows[cc]
                   if r["marker"] == "__used __weak noinline")
-    assert "weak" in detail
+    assert "weak" in detail and detail.startswith("probe.c:")
 
 
 @pytest.mark.build

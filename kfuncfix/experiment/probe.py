@@ -72,7 +72,7 @@ class ProbeTarget:
         done = subprocess.run(command, capture_output=True, text=True, check=False,
                               env={**os.environ, "LC_ALL": "C"})
         if done.returncode != 0:
-            return None, first_error(done.stderr)
+            return None, first_error(done.stderr.replace(str(src), PROBE_FILE))
         return obj, ""
 
 

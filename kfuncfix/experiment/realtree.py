@@ -173,7 +173,8 @@ class KbuildFile:
         done = subprocess.run(argv, cwd=self.kbuild.objtree, capture_output=True, text=True,
                               check=False, env=env)
         if done.returncode != 0 or not obj.is_file():
-            return None, first_error(done.stderr)
+            # Name the tree's file, not the scratch copy the error was reported in.
+            return None, first_error(done.stderr.replace(str(copy), self.path))
         return obj, ""
 
 
