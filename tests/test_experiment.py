@@ -176,3 +176,25 @@ def test_replay_command_swaps_source_output_and_adds_marker(tmp_path: Path,
     assert "/s/tcp_cubic.c" in argv and "/src/net/ipv4/tcp_cubic.c" not in argv
     assert "objtool" not in " ".join(argv)
     assert argv[-2:] == ["-iquote/src/net/ipv4", f"-D{MARKER_MACRO}=__used noinline"]
+
+
+def test_marked_source_puts_the_marker_in_place_of_each_kfuncs_own_words() -> None:
+    from kfuncfix.discover import discover
+    from kfuncfix.experiment.realtree import choose_files, marked_source
+
+    tree = Path(__file__).parent.parent / "kfuncfix" / "sample" / "tree"
+    index = discover(tree)
+    data, kfuncs = marked_source(index, "kernel/bpf/taskref.c")
+    original = (tree / "kernel/bpf/taskref.c").read_bytes()
+    names = {k.name for k in kfuncs}
+    assert "bpf_taskref_acquire" in names
+    assert all(k.prototype is not None for k in kfuncs if k.name == "bpf_taskref_acquire")
+    assert b"noinline struct bpf_taskref *bpf_taskref_acquire(" in original
+    assert f"{MARKER_MACRO} struct bpf_taskref *bpf_taskref_acquire(".encode() in data
+    # Only the definitions' words changed: the rest of the file is byte for byte the same.
+    assert data.count(MARKER_MACRO.encode()) >= len(names)
+    assert data.count(b"\n") == original.count(b"\n")
+    assert b"__kfunc_marker void bpf_taskref_dtor(void *ref)" in data
+    assert choose_files(index)
+    with pytest.raises(KfuncfixError, match="no kfunc of the tree"):
+        marked_source(index, "Makefile")

@@ -110,7 +110,10 @@ def marked_source(index: TreeIndex, path: str) -> tuple[bytes, list[KfuncUnderTe
         kfuncs.setdefault(kfunc.name, KfuncUnderTest(kfunc.name, d.prototype))
         for spec in d.func.specifiers:
             if spec.text in MARKER_WORDS:
-                edits[spec.start] = (spec.end, b"")
+                end = spec.end
+                while source.data[end:end + 1] in (b" ", b"\t"):
+                    end += 1  # the word and its blanks: no double spaces left behind
+                edits[spec.start] = (end, b"")
         start = d.func.start
         end, text = edits.get(start, (start, b""))
         edits[start] = (end, MARKER_MACRO.encode() + b" " + text)
@@ -221,7 +224,10 @@ def tree_runs(tree: Path, files: list[str], compilers: Sequence[Compiler],
     require_tools()
     progress("discovering the tree's kfuncs")
     index = discover(tree, progress=progress)
-    chosen = files or choose_files(index)
+    chosen = [f.removeprefix("./") for f in files] or choose_files(index)
+    for path in chosen:
+        if not path.endswith(".c"):
+            raise KfuncfixError(f"--file {path}: not a C file of the tree")
     if not files:
         result.notes.append("files chosen from the tree's kfuncs: " + ", ".join(chosen))
     sources = {path: marked_source(index, path) for path in chosen}
