@@ -11,6 +11,7 @@ location (the value is not kept; harmless only if the body never reads it).
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ DW_CC_NOCALL = 3
 LOCATION = "location"
 CONSTANT = "const-value"
 NO_LOCATION = "none"
-ET_REL = "ET_REL"
+ET_REL = 1  # e_type of a relocatable object
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,14 @@ class DwarfFunc:
 
 
 def is_relocatable(data: bytes) -> bool:
-    """An object or module (ET_REL): small enough to read its DWARF whole."""
-    try:
-        return bool(ELFFile(io.BytesIO(data)).header["e_type"] == ET_REL)
-    except ELFError:
+    """An object or module (ET_REL): small enough to read its DWARF whole.
+
+    Read from the header bytes: `data` may map a vmlinux of hundreds of MB.
+    """
+    if len(data) < 18 or data[:4] != b"\x7fELF" or data[5] not in (1, 2):
         return False
+    order = "<" if data[5] == 1 else ">"
+    return bool(struct.unpack_from(order + "H", data, 16)[0] == ET_REL)
 
 
 def read_functions(
