@@ -69,6 +69,7 @@ class Finding:
     fix: str
     file: str | None = None
     line: int = 0
+    image: str = ""  # the module (or vmlinux) of a whole-kernel audit
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +80,7 @@ class Finding:
             "fix": self.fix,
             "file": self.file,
             "line": self.line or None,
+            **({"image": self.image} if self.image else {}),
         }
 
 
@@ -94,6 +96,7 @@ class KfuncCheck:
     prototype: str  # "match", "mismatch" or "unknown"
     btf_prototype: Prototype | None
     built: bool = True  # False: the image's id sets do not list it (config left it out)
+    image: str = ""  # where it was looked up in a whole-kernel audit
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +108,7 @@ class KfuncCheck:
             "prototype": self.prototype,
             "btf_prototype": str(self.btf_prototype) if self.btf_prototype else None,
             "built": self.built,
+            **({"image": self.image} if self.image else {}),
         }
 
 

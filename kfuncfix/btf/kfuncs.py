@@ -36,6 +36,7 @@ class BTFKfunc:
     prototype: Prototype | None
     decl_tagged: bool
     sets: tuple[str, ...] = ()
+    image: str = ""  # the module (or vmlinux) of a whole-kernel audit; "" for one file
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +45,7 @@ class BTFKfunc:
             "prototype": str(self.prototype) if self.prototype else None,
             "decl_tag": self.decl_tagged,
             "sets": list(self.sets),
+            **({"image": self.image} if self.image else {}),
         }
 
 
@@ -135,7 +137,11 @@ def open_kfuncs(path: Path, base: Path | None = None) -> KfuncIndex:
     except BTFError as exc:
         raise BTFError(f"base {base}: {exc}") from None
     data = read_btf_file(Path(path))
-    btf = parse_btf_file(data, base_btf)
+    return index_data(data, parse_btf_file(data, base_btf))
+
+
+def index_data(data: bytes, btf: BTF) -> KfuncIndex:
+    """Index the kfuncs of BTF parsed from data, with what data's ELF adds (if it is ELF)."""
     if not elf.is_elf(data):
         return index_kfuncs(btf)
     index = index_kfuncs(btf, read_id_sets(data), elf.read_symbols(data))
