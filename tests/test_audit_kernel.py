@@ -155,3 +155,19 @@ def test_whole_kernel_usage_errors(kernel: tuple[Path, Path, Path], tmp_path: Pa
     assert out.exit_code == 2 and "--base" in out.output
     out = runner.invoke(main, ["audit", "--btf", str(tmp_path / "tree")])
     assert out.exit_code == 2 and "must hold vmlinux" in out.output
+
+
+def test_boot_image_and_deb_errors_are_one_line(tmp_path: Path) -> None:
+    """A bzImage needs TREE's extract-vmlinux; a .deb that is not a package says so."""
+    image = tmp_path / "vmlinuz"
+    image.write_bytes(b"\0" * 0x202 + b"HdrS" + b"\0" * 64)
+    out = CliRunner().invoke(main, ["audit", "--btf", str(image)])
+    assert out.exit_code == 2
+    assert "compressed boot image: give TREE" in out.output
+    deb = tmp_path / "linux-image-0.0.0-amd64.deb"
+    deb.write_bytes(b"not an archive")
+    if shutil.which("dpkg-deb") is None:
+        pytest.skip("dpkg-deb is not installed")
+    out = CliRunner().invoke(main, ["audit", "--btf", str(deb)])
+    assert out.exit_code == 2 and "dpkg-deb -x" in out.output
+    assert len(out.output.strip().splitlines()) == 1

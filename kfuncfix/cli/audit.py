@@ -29,7 +29,8 @@ def _default_base(btf: Path) -> Path | None:
     required=True,
     type=click.Path(path_type=Path),
     help="BTF to audit: /sys/kernel/btf/*, a raw .BTF dump, or vmlinux/.ko/.o (ELF); "
-    "a directory like /sys/kernel/btf audits vmlinux and every module in it.",
+    "a directory like /sys/kernel/btf audits vmlinux and every module in it; "
+    "a Debian linux-image-*.deb or a bzImage is unpacked (with TREE's scripts/extract-vmlinux).",
 )
 @click.option(
     "--modules",
@@ -66,10 +67,13 @@ def audit(btf_path: Path, modules_dir: Path | None, base_path: Path | None, fmt:
       kfuncfix audit --btf /sys/kernel/btf/nf_conntrack ~/linux
       kfuncfix audit --btf vmlinux --modules /lib/modules/6.1.0-57-amd64 ~/linux
       kfuncfix audit --btf /sys/kernel/btf ~/linux
+      kfuncfix audit --btf linux-image-6.1.0-57-amd64_6.1.192-3_amd64.deb ~/linux
     """
+    from kfuncfix.btf.images import is_boot_image
     from kfuncfix.cli.tree import load_index
 
-    kernel = btf_path.is_dir() or modules_dir is not None
+    kernel = (btf_path.is_dir() or modules_dir is not None or btf_path.name.endswith(".deb")
+              or is_boot_image(btf_path))
     if kernel and base_path is not None:
         raise KfuncfixError("--base is for one module's BTF; a whole kernel brings its vmlinux")
     if btf_path.is_dir() and modules_dir is not None:
@@ -78,11 +82,11 @@ def audit(btf_path: Path, modules_dir: Path | None, base_path: Path | None, fmt:
         raise KfuncfixError(f"--btf {btf_path}: a directory must hold vmlinux (as /sys/kernel/btf)")
     try:
         if kernel:
-            from kfuncfix.btf.images import load_images
+            from kfuncfix.btf.images import load_kernel
             from kfuncfix.btf.kernelaudit import audit_kernel
 
             sources = from_tree(load_index(tree)) if tree is not None else None
-            report = audit_kernel(load_images(btf_path, modules_dir), sources)
+            report = audit_kernel(load_kernel(btf_path, modules_dir, tree), sources)
         elif tree is None:
             report = audit_btf(open_kfuncs(btf_path, base_path or _default_base(btf_path)))
         else:
