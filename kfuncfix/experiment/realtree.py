@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -181,6 +182,16 @@ class KbuildFile:
         return obj, ""
 
 
+def _missing_llvm_tools(compiler: Compiler) -> list[str]:
+    """The Debian packages Kbuild's LLVM= build needs beside clang (lld and llvm)."""
+    if not compiler.is_clang:
+        return []
+    suffix = "" if compiler.llvm_suffix == "1" else compiler.llvm_suffix
+    needs = (("ld.lld", "lld"), ("llvm-ar", "llvm"), ("llvm-objcopy", "llvm"))
+    return list(dict.fromkeys(f"{package}{suffix}" for tool, package in needs
+                              if shutil.which(tool + suffix) is None))
+
+
 def _tree_key(tree: Path, compiler: Compiler) -> str:
     commit = gitrun.resolve_commit(tree, "HEAD") if (tree / ".git").exists() else None
     data = "\n".join([commit or str(tree.resolve()), compiler.name, compiler.version, FRAGMENT])
@@ -233,7 +244,16 @@ def tree_runs(tree: Path, files: list[str], compilers: Sequence[Compiler],
     sources = {path: marked_source(index, path) for path in chosen}
     for compiler in compilers:
         start = time.monotonic()
-        kbuild = prepared_kbuild(tree, compiler, build_dir, progress)
+        missing = _missing_llvm_tools(compiler)
+        if missing:
+            result.notes.append(f"{compiler.label}: Kbuild's LLVM={compiler.llvm_suffix} needs "
+                                f"{' '.join(missing)}: the tree's files skipped with it")
+            continue
+        try:
+            kbuild = prepared_kbuild(tree, compiler, build_dir, progress)
+        except KfuncfixError as exc:  # one compiler's failure; the others still run
+            result.notes.append(f"{compiler.label}: {str(exc).splitlines()[0]}")
+            continue
         targets: list[Target] = []
         for path, (data, kfuncs) in sources.items():
             obj = path[:-2] + ".o"
