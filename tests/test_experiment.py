@@ -198,3 +198,12 @@ def test_marked_source_puts_the_marker_in_place_of_each_kfuncs_own_words() -> No
     assert choose_files(index)
     with pytest.raises(KfuncfixError, match="no kfunc of the tree"):
         marked_source(index, "Makefile")
+
+
+def test_tree_that_is_not_a_kernel_is_one_line(tmp_path: Path) -> None:
+    out = CliRunner().invoke(main, ["experiment", str(tmp_path), "--cc", COMPILERS[0]
+                                    if COMPILERS else "gcc", "--no-probe"])
+    assert out.exit_code == 2
+    assert "not a kernel tree" in out.stderr or "none of these compilers" in out.stderr
+    out = CliRunner().invoke(main, ["experiment", "--no-probe"])
+    assert out.exit_code == 2 and "nothing to measure" in out.stderr
