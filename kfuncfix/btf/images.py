@@ -83,7 +83,12 @@ def load_images(vmlinux: Path, modules: Path | None) -> Images:
 
 
 def is_boot_image(path: Path) -> bool:
-    """A bzImage (x86 boot protocol: `HdrS` at 0x202), not an ELF vmlinux."""
+    """A bzImage (x86 boot protocol: `HdrS` at 0x202), not an ELF vmlinux.
+
+    Only a regular file is opened: a FIFO would block (read_btf_file explains).
+    """
+    if not path.is_file():
+        return False
     try:
         with path.open("rb") as f:
             f.seek(0x202)
