@@ -134,3 +134,29 @@ def test_unused_parameter_without_location_is_a_note_not_a_finding(tmp_path: Pat
     assert "kf_tagged_global_unused" not in flagged
     assert any(n.startswith("kf_tagged_global_unused: unused parameter `unused`")
                for n in report["notes"])
+
+
+def test_build_cache_keeps_the_dwarf_evidence(tmp_path: Path) -> None:
+    """A warm --build judges a stored object as the cold one did."""
+    if shutil.which("clang") is None:
+        pytest.skip("clang (Debian clang) is not installed")
+    from kfuncfix.outputs.buildcache import Blobs, ObjectResult, ResultCache
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "folded.c").write_text(SOURCE % {"marker": NOINLINE})
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "folded.c"], check=True)
+    subprocess.run([*git, "commit", "-qm", "c"], check=True)
+    sha = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    btf = encode_btf(build(tmp_path, "clang", NOINLINE, pahole=False), tmp_path / "scratch")
+    assert btf.dwarf and btf.dwarf["folded_kfunc"].out_of_line
+    cache, blobs = ResultCache(tmp_path / "cache", ["salt"]), Blobs(repo, sha)
+    cache.store(ObjectResult("folded.o", True, [], [], False, btf, ["folded.c"]), blobs)
+    found = cache.lookup("folded.o", blobs)
+    assert found is not None and found.btf is not None
+    assert found.btf.dwarf == btf.dwarf
+    kfunc = SourceKfunc("folded_kfunc", "folded.c", 4)
+    assert kfunc_states(found.btf, [kfunc])["folded_kfunc"].state == STATE_MISDESCRIBED

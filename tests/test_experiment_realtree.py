@@ -1,10 +1,12 @@
-"""`kfuncfix experiment TREE` on Debian's 6.1: one real file across every marker, with gcc.
+"""`kfuncfix experiment TREE` on Debian's 6.1: one real file across every marker,
+with gcc and with clang (Kbuild's LLVM=1).
 
 The build directory (allnoconfig + the experiment's fragment, `make prepare`)
 lives in pytest's temporary directory, never in the read-only cached tree;
-about 2 minutes on a quiet 2-core machine, most of it `make prepare`.
-Pinned: what holds for every gcc (the statics of tcp_cubic reject `__weak`,
-`__used noinline` keeps them all); the other cells are printed.
+about 2 minutes per compiler on a busy 2-core machine, most of it `make
+prepare`.  Pinned: what holds for every compiler version (the statics of
+tcp_cubic reject `__weak`, `__used noinline` keeps them all); the other
+cells are printed.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ KFUNCS = {"cubictcp_init", "cubictcp_recalc_ssthresh", "cubictcp_cong_avoid", "c
           "cubictcp_cwnd_event", "cubictcp_acked"}
 
 
-def test_one_real_file_across_all_markers(linux61: Path, tmp_path: Path) -> None:
-    if shutil.which("pahole") is None or shutil.which("gcc") is None:
-        pytest.skip("needs gcc and pahole (Debian dwarves)")
+@pytest.mark.parametrize("cc", ["gcc", "clang"])
+def test_one_real_file_across_all_markers(linux61: Path, tmp_path: Path, cc: str) -> None:
+    if shutil.which("pahole") is None or shutil.which(cc) is None:
+        pytest.skip(f"needs {cc} and pahole (Debian dwarves)")
+    if cc == "clang" and shutil.which("ld.lld") is None:
+        pytest.skip("Kbuild's LLVM=1 needs lld (Debian lld)")
     before = subprocess.run(["git", "-C", str(linux61), "status", "--porcelain"],
                             capture_output=True, text=True, check=True).stdout
-    args = ["experiment", str(linux61), "--no-probe", "--cc", "gcc", "--file", FILE,
+    args = ["experiment", str(linux61), "--no-probe", "--cc", cc, "--file", FILE,
             "--build-dir", str(tmp_path / "build")]
     result = CliRunner().invoke(main, [*args, "--format", "json"])
     assert result.exit_code == 0, result.output

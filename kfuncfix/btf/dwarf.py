@@ -60,6 +60,11 @@ class DwarfFunc:
             "params": [{"name": p.name, "state": p.state, "value": p.value} for p in self.params],
         }
 
+    @classmethod
+    def from_json(cls, name: str, data: dict[str, Any]) -> DwarfFunc:
+        params = tuple(Param(p["name"], p["state"], p["value"]) for p in data["params"])
+        return cls(name, bool(data["out_of_line"]), bool(data["nocall"]), params)
+
 
 def is_relocatable(data: bytes) -> bool:
     """An object or module (ET_REL): small enough to read its DWARF whole.
