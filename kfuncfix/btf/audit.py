@@ -30,9 +30,19 @@ UNRESOLVED = "unresolved-in-set"
 NO_DECL_TAG = "no-decl-tag"
 PROTOTYPE = "prototype-mismatch"
 NOT_IN_TREE = "not-in-tree"
+# In BTF, but BTF describes a function the machine code no longer is.
+BTF_NAMES_CLONE = "btf-names-clone"
+NOCALL = "dw-cc-nocall"
+CONST_PARAM = "param-constant"
+PARAM_NO_LOCATION = "param-no-location"
+MISDESCRIBED = (BTF_NAMES_CLONE, NOCALL, CONST_PARAM, PARAM_NO_LOCATION)
 
 FIX_TAG = "tag the definition __bpf_kfunc (__used noinline) so the compiler keeps it whole"
 FIX_SAME_TREE = "audit BTF built from this tree, with a config that builds this kfunc"
+FIX_NO_LOCATION = (
+    "read the function's code: if it uses the parameter, the compiler dropped a value "
+    "BPF passes (report it); if not, nothing to do"
+)
 FIX_KFUNCS_SET = "register its set with BTF_KFUNCS_START and tag the definition __bpf_kfunc"
 
 
@@ -59,6 +69,7 @@ class Finding:
     fix: str
     file: str | None = None
     line: int = 0
+    image: str = ""  # the module (or vmlinux) of a whole-kernel audit
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +80,7 @@ class Finding:
             "fix": self.fix,
             "file": self.file,
             "line": self.line or None,
+            **({"image": self.image} if self.image else {}),
         }
 
 
@@ -84,6 +96,7 @@ class KfuncCheck:
     prototype: str  # "match", "mismatch" or "unknown"
     btf_prototype: Prototype | None
     built: bool = True  # False: the image's id sets do not list it (config left it out)
+    image: str = ""  # where it was looked up in a whole-kernel audit
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,6 +108,7 @@ class KfuncCheck:
             "prototype": self.prototype,
             "btf_prototype": str(self.btf_prototype) if self.btf_prototype else None,
             "built": self.built,
+            **({"image": self.image} if self.image else {}),
         }
 
 
@@ -150,6 +164,9 @@ def audit_btf(index: KfuncIndex) -> AuditReport:
     _note_encoder(index, report)
     for set_name, name in index.unresolved():
         report.findings.append(_unresolved(index, set_name, name))
+    for k in index.kfuncs.values():
+        if k.func_id and (wrong := misdescribed(index, k.name)) is not None:
+            report.findings.append(wrong)
     return report
 
 
@@ -183,6 +200,11 @@ def audit_tree(index: KfuncIndex, sources: Iterable[SourceKfunc]) -> AuditReport
                 report.findings.append(_no_tag(k))
             if mismatches:
                 report.findings.append(_mismatch(k, mismatches))
+            elif (wrong := misdescribed(index, k.name, k)) is not None:
+                report.findings.append(wrong)
+            if (dropped := _unused_unlocated(index, k)):
+                report.notes.append(f"{k.name}: unused parameter {dropped} has no DWARF "
+                                    "location (the body never reads it: harmless)")
     if unbuilt:
         report.notes.append(
             f"{unbuilt} kfuncs of the tree are in no id set of the image: not built"
@@ -207,6 +229,56 @@ def audit_tree(index: KfuncIndex, sources: Iterable[SourceKfunc]) -> AuditReport
             )
         )
     return report
+
+
+def misdescribed(index: KfuncIndex, name: str, k: SourceKfunc | None = None) -> Finding | None:
+    """A FUNC BTF has under name whose machine code does not take that prototype.
+
+    The worst first: a clone under another name (the address BPF calls is not
+    the code's), an ABI clang changed (DW_CC_nocall), a parameter the body has
+    folded to a constant, then a parameter whose value is not kept.
+    """
+    file, line = (k.file, k.line) if k else (None, 0)
+    clones = index.only_clones(name)
+    if clones:
+        return Finding(
+            name, BTF_NAMES_CLONE,
+            f"BTF has FUNC {name} but the symbol table only {', '.join(clones)}",
+            "the compiler emitted only a specialized clone; its prototype is not the one "
+            "BTF describes", FIX_TAG, file, line)
+    found = index.dwarf.get(name) if index.dwarf is not None else None
+    if found is None or not found.out_of_line:
+        return None
+    if found.nocall:
+        return Finding(
+            name, NOCALL, "DWARF marks it DW_CC_nocall: callers must not use the standard ABI",
+            "the compiler changed its calling convention (arguments folded in or dropped); "
+            "a BPF call with BTF's prototype passes values the code ignores", FIX_TAG, file, line)
+    constant = found.constant_params
+    if constant:
+        values = ", ".join(f"`{p.name}` = {p.value}" for p in constant)
+        return Finding(
+            name, CONST_PARAM, f"DWARF records parameter {values} as a constant",
+            "the body was specialized to its only caller's argument; a BPF program's "
+            "value would be ignored", FIX_TAG, file, line)
+    # A parameter the source never reads need not be kept: no location is harmless.
+    unused = set(k.unused_params) if k else set()
+    unlocated = [p for p in found.unlocated_params if p.name not in unused]
+    if unlocated:
+        names = ", ".join(f"`{p.name}`" for p in unlocated)
+        return Finding(
+            name, PARAM_NO_LOCATION, f"parameter {names} has no DWARF location",
+            "the value is not kept: harmless if the body never reads it, wrong if the "
+            "compiler assumed its value",
+            FIX_NO_LOCATION if k and k.tagged else FIX_TAG, file, line)
+    return None
+
+
+def _unused_unlocated(index: KfuncIndex, k: SourceKfunc) -> str:
+    found = index.dwarf.get(k.name) if index.dwarf is not None else None
+    if found is None or not found.out_of_line:
+        return ""
+    return ", ".join(f"`{p.name}`" for p in found.unlocated_params if p.name in k.unused_params)
 
 
 def _unresolved(index: KfuncIndex, set_name: str, name: str) -> Finding:

@@ -16,6 +16,7 @@ from typing import Any
 from kfuncfix.btf import elf
 from kfuncfix.btf.btf_ids import IdSet8, kfunc_sets, read_id_sets
 from kfuncfix.btf.cdecl import func_prototype
+from kfuncfix.btf.dwarf import DwarfFunc, is_relocatable, read_functions
 from kfuncfix.btf.errors import BTFError
 from kfuncfix.btf.reader import BTF, parse_btf_file, read_btf_file
 from kfuncfix.btf.types import Kind
@@ -35,6 +36,7 @@ class BTFKfunc:
     prototype: Prototype | None
     decl_tagged: bool
     sets: tuple[str, ...] = ()
+    image: str = ""  # the module (or vmlinux) of a whole-kernel audit; "" for one file
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,6 +45,7 @@ class BTFKfunc:
             "prototype": str(self.prototype) if self.prototype else None,
             "decl_tag": self.decl_tagged,
             "sets": list(self.sets),
+            **({"image": self.image} if self.image else {}),
         }
 
 
@@ -56,6 +59,13 @@ class KfuncIndex:
     id_sets: list[IdSet8] | None = None  # None: the input had no .BTF_ids
     function_symbols: frozenset[str] | None = None  # None: raw BTF, no symbol table
     clones: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    dwarf: dict[str, DwarfFunc] | None = None  # None: no DWARF read (raw BTF, or a vmlinux)
+
+    def only_clones(self, name: str) -> tuple[str, ...]:
+        """The clones of name when the symbol table has them and not name itself."""
+        if self.function_symbols is None or name in self.function_symbols:
+            return ()
+        return self.clones.get(name, ())
 
     def func_id(self, name: str) -> int:
         """The FUNC id of a name, 0 when BTF has none."""
@@ -127,7 +137,15 @@ def open_kfuncs(path: Path, base: Path | None = None) -> KfuncIndex:
     except BTFError as exc:
         raise BTFError(f"base {base}: {exc}") from None
     data = read_btf_file(Path(path))
-    btf = parse_btf_file(data, base_btf)
+    return index_data(data, parse_btf_file(data, base_btf))
+
+
+def index_data(data: bytes, btf: BTF) -> KfuncIndex:
+    """Index the kfuncs of BTF parsed from data, with what data's ELF adds (if it is ELF)."""
     if not elf.is_elf(data):
         return index_kfuncs(btf)
-    return index_kfuncs(btf, read_id_sets(data), elf.read_symbols(data))
+    index = index_kfuncs(btf, read_id_sets(data), elf.read_symbols(data))
+    # An object or module is read whole in a second; a vmlinux's DWARF would take hours.
+    if is_relocatable(data):
+        index.dwarf = read_functions(data)
+    return index

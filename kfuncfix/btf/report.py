@@ -29,6 +29,7 @@ def _declared(report: AuditReport) -> list[str]:
     lines = [f"{len(kfuncs)} kfuncs in BTF ({tagged} decl-tagged bpf_kfunc, {in_sets} in id sets)"]
     for k in kfuncs:
         marks = (["tag"] if k.decl_tagged else []) + [f"set {s}" for s in k.sets]
+        marks += [f"in {k.image}"] if k.image else []
         proto = str(k.prototype) if k.prototype else f"{k.name}: no FUNC in BTF"
         lines.append(f"  {proto}  [{', '.join(marks)}]")
     return lines
@@ -40,17 +41,22 @@ def _yes(value: bool | None) -> str:
 
 def _checks(checks: list[KfuncCheck]) -> list[str]:
     width = max([len(c.name) for c in checks] + [5])
-    lines = [f"{'KFUNC':<{width}}  BTF  TAG  PROTO     WHERE"]
+    # A whole-kernel audit says which image (vmlinux or a module) each was looked up in.
+    images = max([len(c.image) for c in checks if c.image] + [0])
+    column = f"{'IMAGE':<{max(images, 5)}}  " if images else ""
+    lines = [f"{'KFUNC':<{width}}  {column}BTF  TAG  PROTO     WHERE"]
     for c in checks:
         where = f"{c.file}:{c.line}" if c.file else "(no definition found)"
         state = c.prototype if c.built else "not built"
         flags = f"{_yes(c.in_btf):<3}  {_yes(c.decl_tag):<3}"
-        lines.append(f"{c.name:<{width}}  {flags}  {state:<8}  {where}")
+        image = f"{c.image:<{max(images, 5)}}  " if images else ""
+        lines.append(f"{c.name:<{width}}  {image}{flags}  {state:<8}  {where}")
     return lines
 
 
 def _finding(f: Finding) -> list[str]:
     where = f"{f.file}:{f.line}: " if f.file else ""
+    where += f"[{f.image}] " if f.image and f.image != "vmlinux" else ""
     return [
         f"{where}{f.kfunc}: {f.problem}: {f.detail}",
         f"    cause: {f.cause}",

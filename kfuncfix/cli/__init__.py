@@ -30,6 +30,7 @@ COMMAND_MODULES = {
     "series": "series",
     "audit": "audit",
     "demo": "demo",
+    "experiment": "experiment",
 }
 
 

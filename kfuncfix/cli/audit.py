@@ -28,8 +28,17 @@ def _default_base(btf: Path) -> Path | None:
     "--btf",
     "btf_path",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="BTF to audit: /sys/kernel/btf/*, a raw .BTF dump, or vmlinux/.ko/.o (ELF).",
+    type=click.Path(path_type=Path),
+    help="BTF to audit: /sys/kernel/btf/*, a raw .BTF dump, or vmlinux/.ko/.o (ELF); "
+    "a directory like /sys/kernel/btf audits vmlinux and every module in it; "
+    "a Debian linux-image-*.deb or a bzImage is unpacked (with TREE's scripts/extract-vmlinux).",
+)
+@click.option(
+    "--modules",
+    "modules_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="With --btf vmlinux: also every module (*.ko, *.ko.xz) under this directory, "
+    "e.g. /lib/modules/VERSION; one table for the whole kernel.",
 )
 @click.option(
     "--base",
@@ -41,7 +50,8 @@ def _default_base(btf: Path) -> Path | None:
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
 )
 @click.argument("tree", required=False, type=click.Path(file_okay=False, path_type=Path))
-def audit(btf_path: Path, base_path: Path | None, fmt: str, tree: Path | None) -> None:
+def audit(btf_path: Path, modules_dir: Path | None, base_path: Path | None, fmt: str,
+          tree: Path | None) -> None:
     """Check the kfuncs of a built kernel's BTF, against TREE's source if given.
 
     \b
@@ -56,14 +66,32 @@ def audit(btf_path: Path, base_path: Path | None, fmt: str, tree: Path | None) -
       kfuncfix audit --btf /sys/kernel/btf/vmlinux
       kfuncfix audit --btf vmlinux ~/linux --format json
       kfuncfix audit --btf /sys/kernel/btf/nf_conntrack ~/linux
+      kfuncfix audit --btf vmlinux --modules /lib/modules/6.1.0-57-amd64 ~/linux
+      kfuncfix audit --btf /sys/kernel/btf ~/linux
+      kfuncfix audit --btf linux-image-6.1.0-57-amd64_6.1.192-3_amd64.deb ~/linux
     """
+    from kfuncfix.btf.images import is_boot_image
     from kfuncfix.cli.planning import planned
 
+    kernel = (btf_path.is_dir() or modules_dir is not None or btf_path.name.endswith(".deb")
+              or is_boot_image(btf_path))
+    if kernel and base_path is not None:
+        raise KfuncfixError("--base is for one module's BTF; a whole kernel brings its vmlinux")
+    if btf_path.is_dir() and modules_dir is not None:
+        raise KfuncfixError(f"--btf {btf_path} is a directory of BTF files: drop --modules")
+    if btf_path.is_dir() and not (btf_path / "vmlinux").is_file():
+        raise KfuncfixError(f"--btf {btf_path}: a directory must hold vmlinux (as /sys/kernel/btf)")
     try:
-        index = open_kfuncs(btf_path, base_path or _default_base(btf_path))
-        if tree is None:
-            report = audit_btf(index)
+        if kernel:
+            from kfuncfix.btf.images import load_kernel
+            from kfuncfix.btf.kernelaudit import audit_kernel
+
+            sources = from_tree(planned(tree, (), lint=True).index) if tree is not None else None
+            report = audit_kernel(load_kernel(btf_path, modules_dir, tree), sources)
+        elif tree is None:
+            report = audit_btf(open_kfuncs(btf_path, base_path or _default_base(btf_path)))
         else:
+            index = open_kfuncs(btf_path, base_path or _default_base(btf_path))
             report = audit_tree(index, from_tree(planned(tree, (), lint=True).index))
     except SplitBTFError as exc:
         raise KfuncfixError(f"{btf_path}: {exc}: pass --base (the vmlinux it extends)") from exc

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kfuncfix.btf import elf
-from kfuncfix.btf.audit import MISSING, PROTOTYPE, SourceKfunc, audit_tree
+from kfuncfix.btf.audit import MISDESCRIBED, MISSING, PROTOTYPE, SourceKfunc, audit_tree
+from kfuncfix.btf.dwarf import DwarfFunc, read_functions
 from kfuncfix.btf.errors import BTFError
 from kfuncfix.btf.kfuncs import STT_FUNC, index_kfuncs
 from kfuncfix.btf.reader import btf_section, parse_btf
@@ -26,6 +27,7 @@ from kfuncfix.errors import KfuncfixError
 OK = "ok"
 STATE_MISSING = "missing"
 STATE_MISMATCH = "mismatch"
+STATE_MISDESCRIBED = "misdescribed"  # in BTF, but not what the machine code takes
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class ObjectBTF:
 
     raw: bytes
     function_symbols: tuple[str, ...]
+    dwarf: dict[str, DwarfFunc] | None = None  # None: not read (a cached result)
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,11 @@ def encode_btf(obj: Path, scratch: Path) -> ObjectBTF:
     if raw is None:
         raise KfuncfixError(f"pahole -J wrote no .BTF section for {obj} (built without -g?)")
     names = tuple(s.name for s in elf.read_symbols(data) if s.type == STT_FUNC)
-    return ObjectBTF(raw, names)
+    try:
+        dwarf = read_functions(data)
+    except BTFError:
+        dwarf = None  # the DWARF checks are extra evidence, not a reason to stop
+    return ObjectBTF(raw, names, dwarf)
 
 
 def kfunc_states(btf: ObjectBTF, sources: Iterable[SourceKfunc]) -> dict[str, KfuncState]:
@@ -109,7 +116,9 @@ def kfunc_states(btf: ObjectBTF, sources: Iterable[SourceKfunc]) -> dict[str, Kf
     except BTFError as exc:
         raise KfuncfixError(f"BTF from pahole unreadable: {exc}") from exc
     symbols = [elf.Symbol(name, 0, 0, STT_FUNC, 0) for name in btf.function_symbols]
-    report = audit_tree(index_kfuncs(parsed, None, symbols), wanted)
+    index = index_kfuncs(parsed, None, symbols)
+    index.dwarf = btf.dwarf
+    report = audit_tree(index, wanted)
     findings = {(f.kfunc, f.problem): f for f in report.findings}
     out: dict[str, KfuncState] = {}
     for check in report.checks:
@@ -120,7 +129,9 @@ def kfunc_states(btf: ObjectBTF, sources: Iterable[SourceKfunc]) -> dict[str, Kf
             found = findings.get((check.name, PROTOTYPE))
             state = STATE_MISMATCH
         else:
-            found, state = None, OK
+            found = next((findings[(check.name, p)] for p in MISDESCRIBED
+                          if (check.name, p) in findings), None)
+            state = STATE_MISDESCRIBED if found else OK
         detail = f"{found.detail} ({found.cause})" if found else ""
         out[check.name] = KfuncState(check.name, check.file, check.line, state, detail)
     return out

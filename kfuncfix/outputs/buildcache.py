@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kfuncfix import gitrun
+from kfuncfix.btf.dwarf import DwarfFunc
 from kfuncfix.outputs.buildbtf import ObjectBTF
 from kfuncfix.outputs.kbuild import CompilerWarning
 
@@ -115,7 +116,9 @@ class ResultCache:
             "obj": result.obj, "ok": result.ok,
             "warnings": [[w.file, w.line, w.col, w.message] for w in result.warnings],
             "errors": result.errors, "btf": result.btf is not None, "deps": result.deps,
-            "symbols": list(result.btf.function_symbols) if result.btf else []}))
+            "symbols": list(result.btf.function_symbols) if result.btf else [],
+            "dwarf": ({n: f.to_json() for n, f in result.btf.dwarf.items()}
+                      if result.btf and result.btf.dwarf is not None else None)}))
 
     def _manifest_path(self, obj: str) -> Path:
         return self.directory / "deps" / (obj.replace("/", "%") + ".json")
@@ -136,8 +139,11 @@ class ResultCache:
         data = json.loads(path.read_text())
         btf = None
         if data["btf"]:
+            dwarf = data.get("dwarf")  # absent in results stored before DWARF was read
             btf = ObjectBTF((self.directory / "objects" / f"{key}.btf").read_bytes(),
-                            tuple(data["symbols"]))
+                            tuple(data["symbols"]),
+                            {n: DwarfFunc.from_json(n, f) for n, f in dwarf.items()}
+                            if dwarf is not None else None)
         return ObjectResult(data["obj"], data["ok"],
                             [CompilerWarning(*w) for w in data["warnings"]], data["errors"],
                             True, btf, data["deps"])
