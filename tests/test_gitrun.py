@@ -31,7 +31,8 @@ LAYERS = [
     ("discovery", "discover"),
     ("engine",),
     ("outputs",),
-    ("lint", "patchcheck", "report", "interactive", "series", "pipeline", "runreport"),
+    ("lint", "patchcheck", "report", "interactive", "series", "pipeline", "runreport",
+     "experiment"),
     ("cli", "__main__"),
 ]
 

@@ -228,13 +228,14 @@ def tree_runs(tree: Path, files: list[str], compilers: Sequence[Compiler],
 
     Preparing counts against the budget: its time is added to the result's.
     """
-    from kfuncfix.discover import discover
+    from kfuncfix.pipeline import Request, run_plan
 
     if not (tree / "Makefile").is_file() or not (tree / "Kbuild").is_file():
         raise KfuncfixError(f"{tree}: not a kernel tree (no Makefile and Kbuild)")
     require_tools()
     progress("discovering the tree's kfuncs")
-    index = discover(tree, progress=progress)
+    # The one path every command takes: the tree's own .kfuncfix.toml words count.
+    index = run_plan(Request(tree=tree, lint=True)).index
     chosen = [f.removeprefix("./") for f in files] or choose_files(index)
     for path in chosen:
         if not path.endswith(".c"):
