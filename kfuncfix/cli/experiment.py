@@ -52,7 +52,7 @@ def experiment(tree: Path | None, files: tuple[str, ...], markers: tuple[str, ..
       kfuncfix experiment --cc gcc,clang-16 --format csv
       kfuncfix experiment ~/linux --file net/ipv4/tcp_cubic.c --budget 600
     """
-    from kfuncfix.cli.tree import StatusLine
+    from kfuncfix.cli.planning import StatusLine
     from kfuncfix.experiment import compilers as cc
     from kfuncfix.experiment.markers import default_markers, parse_marker
     from kfuncfix.experiment.probe import ProbeTarget
