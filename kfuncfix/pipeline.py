@@ -17,8 +17,9 @@ from pathlib import Path
 
 from kfuncfix.config import load_config
 from kfuncfix.discover import DEFAULT_MACROS, DEFAULT_TAGS, DEFAULT_WRAPPERS, discover
-from kfuncfix.engine import DEFAULT_RULE, Plan, Rule, load_rules, plan
+from kfuncfix.engine import DEFAULT_RULE, Plan, Rule, list_rules, load_rules, plan
 from kfuncfix.engine.macrodef import Reader, missing_definition
+from kfuncfix.engine.retired import is_retired
 from kfuncfix.model import TreeIndex
 from kfuncfix.treefiles import TreeFiles
 
@@ -108,20 +109,24 @@ def pick_rules(index: TreeIndex, names: Sequence[str], lint: bool,
                read: Reader | None = None) -> tuple[Rule, ...]:
     """The rules named; with none named, the default rule (or for `check`, every
     convention the tree has adopted: the tag always, later ones where the tree
-    defines their macros)."""
+    defines their macros, and a retired macro's rule where the tree no longer
+    defines it)."""
     if names:
         return load_rules(names)
     if not lint:
         return load_rules([DEFAULT_RULE])
     read = read or reader_for(index)
-    return tuple(r for r in load_rules(["all"]) if adopted(index, r, read))
+    return tuple(r for r in list_rules() if adopted(index, r, read))
 
 
 def adopted(index: TreeIndex, rule: Rule, read: Reader) -> bool:
     """`check` lints this rule on this tree without being asked by name: always, or
-    (`lint = "when-defined"`) where the tree defines the rule's macro."""
+    (`lint = "when-defined"`) where the tree defines the rule's macro, or
+    (`lint = "when-retired"`) where its header no longer defines the retired one."""
     if rule.lint == "always":
         return True
+    if rule.lint == "when-retired":
+        return is_retired(index, rule.retired, read)
     return rule.lint == "when-defined" and missing_definition(index, rule, read) is None
 
 

@@ -45,6 +45,7 @@ def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | 
     if not chosen:
         raise KfuncfixError("no rule to plan")
     scope = normalize_paths(paths)
+    read = read or tree_reader(index)
     state = _State()
     for rule in chosen:
         kinds = tuple(dict.fromkeys(k for a in rule.actions for k in a.kinds()))
@@ -55,13 +56,13 @@ def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | 
                                             missing.line, missing.reason, kfunc=missing.name))
         for action in rule.actions:
             frozen = MappingProxyType({p: tuple(k.edits) for p, k in state.kept.items()})
-            inputs = ActionInputs(index, rule, tuple(targets), scope, frozen)
+            inputs = ActionInputs(index, rule, tuple(targets), scope, frozen, read)
             rec = Recorder(rule)
             action.plan(inputs, rec)
             state.take(rule, rec)
     files = state.files(index)
     result = Plan(chosen, files, state.results)
-    _add_definitions(result, index, read or tree_reader(index), state)
+    _add_definitions(result, index, read, state)
     return result
 
 
