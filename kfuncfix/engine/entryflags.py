@@ -26,6 +26,7 @@ FLAG_TOKEN_RE = re.compile(rb"[A-Za-z_]\w*|\||\S")
 # between tokens inside a #define).
 MASK_RE = re.compile(rb"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|\\(?=\r?\n)",
                      re.S)
+BACKSLASH_RE = re.compile(rb"\\(?=\r?\n)")
 # A line break inside a call, with the blanks around it (and a macro's backslash).
 BREAK_RE = re.compile(rb"[ \t]*\\?\r?\n[ \t]*")
 
@@ -121,7 +122,7 @@ def parse_call(data: bytes, masked: bytes, start: int, end: int) -> Call:
         raise CannotRewrite("the entry has no name")
     if len(args) > 3:
         raise CannotRewrite("flags given in more than one argument")
-    if data[args[1][1]:end] != chunk(args[1][1], end):
+    if BACKSLASH_RE.sub(b" ", data[args[1][1]:end]) != chunk(args[1][1], end):
         raise CannotRewrite("a comment or literal among the entry's flags; change it by hand")
     flags: list[tuple[int, int]] = []
     if len(args) == 3:
