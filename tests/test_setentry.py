@@ -9,6 +9,7 @@ declared spans, and a linear cost.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from kfuncfix.cli import main
 from kfuncfix.discover import discover
 from kfuncfix.engine import RuleError, load_rule, load_rules, parse_rule, plan
 from kfuncfix.engine.entryflags import FlagChange, same_call
+from tests.conftest import git_init
 from tests.rewrite_helper import CASES, case_rule, small_tree
 from tests.span_helper import stray_edits, unchanged_outside
 
@@ -71,6 +73,22 @@ def test_check_without_rule_reports_the_flag_only_where_btf_h_retired_it(tmp_pat
     # No btf.h at all says nothing about the flag: not linted.
     bare = small_tree(tmp_path / "bare", {"kernel/k.c": COPIED})
     assert RULE not in cli("check", str(bare)).stdout
+
+
+def test_check_git_reports_the_commit_that_copies_the_flag(tmp_path: Path) -> None:
+    """CI on 7.x: of a tree's entries only the one the commit adds is reported."""
+    tree = git_init(small_tree(tmp_path / "t", {"include/linux/btf.h": WITHOUT_FLAG,
+                                                "kernel/k.c": COPIED}))
+    path = tree / "kernel/k.c"
+    path.write_text(path.read_text().replace(
+        "BTF_KFUNCS_END(ids)", "BTF_ID_FLAGS(func, bpf_new, KF_TRUSTED_ARGS)\nBTF_KFUNCS_END(ids)"))
+    subprocess.run(["git", "-C", str(tree), "-c", "user.name=t", "-c", "user.email=t@e",
+                    "commit", "-qam", "bpf: Add bpf_new"], check=True)
+    out = cli("check", "--git", "HEAD", str(tree))
+    assert out.exit_code == 1
+    ours = [line for line in out.stdout.splitlines() if RULE in line]
+    assert [line.split(": ")[0] for line in ours] == [f"kernel/k.c:{COPIED_LINE + 1}"]
+    assert "kfunc bpf_new carries KF_TRUSTED_ARGS" in out.stdout and "ERROR" in out.stdout
 
 
 def test_rule_all_leaves_out_the_wave() -> None:
