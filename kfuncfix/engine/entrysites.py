@@ -22,6 +22,8 @@ from kfuncfix.source.macros import Macro, parse_define
 from kfuncfix.source.scan import Directive, SourceFile
 
 NAME_RE = re.compile(rb"[A-Za-z_]\w*")
+# Where discovery's expansion stops too: the entry macros themselves.
+ENTRY_MACROS = frozenset({"BTF_ID_FLAGS", "BTF_ID", "BTF_ID_UNUSED"})
 MAX_DEPTH = 16
 
 
@@ -67,7 +69,7 @@ class MacroSites:
         todo = [(n, 0) for n in names]
         while todo:
             name, depth = todo.pop()
-            if name in seen or depth > MAX_DEPTH:
+            if name in seen or name in ENTRY_MACROS or depth > MAX_DEPTH:
                 continue
             seen.add(name)
             hit = local.get(name) or self._global(name)
