@@ -133,10 +133,7 @@ def test_two_rules_on_the_same_bytes_the_later_skips(tmp_path: Path) -> None:
 def test_rules_all_and_default_lint(tree: Path) -> None:
     names = [r.name for r in load_rules(["all"])]
     assert names == ["bpf_kfunc_tag", "btf_kfuncs_set", "kfunc_defs_block"]
-    # Without --rule: the tag everywhere; later conventions only where defined
-    # (and KF_TRUSTED_ARGS's rule only where btf.h no longer defines the flag).
-    (tree / "include/linux/btf.h").write_text(
-        BTF_H.replace("#endif", "#define KF_TRUSTED_ARGS (1 << 4)\n#endif"))
+    # Without --rule: the tag everywhere; later conventions only where defined.
     commit_kfunc(tree, "bpf_new", tagged=False)
     out = run("check", cwd=tree)
     assert b"rules: bpf_kfunc_tag\n" in out.stderr

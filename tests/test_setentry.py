@@ -8,6 +8,7 @@ declared spans, and a linear cost.
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import time
@@ -70,9 +71,12 @@ def test_check_without_rule_reports_the_flag_only_where_btf_h_retired_it(tmp_pat
     assert asked.stdout == (f"kernel/k.c:{COPIED_LINE}: WARNING: kf_trusted_args_default: "
                             "set entry of kfunc bpf_copied carries KF_TRUSTED_ARGS: trusted "
                             "arguments are the default\n")
-    # No btf.h at all says nothing about the flag: not linted.
+    # No btf.h, or one from before kfunc flags (5.10), did not retire it: not linted.
     bare = small_tree(tmp_path / "bare", {"kernel/k.c": COPIED})
     assert RULE not in cli("check", str(bare)).stdout
+    early = small_tree(tmp_path / "early", {"include/linux/btf.h": "#define BTF_TYPE_EMIT(t)\n",
+                                            "kernel/k.c": COPIED})
+    assert RULE not in cli("check", str(early)).stdout
 
 
 def test_check_git_reports_the_commit_that_copies_the_flag(tmp_path: Path) -> None:
@@ -223,10 +227,16 @@ def test_cost_grows_linearly_with_entries(tmp_path: Path) -> None:
     for n in (2000, 4000):
         index = discover(_macro_tree(tmp_path / str(n), n))
         best = float("inf")
-        for _ in range(2):
-            start = time.process_time()
-            result = plan(index, rule)
-            best = min(best, time.process_time() - start)
+        for _ in range(3):
+            # CPU time without the cycle collector, whose passes grow with the
+            # whole heap (the index), not with what planning does.
+            gc.disable()
+            try:
+                start = time.process_time()
+                result = plan(index, rule)
+                best = min(best, time.process_time() - start)
+            finally:
+                gc.enable()
         assert len(result.findings) == n + 10
         times.append(best)
     assert times[1] < 5.0 and times[1] < 2.5 * times[0], times

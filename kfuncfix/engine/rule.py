@@ -25,10 +25,12 @@ header inside the tree, and no value is ever run.  The keys:
                                  doc_file?, doc_text?, doc_section? (regex of the
                                  title of the section doc_text goes in),
                                  doc_example? (the `...::` line before the example)
-    [retired]                    optional: macro, header (tree-relative .h): a
-                                 macro the rule's change retires; where the
-                                 header no longer defines it, what is left of
-                                 it does not compile (lint = "when-retired")
+    [retired]                    optional: macro, header (tree-relative .h),
+                                 family? (a prefix such as KF_): a macro the
+                                 rule's change retires; where the header no
+                                 longer defines it (but still a macro of its
+                                 family), what is left of it does not compile
+                                 (lint = "when-retired")
     [series]                     subject_prefix?, commit_prefix?, list? (the target
                                  tree's mailing list), commit_subject,
                                  commit_body, cover_subject, cover_body, and with
@@ -82,6 +84,7 @@ ALL_LINTS = ("always", "when-defined")
 # A header inside the tree: relative, no `..`, no backslash, ends in .h.
 TREE_HEADER_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.h\Z")
 TREE_DOC_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.(?:rst|txt)\Z")
+FAMILY_RE = re.compile(r"(?:[A-Za-z_]\w*)?\Z")
 LIST_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+\Z")
 TEMPLATE_FIELDS = frozenset(
     {"kfuncs", "count", "files", "file_count", "where", "sets", "set_count", "patches"}
@@ -109,6 +112,9 @@ class RetiredMacro:
 
     macro: str
     header: str  # tree-relative path, e.g. include/linux/btf.h
+    # A prefix (`KF_`) the header must still define a macro of: a tree from
+    # before the family existed never had the macro, it did not retire it.
+    family: str = ""
 
 
 @dataclass(frozen=True)
@@ -242,8 +248,9 @@ def _retired(table: Table | None) -> RetiredMacro | None:
         return None
     macro = table.string("macro", IDENT_RE, "a C identifier")
     header = table.string("header", TREE_HEADER_RE, "a relative path to a header inside the tree")
+    family = table.string("family", FAMILY_RE, "the start of a C identifier", default="")
     table.done()
-    return RetiredMacro(macro, header)
+    return RetiredMacro(macro, header, family)
 
 
 def _definition(table: Table | None) -> MacroDefinition | None:
