@@ -1,4 +1,4 @@
-"""All four built-in rules on one tree in one run: wall time per stage and peak memory.
+"""Every built-in rule on one tree in one run: wall time per stage and peak memory.
 
     python benchmarks/bench_rules.py [TREE] [--runs N]
 
@@ -82,8 +82,8 @@ def main() -> int:
         if stage in sizes:
             files, diff = sizes[stage]
             extra = f"  {files:4d} files changed, {diff / 1024:7.1f} KiB of diff"
-        print(f"  {stage:<18} {wall:7.3f} s{extra}")
-    print(f"  {'total':<18} {total:7.3f} s  (median of {len(runs)} runs per stage)")
+        print(f"  {stage:<24} {wall:7.3f} s{extra}")
+    print(f"  {'total':<24} {total:7.3f} s  (median of {len(runs)} runs per stage)")
     print(f"peak RSS: {peak_mib(resource.RUSAGE_SELF):.0f} MiB kfuncfix, "
           f"{peak_mib(resource.RUSAGE_CHILDREN):.0f} MiB largest child (git grep)")
     return 0

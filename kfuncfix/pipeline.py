@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kfuncfix.discover import DEFAULT_MACROS, DEFAULT_TAGS, DEFAULT_WRAPPERS, discover
-from kfuncfix.engine import DEFAULT_RULE, Plan, Rule, load_rules, plan
+from kfuncfix.engine import DEFAULT_RULE, Plan, Rule, list_rules, load_rules, plan
 from kfuncfix.engine.macrodef import Reader, missing_definition
+from kfuncfix.engine.retired import is_retired
 from kfuncfix.model import TreeIndex
 from kfuncfix.snapshot import Snapshot
 
@@ -126,7 +127,8 @@ def pick_rules(index: TreeIndex, names: Sequence[str], lint: bool,
                read: Reader | None = None, extra: Sequence[str] = ()) -> tuple[Rule, ...]:
     """The rules named; with none named, the default rule (or for `check`, every
     convention the tree has adopted: the tag always, later ones where the tree
-    defines their macros, plus the `extra` rules a config file adds)."""
+    defines their macros, a retired macro's rule where the tree no longer
+    defines it, plus the `extra` rules a config file adds)."""
     if names:
         return load_rules(names)
     if not lint:
@@ -137,7 +139,7 @@ def pick_rules(index: TreeIndex, names: Sequence[str], lint: bool,
     # is the tree's tag lint: it takes the built-in tags' place, so that what `list`
     # calls tagged `check` does too.  Any other rule only adds to them.
     own_tag = any(r.style is not None for r in added)
-    adopted_rules = [r for r in load_rules(["all"]) if adopted(index, r, read)
+    adopted_rules = [r for r in list_rules() if adopted(index, r, read)
                      and r.name not in {a.name for a in added}
                      and not (own_tag and r.style is not None)]
     return (*adopted_rules, *added)
@@ -145,9 +147,12 @@ def pick_rules(index: TreeIndex, names: Sequence[str], lint: bool,
 
 def adopted(index: TreeIndex, rule: Rule, read: Reader) -> bool:
     """`check` lints this rule on this tree without being asked by name: always, or
-    (`lint = "when-defined"`) where the tree defines the rule's macro."""
+    (`lint = "when-defined"`) where the tree defines the rule's macro, or
+    (`lint = "when-retired"`) where its header no longer defines the retired one."""
     if rule.lint == "always":
         return True
+    if rule.lint == "when-retired":
+        return is_retired(index, rule.retired, read)
     return rule.lint == "when-defined" and missing_definition(index, rule, read) is None
 
 

@@ -7,6 +7,9 @@ A case is a directory `tests/cases/<rule>/<case>/` holding
     case.toml  optional: `paths = [...]` limits the rewrite, `skipped = [...]`
                names what the rule must report as not rewritten
 
+The rule is the built-in one the parent directory is named after, or the
+parent's own `rule.toml` (a rule written as data only, as a user would).
+
 `check_case` runs the rule on a copy of before/ and checks, in order: the
 plan's new bytes, what it reports, that its diff is a patch unidiff and
 `git apply` read as the same change, that `apply` writes exactly the
@@ -41,6 +44,12 @@ def case_dirs() -> list[Path]:
     return sorted(p.parent for p in CASES.glob("*/*/before"))
 
 
+def case_rule(case: Path) -> str:
+    """The rule of a case: its directory's own rule.toml, else the built-in rule."""
+    own = case.parent / "rule.toml"
+    return str(own) if own.exists() else case.parent.name
+
+
 def read_tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes()
             for p in sorted(root.rglob("*")) if p.is_file()}
@@ -64,7 +73,7 @@ def assert_same_files(got: dict[str, bytes], want: dict[str, bytes]) -> None:
 def check_case(case: Path, tmp_path: Path) -> Plan:
     spec_file = case / "case.toml"
     spec = tomllib.loads(spec_file.read_text()) if spec_file.exists() else {}
-    rule = load_rule(case.parent.name)
+    rule = load_rule(case_rule(case))
     tree = tmp_path / "tree"
     shutil.copytree(case / "before", tree)
     (tree / "Kconfig").touch()

@@ -112,6 +112,22 @@ def test_macro_series_adds_no_warning_because_the_test_run_diag_block_stays(
     assert report.ok
 
 
+def test_trusted_args_series_compiles_with_no_new_warning(clone61: Path,
+                                                          build_dir: Path) -> None:
+    # 6.1 already has KF_TRUSTED_ARGS on the netfilter kfuncs: dropping it
+    # from their set entries compiles without a new W=1 warning, and every
+    # kfunc keeps its BTF (the flags live in .BTF_ids, the kfuncs do not move).
+    report = branch_report(clone61, build_dir, "trusted-args", "--rule",
+                           "kf_trusted_args_default", "--split", "file")
+    config = report.configs[0]
+    objects = {r.obj for p in config.patches for r in p.compiled}
+    assert {"net/netfilter/nf_conntrack_bpf.o", "net/netfilter/nf_nat_bpf.o"} <= objects
+    for patch in config.patches:
+        assert patch.new_warnings == [], patch.subject
+        assert not patch.broke, patch.subject
+    assert report.ok
+
+
 DROP_ALL_DIAG = """\
 name = "drop_all_diag"
 description = "Replace every __diag_push() block around kfuncs with a comment"

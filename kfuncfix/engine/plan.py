@@ -14,7 +14,7 @@ spirit of LibCST's codemod `warn()`; they read only the frozen `ActionInputs`.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -106,6 +106,9 @@ class ActionInputs:
     targets: tuple[Target, ...]  # kfunc definitions of the kinds the rule rewrites
     paths: tuple[str, ...] | None  # tree-relative scope; None: the whole tree
     pending: Mapping[str, tuple[Edit, ...]]  # edits planned by earlier actions and rules
+    # Reads other files of the tree at the index's revision (a header no rule
+    # changes); None where nobody gave one.
+    read: Callable[[str], bytes | None] | None = None
 
     def in_scope(self, path: str) -> bool:
         if self.paths is None:

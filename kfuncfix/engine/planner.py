@@ -47,6 +47,7 @@ def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | 
     if not chosen:
         raise KfuncfixError("no rule to plan")
     scope = normalize_paths(paths)
+    read = read or tree_reader(index)
     state = _State()
     for rule in chosen:
         kinds = tuple(dict.fromkeys(k for a in rule.actions for k in a.kinds()))
@@ -57,14 +58,14 @@ def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | 
                                             missing.line, missing.reason, kfunc=missing.name))
         for action in rule.actions:
             frozen = MappingProxyType({p: tuple(k.edits) for p, k in state.kept.items()})
-            inputs = ActionInputs(index, rule, tuple(targets), scope, frozen)
+            inputs = ActionInputs(index, rule, tuple(targets), scope, frozen, read)
             rec = Recorder(rule)
             action.plan(inputs, rec)
             state.take(rule, rec)
     files = state.files(index)
     # The plan is made whole here and never changed after (Plan is frozen).
     return _add_definitions(Plan(chosen, files, state.results), index,
-                            read or tree_reader(index), state)
+                            read, state)
 
 
 def tree_reader(index: TreeIndex) -> Reader:

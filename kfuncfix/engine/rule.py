@@ -7,20 +7,30 @@ header inside the tree, and no value is ever run.  The keys:
 
     name, description            a-z0-9_ name; one line for `kfuncfix rules`
     line_limit                   optional, default 100 (checkpatch's)
-    lint                         optional: always | when-defined | never (default):
-                                 whether `check` lints the rule without --rule
-                                 (when-defined: where the tree defines its macro)
+    lint                         optional: always | when-defined | when-retired |
+                                 never (default): whether `check` lints the rule
+                                 without --rule (when-defined: where the tree
+                                 defines its macro; when-retired: where the
+                                 tree's header no longer defines [retired]'s)
     [[actions]] type = ...       drop_specifiers {words}, insert_prefix {text,
                                  already?, kinds?}, wrap_prototype {macro, already?,
                                  kinds?} (kinds: registrations rewritten, default
                                  ["kfunc", "dtor"]; add "fmodret" for those),
                                  add_include {header}, diag_block {warnings,
-                                 start?, end?}, rename_set_macro {from, to}
+                                 start?, end?}, rename_set_macro {from, to},
+                                 set_entry_flags {remove?, add?, rename?,
+                                 kfuncs?, kinds?, reason?}
     [definition]                 optional: macro, header (tree-relative .h),
                                  text, after? (pattern of the line to follow),
                                  doc_file?, doc_text?, doc_section? (regex of the
                                  title of the section doc_text goes in),
                                  doc_example? (the `...::` line before the example)
+    [retired]                    optional: macro, header (tree-relative .h),
+                                 family? (a prefix such as KF_): a macro the
+                                 rule's change retires; where the header no
+                                 longer defines it (but still a macro of its
+                                 family), what is left of it does not compile
+                                 (lint = "when-retired")
     [series]                     subject_prefix?, commit_prefix?, list? (the target
                                  tree's mailing list), commit_subject,
                                  commit_body, cover_subject, cover_body, and with
@@ -68,10 +78,14 @@ if TYPE_CHECKING:
 DEFAULT_RULE = "bpf_kfunc_tag"
 RULES_PACKAGE = "kfuncfix.rules"
 RULE_NAME_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
-LINT_RE = re.compile(r"(?:always|when-defined|never)\Z")
+LINT_RE = re.compile(r"(?:always|when-defined|when-retired|never)\Z")
+# The conventions `--rule all` names: a rule retiring a macro is a change of
+# meaning that goes with a kernel change, never applied in bulk.
+ALL_LINTS = ("always", "when-defined")
 # A header inside the tree: relative, no `..`, no backslash, ends in .h.
 TREE_HEADER_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.h\Z")
 TREE_DOC_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\.(?:rst|txt)\Z")
+FAMILY_RE = re.compile(r"(?:[A-Za-z_]\w*)?\Z")
 LIST_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+\Z")
 TEMPLATE_FIELDS = frozenset(
     {"kfuncs", "count", "files", "file_count", "where", "sets", "set_count", "patches"}
@@ -90,6 +104,18 @@ class MacroDefinition:
     doc_text: str | None = None  # the paragraphs about the macro, for doc_file
     doc_section: re.Pattern[str] | None = None  # the title of the section they go in
     doc_example: str | None = None  # the line introducing the example (ends in `::`)
+
+
+@dataclass(frozen=True)
+class RetiredMacro:
+    """A macro the rule's change retires (`KF_TRUSTED_ARGS`), and the header that
+    defined it: a tree whose header no longer does cannot compile what is left."""
+
+    macro: str
+    header: str  # tree-relative path, e.g. include/linux/btf.h
+    # A prefix (`KF_`) the header must still define a macro of: a tree from
+    # before the family existed never had the macro, it did not retire it.
+    family: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,8 +145,10 @@ class Rule:
     series: SeriesText
     # When `check` lints this convention without --rule: on every tree with
     # kfunc sets, only where the tree defines the rule's macro, or never (an
-    # alternative form, chosen by name).  `--rule all` takes the first two.
+    # alternative form, chosen by name), or where the tree's header no longer
+    # defines the `retired` macro.  `--rule all` takes the first two.
     lint: str = "never"
+    retired: RetiredMacro | None = None
 
 
 def list_rules() -> list[Rule]:
@@ -151,13 +179,14 @@ ALL = "all"
 
 def load_rules(names: Sequence[str]) -> tuple[Rule, ...]:
     """Rules by name or path, each item possibly comma-separated; `all` is every
-    built-in convention (the rules whose `lint` is not `never`), in name order."""
+    built-in convention (the rules whose `lint` is always or when-defined), in
+    name order."""
     rules: list[Rule] = []
     for item in names:
         for name in (n.strip() for n in item.split(",")):
             if not name:
                 raise RuleError(f"empty rule name in --rule {item!r}")
-            found = ([r for r in list_rules() if r.lint != "never"] if name == ALL
+            found = ([r for r in list_rules() if r.lint in ALL_LINTS] if name == ALL
                      else [load_rule(name)])
             rules.extend(r for r in found if r.name not in {x.name for x in rules})
     if not rules:
@@ -204,11 +233,25 @@ def parse_rule(data: bytes, source: str) -> Rule:
                                       line_limit, top)
     lint = top.string("lint", LINT_RE, "one of always, when-defined, never", default="never")
     definition = _definition(top.optional_table("definition"))
+    retired = _retired(top.optional_table("retired"))
     series = _series(top.table("series"), definition is not None)
     top.done()
     if lint == "when-defined" and definition is None:
         raise top.fail("lint", "when-defined needs a [definition] table (its macro)")
-    return Rule(name, description, source, line_limit, actions, style, definition, series, lint)
+    if lint == "when-retired" and retired is None:
+        raise top.fail("lint", "when-retired needs a [retired] table (the macro and header)")
+    return Rule(name, description, source, line_limit, actions, style, definition, series, lint,
+                retired)
+
+
+def _retired(table: Table | None) -> RetiredMacro | None:
+    if table is None:
+        return None
+    macro = table.string("macro", IDENT_RE, "a C identifier")
+    header = table.string("header", TREE_HEADER_RE, "a relative path to a header inside the tree")
+    family = table.string("family", FAMILY_RE, "the start of a C identifier", default="")
+    table.done()
+    return RetiredMacro(macro, header, family)
 
 
 def _definition(table: Table | None) -> MacroDefinition | None:
