@@ -27,9 +27,9 @@ from kfuncfix.engine.plan import (
     normalize_paths,
 )
 from kfuncfix.engine.rule import Rule
-from kfuncfix.engine.targets import kfunc_targets
+from kfuncfix.engine.targets import Target, kfunc_targets
 from kfuncfix.errors import KfuncfixError
-from kfuncfix.model import TreeIndex
+from kfuncfix.model import FMODRET, TreeIndex
 
 
 def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | None = None,
@@ -49,6 +49,8 @@ def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | 
     for rule in chosen:
         kinds = tuple(dict.fromkeys(k for a in rule.actions for k in a.kinds()))
         targets, unresolved = kfunc_targets(index, kinds) if kinds else ([], [])
+        if kinds:
+            _left_out(state.left_out, index, kinds, targets, scope)
         for missing in unresolved:
             if scope is None or _in(scope, missing.file):
                 state.results.append(Result(rule.name, SKIPPED, missing.name, missing.file,
@@ -60,9 +62,25 @@ def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | 
             action.plan(inputs, rec)
             state.take(rule, rec)
     files = state.files(index)
-    result = Plan(chosen, files, state.results)
+    result = Plan(chosen, files, state.results, left_out=state.left_out)
     _add_definitions(result, index, read or tree_reader(index), state)
     return result
+
+
+def _left_out(out: dict[str, list[str]], index: TreeIndex, kinds: tuple[str, ...],
+              targets: Sequence[Target], scope: tuple[str, ...] | None) -> None:
+    """The fmodret targets a rule's kinds leave out, by name (the cover letter and
+    README say how to take them in)."""
+    if FMODRET in kinds:
+        return
+    taken = {n for t in targets for n in t.names}
+    others, _ = kfunc_targets(index, (FMODRET,))
+    names = out.setdefault(FMODRET, [])
+    for target in others:
+        if scope is None or _in(scope, target.file):
+            names += [n for n in target.names if n not in taken and n not in names]
+    if not names:
+        del out[FMODRET]
 
 
 def tree_reader(index: TreeIndex) -> Reader:
@@ -122,6 +140,7 @@ class _State:
         self.kfuncs: dict[str, dict[str, None]] = {}
         self.sets: dict[str, dict[str, None]] = {}
         self.results: list[Result] = []
+        self.left_out: dict[str, list[str]] = {}
         self.changed_by: dict[str, set[str]] = {}  # rule -> files it changed
 
     @property
