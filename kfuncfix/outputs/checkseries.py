@@ -162,9 +162,10 @@ def _check_patches(tree: Path, reports: list[PatchCheck],
     if script.is_file() and shutil.which("perl"):
         for report in applied:
             with tempfile.NamedTemporaryFile(suffix=".patch") as before:
-                # The same hunks the other way round: what the old lines got.
-                before.write(gitrun.out(tree, "diff", "--no-color", "--no-ext-diff", "-R",
-                                        f"{report.commit}^", report.commit, "--"))
+                # The same hunks the other way round (from the commit to its parent,
+                # so `+++ b/` still names the file): what the old lines got.
+                before.write(gitrun.out(tree, "diff", "--no-color", "--no-ext-diff",
+                                        report.commit, f"{report.commit}^", "--"))
                 before.flush()
                 report.checkpatch = run_checkpatch(tree, report.path, expected,
                                                    baseline=Path(before.name))
@@ -262,7 +263,8 @@ def _findings(tree: Path, patch: Path) -> list[tuple[str, str, str, str, str]]:
     done = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
     # 0: clean, 1: findings; anything else means checkpatch itself gave up.
     if done.returncode not in (0, 1):
-        raise KfuncfixError(f"{CHECKPATCH} failed on {patch.name}: {done.stderr.strip()}")
+        why = (done.stderr.strip() or done.stdout.strip()).splitlines() or ["no reason given"]
+        raise KfuncfixError(f"{CHECKPATCH} failed on {patch.name}: {why[-1]}")
     lines = patch.read_text(encoding="utf-8", errors="replace").split("\n")
     files = _file_of_lines(lines)
     out = []
