@@ -186,8 +186,8 @@ def test_commit_message_prefix_and_many_names() -> None:
     assert "bpf_kfunc_call_test_number" not in body
     assert all(len(line) <= 72 for line in body.splitlines())
     _, few = commit_message(rule, [_change("net/ipv4/tcp_bbr.c", names[:2])])
-    assert few.startswith("Tag bpf_kfunc_call_test_number_0() and "
-                          "bpf_kfunc_call_test_number_1() with")
+    assert " ".join(few.split()).startswith("Tag bpf_kfunc_call_test_number_0() and "
+                                            "bpf_kfunc_call_test_number_1() with")
 
 
 def test_cover_letter_counts(tmp_path: Path) -> None:

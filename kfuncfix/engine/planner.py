@@ -50,7 +50,7 @@ def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | 
         kinds = tuple(dict.fromkeys(k for a in rule.actions for k in a.kinds()))
         targets, unresolved = kfunc_targets(index, kinds) if kinds else ([], [])
         if kinds:
-            _left_out(state.left_out, index, kinds, targets, scope)
+            _left_out(state.left_out, index, rule, kinds, targets, scope)
         for missing in unresolved:
             if scope is None or _in(scope, missing.file):
                 state.results.append(Result(rule.name, SKIPPED, missing.name, missing.file,
@@ -67,17 +67,18 @@ def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | 
     return result
 
 
-def _left_out(out: dict[str, list[str]], index: TreeIndex, kinds: tuple[str, ...],
+def _left_out(out: dict[str, list[str]], index: TreeIndex, rule: Rule, kinds: tuple[str, ...],
               targets: Sequence[Target], scope: tuple[str, ...] | None) -> None:
-    """The fmodret targets a rule's kinds leave out, by name (the cover letter and
-    README say how to take them in)."""
+    """The fmodret targets a rule's kinds leave out and that are not in its form
+    already, by name (the cover letter and README say how to take them in)."""
     if FMODRET in kinds:
         return
     taken = {n for t in targets for n in t.names}
     others, _ = kfunc_targets(index, (FMODRET,))
     names = out.setdefault(FMODRET, [])
     for target in others:
-        if scope is None or _in(scope, target.file):
+        done = rule.style is not None and rule.style.is_done(target.definition.func)
+        if not done and (scope is None or _in(scope, target.file)):
             names += [n for n in target.names if n not in taken and n not in names]
     if not names:
         del out[FMODRET]
