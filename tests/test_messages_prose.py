@@ -44,6 +44,15 @@ def test_dropped_words_are_named_only_where_a_patch_dropped_them() -> None:
         assert "No functional change" not in text
 
 
+def test_removed_diag_blocks_are_named_only_where_a_patch_removed_one() -> None:
+    rule = load_rule("bpf_kfunc_macro")
+    plain = change("kernel/a.c", b"int f(void)\n", b"BPF_KFUNC(int f(void))\n", ["f"])
+    diag = change("kernel/b.c", b"__diag_push();\nint g(void)\n__diag_pop();\n",
+                  b"BPF_KFUNC(int g(void))\n", ["g"])
+    assert "__diag_push" not in commit_message(rule, [plain])[1]
+    assert "__diag_push() blocks" in commit_message(rule, [plain, diag])[1]
+
+
 def test_a_group_of_a_split_is_never_the_tree() -> None:
     paths = ["kernel/trace/bpf_trace.c", "net/bpf/test_run.c",
              "tools/testing/selftests/bpf/bpf_testmod/bpf_testmod.c"]

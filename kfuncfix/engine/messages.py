@@ -121,7 +121,8 @@ def commit_message(rule: Rule, changes: Sequence[FileChange],
                    prefix: str | None = None, whole: bool = True) -> tuple[str, str]:
     """(subject, body) of the commit holding these changes; `prefix` overrides `bpf:`.
 
-    The rule's dropped_body joins the body only when these changes dropped a word.
+    The rule's dropped_body joins the body only when these changes dropped a word,
+    its diag_body only when they removed a `__diag_push()` block.
     """
     dropped = dropped_words(rule.style.drop if rule.style else (), changes)
     values = template_values(changes, whole=whole, dropped=dropped)
@@ -130,6 +131,9 @@ def commit_message(rule: Rule, changes: Sequence[FileChange],
     body = rule.series.commit_body.format(**values)
     if dropped and rule.series.dropped_body:
         body = body.rstrip("\n") + "\n\n" + rule.series.dropped_body.format(**values)
+    removed = any(c.old.count(b"__diag_push") > c.new.count(b"__diag_push") for c in changes)
+    if removed and rule.series.diag_body:
+        body = body.rstrip("\n") + "\n\n" + rule.series.diag_body.format(**values)
     return f"{lead} {subject}".strip(), reflow(body)
 
 

@@ -26,7 +26,8 @@ header inside the tree, and no value is ever run.  The keys:
                                  commit_body, cover_subject, cover_body, and with
                                  [definition]: definition_subject, definition_body;
                                  dropped_body? (added when a commit dropped
-                                 words: {dropped}), docs_subject?, docs_body?
+                                 words: {dropped}), diag_body? (when it removed
+                                 a __diag_push() block), docs_subject?, docs_body?
                                  (the documentation's own patch, --split-docs)
 
 Templates take the placeholders in TEMPLATE_FIELDS (`{kfuncs}`, `{files}`, ...);
@@ -113,6 +114,8 @@ class SeriesText:
     # A paragraph added to a commit only when it dropped words ({dropped}): a
     # message says what its own patch did.
     dropped_body: str | None = None
+    # Added only to a commit that removed a __diag_push() block.
+    diag_body: str | None = None
     # The documentation's own patch (`series --split-docs`).
     docs_subject: str | None = None
     docs_body: str | None = None
@@ -318,6 +321,7 @@ def _series(table: Table, has_definition: bool) -> SeriesText:
         definition_body=template("definition_body") if has_definition else None,
         mailing_list=table.optional("list", LIST_RE, "a mailing list address"),
         dropped_body=optional("dropped_body"),
+        diag_body=optional("diag_body"),
         docs_subject=optional("docs_subject") if has_definition else None,
         docs_body=optional("docs_body") if has_definition else None,
     )
