@@ -23,6 +23,7 @@ from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import KFUNC, IdSet, Kfunc, TreeIndex
 from kfuncfix.outputs.diff import unified_diff
 from kfuncfix.pathquote import quote_path
+from kfuncfix.words import plural
 
 TOOL = "kfuncfix"
 
@@ -178,7 +179,7 @@ def b4_report(found: Iterable[Finding], scope: str) -> str:
     items = list(found)
     errors = sum(1 for f in items if f.severity == "error")
     status = "fail" if errors else ("warn" if items else "pass")
-    summary = (f"{len(items)} finding(s) in {scope}: {errors} error(s)" if items
+    summary = (f"{plural(len(items), 'finding')} in {scope}: {plural(errors, 'error')}" if items
                else f"no kfunc findings in {scope}")
     details = "\n".join(f.text() for f in items)
     return json.dumps([{"tool": TOOL, "status": status, "summary": summary,

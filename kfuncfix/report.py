@@ -17,6 +17,7 @@ from kfuncfix.model import (
     Kfunc,
     TreeIndex,
 )
+from kfuncfix.words import plural
 
 KIND_ORDER = {KFUNC: 0, DTOR: 1, FMODRET: 2}
 
@@ -108,7 +109,8 @@ def summary(index: TreeIndex, recs: list[Record]) -> str:
     at_declaration = (f"{counts[TAGGED_AT_DECLARATION]} tagged at declaration, "
                       if counts[TAGGED_AT_DECLARATION] else "")
     return (
-        f"{names} kfuncs in {kfunc_sets} registered sets, {len(recs)} definitions: "
+        f"{plural(names, 'kfunc')} in {plural(kfunc_sets, 'registered set')}, "
+        f"{plural(len(recs), 'definition')}: "
         f"{counts[TAGGED]} tagged, {at_declaration}{counts[UNTAGGED]} untagged, "
         f"{counts[UNRESOLVED]} unresolved"
     )

@@ -22,20 +22,23 @@ from kfuncfix.engine import (
     cover_letter,
     definition_message,
 )
-from kfuncfix.engine.messages import display_path
+from kfuncfix.engine.messages import display_path, docs_message, natural_join
+from kfuncfix.engine.plan import DOCUMENTATION
 from kfuncfix.errors import KfuncfixError
-from kfuncfix.model import TreeIndex
+from kfuncfix.model import FMODRET, TreeIndex
 from kfuncfix.outputs.checkseries import ExpectedFinding
 from kfuncfix.outputs.formatpatch import CoverLetter
 from kfuncfix.outputs.gitseries import PlannedPatch
 from kfuncfix.outputs.listrules import split_by_list
 from kfuncfix.outputs.maintainers import Maintainers, has_maintainers, subject_prefix
+from kfuncfix.words import plural
 
 # MAINTAINERS section names whose first word says nothing about the code.
 GENERIC_FIRST_WORDS = frozenset({"NETWORKING", "NET", "DRIVERS", "GENERIC", "THE"})
 # checkpatch wants a macro's value in parentheses or in do { } while (0); an
 # attribute list or a declaration cannot be, and the definition patch says so.
-MACRO_SHAPE_FINDINGS = ("COMPLEX_MACRO", "MULTISTATEMENT_MACRO_USE_DO_WHILE")
+# `MACRO_ARG_REUSE` (--strict): BPF_KFUNC(proto) declares and defines with one prototype.
+MACRO_SHAPE_FINDINGS = ("COMPLEX_MACRO", "MULTISTATEMENT_MACRO_USE_DO_WHILE", "MACRO_ARG_REUSE")
 
 
 @dataclass
@@ -51,8 +54,13 @@ def plan_series(
     split: str,
     base: str,
     history: bool = True,
+    split_docs: bool = False,
 ) -> SeriesPlan:
-    """The patches for this plan; `base` is the revision the plan was computed from."""
+    """The patches for this plan; `base` is the revision the plan was computed from.
+
+    `split_docs`: the documentation of the macro in a patch of its own, right
+    after the definition, so that the documentation maintainers can take it alone.
+    """
     if split not in SPLITS:
         raise KfuncfixError(f"unknown split {split!r} (one of {', '.join(SPLITS)})")
     if len(result.rules) != 1:
@@ -70,20 +78,20 @@ def plan_series(
     changes = [final[path] for path in result.files]
     patches: list[PlannedPatch] = []
     if result.definition:
-        patches.append(_definition_patch(rule, result.definition))
+        patches += _definition_patches(rule, result.definition, split_docs)
     groups = _split(maintainers, changes, split)
     for group in groups:
         prefix = _prefix(root, maintainers, rule, [c.path for c in group], split, base,
                          history)
-        subject, body = commit_message(rule, group, prefix)
+        subject, body = commit_message(rule, group, prefix, whole=len(groups) == 1)
         patches.append(PlannedPatch(subject, body, {c.path: c.new for c in group}))
-    return SeriesPlan(patches, groups, series_cover(result, len(patches)))
+    return SeriesPlan(patches, groups, series_cover(result, len(patches), split_docs))
 
 
-def series_cover(result: Plan, patches: int) -> CoverLetter:
+def series_cover(result: Plan, patches: int, split_docs: bool = False) -> CoverLetter:
     """The cover letter of a series of `patches` patches carrying this plan."""
     subject, body = cover_letter(result.rule, result, patches)
-    return CoverLetter(subject, _cover_body(body, result))
+    return CoverLetter(subject, _cover_body(body, result, split_docs))
 
 
 def read_maintainers(root: Path, revision: str | None = None) -> Maintainers | None:
@@ -103,12 +111,27 @@ def expected_findings(rule: Rule) -> list[ExpectedFinding]:
             for name in names for kind in MACRO_SHAPE_FINDINGS]
 
 
-def _definition_patch(rule: Rule, changes: list[FileChange]) -> PlannedPatch:
+def _definition_patches(rule: Rule, changes: list[FileChange],
+                        split_docs: bool) -> list[PlannedPatch]:
+    """The macro's definition, with its documentation or (split_docs) followed by it."""
     message = definition_message(rule)
     if message is None:
         raise KfuncfixError(f"rule {rule.name} has no definition_subject/definition_body")
-    files: dict[str, bytes | None] = {c.path: c.new for c in changes}
-    return PlannedPatch(message[0], message[1], files)
+    documentation = [c for c in changes if c.role == DOCUMENTATION]
+    docs = documentation if split_docs else []
+    code = [c for c in changes if c not in docs]
+    files: dict[str, bytes | None] = {c.path: c.new for c in code}
+    subject, body = message
+    docs_text = docs_message(rule)
+    if documentation and not split_docs and docs_text is not None:
+        body = body.rstrip("\n") + "\n\n" + docs_text[1]  # what patch 1 also does
+    patches = [PlannedPatch(subject, body, files)]
+    if docs:
+        if docs_text is None:
+            raise KfuncfixError(f"--split-docs: rule {rule.name} has no "
+                                "docs_subject/docs_body for the documentation's patch")
+        patches.append(PlannedPatch(docs_text[0], docs_text[1], {c.path: c.new for c in docs}))
+    return patches
 
 def _split(maintainers: Maintainers | None, changes: list[FileChange],
            split: str) -> list[list[FileChange]]:
@@ -151,8 +174,24 @@ def section_prefix(name: str) -> str | None:
     return words[0].lower() if words else None
 
 
-def _cover_body(body: str, result: Plan) -> str:
-    lines = [body.rstrip("\n"), "", "Kfuncs changed, by file:", ""]
+def _cover_body(body: str, result: Plan, split_docs: bool = False) -> str:
+    lines = [body.rstrip("\n")]
+    docs = [c.path for c in result.definition if c.role == DOCUMENTATION]
+    if docs:
+        lines += ["", textwrap.fill(
+            "The documentation of the macro is in a patch of its own, for the "
+            "documentation maintainers." if split_docs else
+            "The documentation of the macro comes with its definition in patch 1 "
+            "(kfuncfix series --split-docs puts it in a patch of its own).", 72)]
+    fmodret = result.left_out.get(FMODRET, [])
+    if fmodret:
+        names = natural_join([f"{n}()" for n in fmodret])
+        lines += ["", textwrap.fill(
+            f"Left out: {plural(len(fmodret), 'fmodret target')} ({names}), functions that "
+            "BPF programs attach to rather than call. To include them, add \"fmodret\" "
+            "to the kinds of the rule's form action (kinds = [\"kfunc\", \"dtor\", "
+            "\"fmodret\"]).", 72, break_long_words=False, break_on_hyphens=False)]
+    lines += ["", "Kfuncs changed, by file:", ""]
     for change in result.files.values():
         names = ", ".join(f"{n}()" for n in change.kfuncs) or ", ".join(change.sets) or "-"
         lines += textwrap.wrap(f"{display_path(change.path)}: {names}", 72, initial_indent="  ",

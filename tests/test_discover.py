@@ -326,5 +326,5 @@ def test_scanner_warnings_name_the_file(tmp_path: Path):
     })
     result = CliRunner().invoke(main, ["check", str(tree)])
     assert result.exit_code == 1  # f is untagged; the broken tail is only warned about
-    assert "kfuncfix: warning: k.c: 1 unterminated #if block(s)" in result.stderr
+    assert "kfuncfix: warning: k.c: 1 unterminated #if block" in result.stderr
     assert "k.c:6: ERROR: bpf_kfunc_tag: kfunc f is not tagged __bpf_kfunc" in result.stdout

@@ -9,6 +9,7 @@ import pytest
 from kfuncfix.discover import discover
 from kfuncfix.engine import FileChange, Rule, load_rule, plan
 from kfuncfix.engine.plan import DEFINITION
+from kfuncfix.engine.sentences import respace
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import TreeIndex
 from kfuncfix.sample import copy_sample_tree
@@ -47,7 +48,10 @@ def test_definition_goes_after_the_kf_flags(tmp_path: Path) -> None:
     old, new = change.old.decode(), change.new.decode()
     anchor = "#define KF_DESTRUCTIVE\t\t(1 << 6) /* may stall, crash or reboot the machine */\n"
     assert anchor in old
-    assert new == old.replace(anchor, anchor + "\n" + rule.definition.text)
+    # The sample header puts two spaces after a full stop: the comment follows it.
+    text = respace(rule.definition.text.encode(), 2).decode()
+    assert ".  BPF programs" in text
+    assert new == old.replace(anchor, anchor + "\n" + text)
     (tree / change.path).write_bytes(change.new)
     assert missing_definition(discover(tree), rule) is None
     assert definition_change(discover(tree), rule) is None

@@ -29,7 +29,7 @@ TARGET = "bpf@vger.kernel.org"
 # --split list on the sample: the two bpf sections share bpf@lists.example.org.
 LIST_SUBJECTS = [
     "bpf: Add __bpf_kfunc tag for marking kernel functions as kfuncs",
-    "bpf: Tag kfuncs in the tree with __bpf_kfunc",
+    "bpf: Tag kfuncs in taskref.c and bpf_testmod.c with __bpf_kfunc",
     "softlockup: Tag kfuncs in softlockup_dump.c with __bpf_kfunc",
     "tcp: Tag kfuncs in tcp_softcc.c with __bpf_kfunc",
     "netfilter: Tag kfuncs in nf_flowmark_bpf.c with __bpf_kfunc",

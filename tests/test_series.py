@@ -180,8 +180,8 @@ def test_cover_letter_says_what_why_which_kfuncs_shortlog_diffstat_and_base(
     cover = patch_files(tmp_path / "out")[0]
     body = mail(cover).get_content()
 
-    assert ("This series adds one tag for all of them, __bpf_kfunc, and puts it on the 23 "
-            "kfunc definitions in 5 files.") in " ".join(body.split())
+    assert ("This series adds one tag for all of them, __bpf_kfunc, and puts it on the "
+            "definitions of 23 kfuncs in 5 files.") in " ".join(body.split())
     assert ("  net/netfilter/nf_flowmark_bpf.c: bpf_xdp_flowmark_lookup(),\n"
             "    bpf_skb_flowmark_lookup(), bpf_flowmark_release(),\n"
             "    bpf_flowmark_get(), bpf_flowmark_set()\n") in body

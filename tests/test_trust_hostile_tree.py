@@ -438,7 +438,7 @@ def test_submodules_and_sparse_paths_get_a_note(tmp_path: Path) -> None:
     listed = run("list", str(tree))
     assert listed.exit_code == 0, listed.output
     assert "kfuncfix: warning: lib/sub: a submodule: not searched\n" in listed.stderr
-    assert ("kfuncfix: warning: 1 C file(s) outside the sparse checkout (e.g. kernel/b.c): "
+    assert ("kfuncfix: warning: 1 C file outside the sparse checkout (e.g. kernel/b.c): "
             "not searched\n") in listed.stderr
     out = tmp_path / "out"
     made = run("series", str(tree), "-o", str(out), "--date", DATE, "--from", SENDER,

@@ -15,7 +15,7 @@ from kfuncfix.config import SPLITS, fill_defaults
 from kfuncfix.engine import Plan
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitrepo import work_tree
-from kfuncfix.outputs.checkseries import SeriesCheck, check_series
+from kfuncfix.outputs.checkseries import PatchCheck, SeriesCheck, check_series
 from kfuncfix.outputs.formatpatch import CoverLetter, MailOptions, write_series
 from kfuncfix.outputs.gitseries import (
     Identity,
@@ -50,6 +50,7 @@ from kfuncfix.series import (
     series_cover,
 )
 from kfuncfix.snapshot import at_revision
+from kfuncfix.words import plural
 
 CONFIG_KEYS = {"subject_prefix": "subject_prefix", "split": "split", "to": "to", "cc": "cc"}
 
@@ -69,7 +70,8 @@ def git_root(tree: Path) -> Path:
 
 def build_from_plan(tree: Path, run: Planned, split: str, base: str, sender: str | None,
                     date: str | None, history: bool = True, max_patches: int | None = None,
-                    trailers: Sequence[str] = ()) -> tuple[Series, SeriesPlan] | None:
+                    trailers: Sequence[str] = (), split_docs: bool = False
+                    ) -> tuple[Series, SeriesPlan] | None:
     """Commits for the plan (made at `base`) on top of base; None when it changes nothing."""
     result = run.plan
     # As diff and apply do: what the rule could not change is not silently left out.
@@ -77,7 +79,7 @@ def build_from_plan(tree: Path, run: Planned, split: str, base: str, sender: str
         click.echo(f"kfuncfix: skipped {skip}", err=True)
     if not result.files:
         return None
-    planned_series = plan_series(run.index, result, split, base, history)
+    planned_series = plan_series(run.index, result, split, base, history, split_docs)
     if max_patches is not None:
         counts = patch_counts(read_maintainers(tree, run.index.rev), list(result.files),
                               len(planned_series.patches) - len(planned_series.groups))
@@ -104,14 +106,18 @@ def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
 @click.option("--split", type=click.Choice(SPLITS), default="none", show_default=True,
               help="One patch for the tree, one per MAINTAINERS section, one per mailing "
                    "list (sections grouped by their L: list), or one per file.")
+@click.option("--split-docs", is_flag=True,
+              help="The macro's documentation in a patch of its own after its definition "
+                   "(default: with it, in patch 1), for the documentation maintainers.")
 @click.option("--max-patches", type=click.IntRange(1), default=MAX_PATCHES, show_default=True,
               metavar="N", help="Refuse a series of more than N patches (the lists' limit).")
 @click.option("--recipients", type=click.Choice(["per-patch", "all"]), default="per-patch",
               show_default=True,
               help="Each patch to its own MAINTAINERS recipients, or every patch to all of "
                    "them (as b4 sends); the rule's list gets every patch either way.")
-@click.option("--link", metavar="URL", help="Add a Link: trailer to the discussion to each "
-                                            "commit.")
+@click.option("--link", metavar="URL", multiple=True,
+              help="Add a Link: trailer to the discussion to each commit (repeatable: "
+                   "the report of the failure, the earlier versions).")
 @click.option("--base", default="HEAD", show_default=True,
               help="Commit the series applies to; the rewrite reads the tree as committed there.")
 @click.option("--subject-prefix", default=None,
@@ -139,8 +145,10 @@ def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
               help="Mail the commits of branch NAME (from `apply --branch`, perhaps edited) "
                    "instead of rewriting; the cover letter is the rule's for its files.")
 @click.option("--check", is_flag=True,
-              help="Prove the series: git am on a scratch worktree, checkpatch.pl, mail parse. "
-                   "The macro-shape findings the definition patch explains do not fail it.")
+              help="Prove the series: git am on a scratch worktree, the tree's checkpatch.pl "
+                   "--strict and kernel-doc -none on what each patch adds (findings the "
+                   "old lines had already are not counted), mail parse. The macro-shape "
+                   "findings the definition patch explains do not fail it.")
 @click.option("--force", is_flag=True,
               help="Replace files of the names the series writes (others always stay).")
 @click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path),
@@ -197,9 +205,10 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
                     f"{opts['from_branch']}: give --cover-from FILE or --no-cover")
     else:
         run = planned(root, rule_names, rev=opts["base"], config=opts["config_path"])
-        trailers = [link_trailer(opts["link"])] if opts["link"] else []
+        trailers = [link_trailer(url) for url in opts["link"]]
         built = build_from_plan(root, run, opts["split"], opts["base"], opts["sender"],
-                                date, max_patches=opts["max_patches"], trailers=trailers)
+                                date, max_patches=opts["max_patches"], trailers=trailers,
+                                split_docs=opts["split_docs"])
         if built is None:
             click.echo("kfuncfix: nothing to change; no series written", err=True)
             ctx.exit(RunReport().planned(run.index, run.plan).return_code)
@@ -234,7 +243,7 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
     for path in files:
         click.echo(str(path))
     if not global_flag("quiet"):
-        click.echo(f"kfuncfix: {len(series.commits)} patch(es) on {series.base[:12]} in "
+        click.echo(f"kfuncfix: {plural(len(series.commits), 'patch')} on {series.base[:12]} in "
                    f"{opts['outdir']}", err=True)
     if opts["check"]:
         report = check_series(root, files, series.base, expected=expected_findings(rule))
@@ -284,21 +293,39 @@ def print_check(report: SeriesCheck) -> None:
         elif not patch.applied:
             state = f"does not apply: {patch.apply_error}"
         else:
-            cp = patch.checkpatch
-            state = "applies" + ("" if cp is None else (
-                f", checkpatch: {len(cp.errors)} errors, {len(cp.warnings)} warnings, "
-                f"{len(cp.checks)} checks"))
-            if cp is not None and cp.expected:
-                state += f" (and {len(cp.expected)} expected, explained in the commit message)"
+            state = "applies" + _findings_summary(patch)
         click.echo(f"  {'ok  ' if patch.ok else 'FAIL'} {patch.path.name}: {state}", err=True)
         for line in ([] if patch.is_cover else patch.problems):
             click.echo(f"       {line}", err=True)
         cp = patch.checkpatch
-        for line in (cp.errors if cp else []):
+        for line in [*(cp.errors if cp else []), *(cp.warnings if cp else []),
+                     *(cp.checks if cp else [])]:
             click.echo(f"       {line}", err=True)
         for line in (cp.expected if cp else []):
             click.echo(f"       expected: {line}", err=True)
+        for line in patch.kernel_doc or []:
+            click.echo(f"       kernel-doc: {line}", err=True)
     click.echo(f"kfuncfix: series check {'passed' if report.ok else 'FAILED'}", err=True)
+
+
+def _findings_summary(patch: PatchCheck) -> str:
+    """`, checkpatch --strict: 0 new errors, 0 new warnings, 0 new checks (...)`."""
+    cp = patch.checkpatch
+    text = ""
+    if cp is not None:
+        text += (f", checkpatch --strict: {plural(len(cp.errors), 'new error')}, "
+                 f"{plural(len(cp.warnings), 'new warning')}, "
+                 f"{plural(len(cp.checks), 'new check')}")
+        extra = []
+        if cp.expected:
+            extra.append(f"{len(cp.expected)} expected, explained in the commit message")
+        if cp.inherited:
+            extra.append(f"{len(cp.inherited)} on lines that had them before")
+        if extra:
+            text += f" ({'; '.join(extra)})"
+    if patch.kernel_doc is not None:
+        text += f", kernel-doc: {plural(len(patch.kernel_doc), 'new warning')}"
+    return text
 
 
 COMMANDS = [series_command]

@@ -15,6 +15,7 @@ from kfuncfix.patchcheck import apply_in_memory
 from kfuncfix.pathquote import quote_path
 from kfuncfix.report import Record, records, summary
 from kfuncfix.runreport import RunReport
+from kfuncfix.words import plural
 
 if TYPE_CHECKING:
     from kfuncfix.lint import Finding
@@ -171,7 +172,7 @@ def _print_findings(blocks: list[tuple[str, list[Finding]]], fmt: str, note: str
     quiet = global_flag("quiet")
     for title, items in blocks:
         if len(blocks) > 1 and not quiet:
-            click.echo(f"commit {title}: {len(items)} finding(s)")
+            click.echo(f"commit {title}: {plural(len(items), 'finding')}")
         for finding in items:
             click.echo(finding.text())
     if quiet:
@@ -180,8 +181,8 @@ def _print_findings(blocks: list[tuple[str, list[Finding]]], fmt: str, note: str
         click.echo(f"kfuncfix: note: {note}", err=True)
     errors = sum(1 for f in everything if f.severity == "error")
     rules = ", ".join(r.name for r in result.rules) or "none adopted"
-    counts = (f"{len(everything)} finding(s) ({errors} error(s), "
-              f"{len(everything) - errors} warning(s))" if everything else "no findings")
+    counts = (f"{plural(len(everything), 'finding')} ({plural(errors, 'error')}, "
+              f"{plural(len(everything) - errors, 'warning')})" if everything else "no findings")
     click.echo(f"{counts}; rules: {rules}", err=True)
 
 

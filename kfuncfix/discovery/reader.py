@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kfuncfix.source.scan import SourceFile, scan
 from kfuncfix.treefiles import NotRegularFile, TreeFiles
+from kfuncfix.words import plural
 
 
 class Reader:
@@ -47,7 +48,7 @@ class Reader:
             self.warnings.append(f"{path}: a submodule: not searched")
         sparse = self.files.sparse_skipped()
         if sparse:
-            self.warnings.append(f"{len(sparse)} C file(s) outside the sparse checkout "
+            self.warnings.append(f"{plural(len(sparse), 'C file')} outside the sparse checkout "
                                  f"(e.g. {sparse[0]}): not searched")
 
     def sources_of(self, rels: list[str]) -> list[SourceFile]:

@@ -111,6 +111,7 @@ def rewrite_header(
     if style.wrap:
         edits.append(Edit(at, at, style.wrap.encode() + b"(", why))
         edits.extend(_close_wrap(data, close_at, func.brace, eol, why))
+        edits.extend(_join_edit(data, func, at, close_at, style, why))
     else:
         assert style.prefix, "a definition style has a prefix or a wrapper"
         edits.append(Edit(at, at, style.prefix.encode() + b" ", why))
@@ -130,6 +131,34 @@ def rewrite_header(
         != old_line,
     )
     return HeaderRewrite(Edit(start, end, bytes(new), why), over)
+
+
+def _join_edit(data: bytes, func: FunctionDef, at: int, close_at: int,
+               style: DefinitionStyle, why: str) -> list[Edit]:
+    """Inside a wrapper, a return type on a line of its own joins the name's line
+    when the whole prototype then fits the line limit, as upstream wrote
+    `BPF_KFUNC(void bpf_testmod_test_mod_kfunc(int i))`.
+
+    Only a short prototype (its parameters on the name's line) is joined: a
+    longer one keeps the break its author chose.
+    """
+    name_line = line_start(data, func.name_start)
+    if at >= name_line or line_end(data, close_at) != line_end(data, func.name_start):
+        return []
+    gap = func.name_start
+    while gap > at and data[gap - 1] in SPACE:
+        gap -= 1
+    # One line break between the return type and the name, nothing else.
+    if gap <= at or line_start(data, gap) != line_start(data, at) \
+            or indent_end(data, name_line) != func.name_start:
+        return []
+    join = b"" if data[gap - 1:gap] == b"*" else b" "
+    # The joined line: the wrapper, the kept words, the name to the wrapper's `)`.
+    joined = (len(style.wrap or "") + 1 + width(data[at:gap]) + len(join)
+              + width(data[func.name_start:close_at]) + 1)
+    if joined > style.line_limit:
+        return []
+    return [Edit(gap, func.name_start, join, why)]
 
 
 def _prefix_at(data: bytes, kept: list[Specifier], name_start: int) -> int:

@@ -89,8 +89,13 @@ def remove_edits(src: SourceFile, block: DiagBlock, why: str) -> list[Edit] | No
         if src.data[first:start].strip(HSPACE) or src.data[end:last].strip(HSPACE):
             return None
         stop = after_eol(src.data, end)
-        # A blank line before and after: keep one of them, not both.
-        if (first == 0 or is_blank_line(src.data, line_start(src.data, first - 1))) \
+        # A blank line before and after: keep one of them, not both.  A push right
+        # under `#ifdef CONFIG_KEYS` takes its blank line along: the blank line set
+        # the pair apart from the code, and the directive starts the block itself.
+        above = line_start(src.data, first - 1) if first else 0
+        if (first == 0 or is_blank_line(src.data, above)
+                or (start == block.push_start and src.data[above:first].lstrip(HSPACE)
+                    .startswith(b"#"))) \
                 and is_blank_line(src.data, stop):
             stop = after_eol(src.data, stop)
         edits.append(Edit(first, stop, b"", why))

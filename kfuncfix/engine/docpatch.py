@@ -31,6 +31,7 @@ from kfuncfix.engine.diagblocks import diag_blocks, remove_edits
 from kfuncfix.engine.edits import Edit, apply_edits
 from kfuncfix.engine.plan import FileChange
 from kfuncfix.engine.rule import Rule
+from kfuncfix.engine.sentences import respace, sentence_spacing
 from kfuncfix.source.scan import SourceFile, scan
 
 CONF_PY = "Documentation/conf.py"
@@ -137,7 +138,8 @@ def _document_change(path: str, old: bytes, rule: Rule,
             if names:
                 tagged_blocks.append(start)
     indent = _block_indent(lines, blocks)
-    text = _note(spec.doc_text, spec.doc_example, example, rule.style, indent)
+    text = respace(_note(spec.doc_text, spec.doc_example, example, rule.style, indent),
+                   sentence_spacing(old))
     at, lead = _placement(lines, old, spec.doc_section, tagged_blocks)
     edits.append(Edit(at, at, (lead + text).replace(b"\n", eol), f"document {spec.macro}"))
     edits.sort(key=lambda e: e.start)

@@ -16,6 +16,7 @@ from kfuncfix.engine.edits import Edit, apply_edits
 from kfuncfix.engine.layout import after_eol, eol_of, is_blank_line, line_start
 from kfuncfix.engine.plan import DEFINITION, DOCUMENTATION, FileChange
 from kfuncfix.engine.rule import MacroDefinition, Rule
+from kfuncfix.engine.sentences import respace, sentence_spacing
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import TreeIndex
 from kfuncfix.source.scan import SourceFile, scan
@@ -51,7 +52,7 @@ def definition_changes(index: TreeIndex, rule: Rule, read: Reader,
                             f"the definition of {definition.macro} there")
     data = src.data
     eol = eol_of(data, 0)
-    text = definition.text.replace("\n", eol.decode()).encode()
+    text = respace(definition.text.replace("\n", eol.decode()).encode(), sentence_spacing(data))
     edit = _insertion(src, definition, text, eol)
     header = FileChange(src.path, data, apply_edits(data, [edit], src.path), [], [edit],
                         role=DEFINITION)

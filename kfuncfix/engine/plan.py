@@ -184,6 +184,9 @@ class Plan:
     definition: list[FileChange] = field(default_factory=list)
     needs_definition: str | None = None  # that macro's name
     definition_error: str | None = None  # why the definition change cannot be made
+    # Kfuncs of the tree registered only as a kind the rule leaves out (fmodret
+    # targets, unless its form action's `kinds` adds them): kind -> names.
+    left_out: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def rule(self) -> Rule:

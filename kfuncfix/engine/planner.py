@@ -29,9 +29,9 @@ from kfuncfix.engine.plan import (
     normalize_paths,
 )
 from kfuncfix.engine.rule import Rule
-from kfuncfix.engine.targets import kfunc_targets
+from kfuncfix.engine.targets import Target, kfunc_targets
 from kfuncfix.errors import KfuncfixError
-from kfuncfix.model import TreeIndex
+from kfuncfix.model import FMODRET, TreeIndex
 
 
 def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | None = None,
@@ -52,6 +52,8 @@ def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | 
     for rule in chosen:
         kinds = tuple(dict.fromkeys(k for a in rule.actions for k in a.kinds()))
         targets, unresolved = kfunc_targets(index, kinds) if kinds else ([], [])
+        if kinds:
+            _left_out(state.left_out, index, rule, kinds, targets, scope)
         for missing in unresolved:
             if scope is None or _in(scope, missing.file):
                 state.results.append(Result(rule.name, SKIPPED, missing.name, missing.file,
@@ -64,8 +66,25 @@ def plan(index: TreeIndex, rules: Rule | Sequence[Rule], paths: Sequence[str] | 
             state.take(rule, rec)
     files = state.files(index)
     # The plan is made whole here and never changed after (Plan is frozen).
-    return _add_definitions(Plan(chosen, files, state.results), index,
-                            read, state)
+    return _add_definitions(Plan(chosen, files, state.results, left_out=state.left_out),
+                            index, read, state)
+
+
+def _left_out(out: dict[str, list[str]], index: TreeIndex, rule: Rule, kinds: tuple[str, ...],
+              targets: Sequence[Target], scope: tuple[str, ...] | None) -> None:
+    """The fmodret targets a rule's kinds leave out and that are not in its form
+    already, by name (the cover letter and README say how to take them in)."""
+    if FMODRET in kinds:
+        return
+    taken = {n for t in targets for n in t.names}
+    others, _ = kfunc_targets(index, (FMODRET,))
+    names = out.setdefault(FMODRET, [])
+    for target in others:
+        done = rule.style is not None and rule.style.is_done(target.definition.func)
+        if not done and (scope is None or _in(scope, target.file)):
+            names += [n for n in target.names if n not in taken and n not in names]
+    if not names:
+        del out[FMODRET]
 
 
 def tree_reader(index: TreeIndex) -> Reader:
@@ -127,6 +146,7 @@ class _State:
         self.kfuncs: dict[str, dict[str, None]] = {}
         self.sets: dict[str, dict[str, None]] = {}
         self.results: list[Result] = []
+        self.left_out: dict[str, list[str]] = {}
         self.changed_by: dict[str, set[str]] = {}  # rule -> files it changed
 
     @property

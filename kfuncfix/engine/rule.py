@@ -34,9 +34,15 @@ header inside the tree, and no value is ever run.  The keys:
     [series]                     subject_prefix?, commit_prefix?, list? (the target
                                  tree's mailing list), commit_subject,
                                  commit_body, cover_subject, cover_body, and with
-                                 [definition]: definition_subject, definition_body
+                                 [definition]: definition_subject, definition_body;
+                                 dropped_body? (added when a commit dropped
+                                 words: {dropped}), diag_body? (when it removed
+                                 a __diag_push() block), docs_subject?, docs_body?
+                                 (the documentation's own patch, --split-docs)
 
-Templates take the placeholders in TEMPLATE_FIELDS (`{kfuncs}`, `{files}`, ...).
+Templates take the placeholders in TEMPLATE_FIELDS (`{kfuncs}`, `{files}`, ...);
+`{summary}` names a commit's kfuncs when they are few and counts them otherwise,
+`{counted}` is `68 kfuncs in 11 files` (`1 kfunc in 1 file`).
 The one-line texts (description, subjects, prefixes) may hold no CR, LF, NUL or
 other control character: they end up in mail headers.
 
@@ -88,7 +94,8 @@ TREE_DOC_RE = re.compile(r"(?!/)(?!.*(?:^|/)\.\.?(?:/|$))[\w.+-]+(?:/[\w.+-]+)*\
 FAMILY_RE = re.compile(r"(?:[A-Za-z_]\w*)?\Z")
 LIST_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+\Z")
 TEMPLATE_FIELDS = frozenset(
-    {"kfuncs", "count", "files", "file_count", "where", "sets", "set_count", "patches"}
+    {"kfuncs", "count", "files", "file_count", "where", "sets", "set_count", "patches",
+     "summary", "dropped", "counted", "files_counted", "sets_counted"}
 )
 
 
@@ -131,6 +138,14 @@ class SeriesText:
     definition_subject: str | None  # the first patch, adding the macro definition
     definition_body: str | None
     mailing_list: str | None = None  # the target tree's list, on every patch (TOML `list`)
+    # A paragraph added to a commit only when it dropped words ({dropped}): a
+    # message says what its own patch did.
+    dropped_body: str | None = None
+    # Added only to a commit that removed a __diag_push() block.
+    diag_body: str | None = None
+    # The documentation's own patch (`series --split-docs`).
+    docs_subject: str | None = None
+    docs_body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -334,6 +349,9 @@ def _series(table: Table, has_definition: bool) -> SeriesText:
     def template(name: str) -> str:
         return table.template(name, TEMPLATE_FIELDS)
 
+    def optional(name: str) -> str | None:
+        return template(name) if name in table.data else None
+
     one_line = ("subject_prefix", "commit_prefix", "commit_subject", "cover_subject",
                 "definition_subject")
     series = SeriesText(
@@ -346,9 +364,16 @@ def _series(table: Table, has_definition: bool) -> SeriesText:
         definition_subject=template("definition_subject") if has_definition else None,
         definition_body=template("definition_body") if has_definition else None,
         mailing_list=table.optional("list", LIST_RE, "a mailing list address"),
+        dropped_body=optional("dropped_body"),
+        diag_body=optional("diag_body"),
+        docs_subject=optional("docs_subject") if has_definition else None,
+        docs_body=optional("docs_body") if has_definition else None,
     )
+    if (series.docs_subject is None) != (series.docs_body is None):
+        raise table.fail("docs_body" if series.docs_subject else "docs_subject",
+                         "give both docs_subject and docs_body (or neither)")
     # These become (parts of) mail subjects: a CR alone ends a header line as well as LF.
-    for name in one_line:
+    for name in (*one_line, "docs_subject"):
         value = getattr(series, name)
         if value is not None:
             table.one_line(name, value)

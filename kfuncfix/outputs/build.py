@@ -44,6 +44,7 @@ from kfuncfix.outputs.kbuild import (
     source_deps,
     tool_version,
 )
+from kfuncfix.words import plural
 
 Progress = Callable[[str], None]
 # The index of the tree at a commit, made by the pipeline (the caller's run_plan):
@@ -131,7 +132,7 @@ class BuildReport:
         for config in self.configs:
             new = sum(len(p.new_warnings) for p in config.patches)
             fixed = sum(1 for p in config.patches for k in p.kfuncs if k.fixed)
-            parts.append(f"{config.config.label}: {len(config.objects)} objects built"
+            parts.append(f"{config.config.label}: {plural(len(config.objects), 'object')} built"
                          + (f" ({len(config.not_built)} not built by this config)"
                             if config.not_built else "")
                          + f", new warnings: {new}"
@@ -396,7 +397,8 @@ def report_lines(report: BuildReport) -> list[str]:
         out.append(f"build: {config.config.label} in {config.build_dir}")
         base = config.base
         warned = sum(len(r.warnings) for r in base.compiled)
-        out.append(f"  base: {len(base.compiled)} objects, {warned} W=1 warnings already there")
+        out.append(f"  base: {plural(len(base.compiled), 'object')}, "
+                   f"{plural(warned, 'W=1 warning')} already there")
         for failed in config.base_failures:
             out.append(f"       the base does not build {failed.obj} (not blamed on a patch)")
             out += [f"       {e}" for e in failed.errors[:3]]
@@ -433,6 +435,7 @@ def _step_lines(step: StepReport, total: int) -> list[str]:
     right = [c.name for c in step.kfuncs if c.after.ok and not c.fixed]
     if right:
         more = f" and {len(right) - 4} more" if len(right) > 4 else ""
-        lines.append(f"       BTF: {len(right)} kfuncs present with the source's prototype "
+        lines.append(f"       BTF: {plural(len(right), 'kfunc')} present with the source's "
+                     "prototype "
                      f"({', '.join(right[:4])}{more})")
     return lines

@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from kfuncfix.outputs.gitseries import (
     open_repo,
     resolve_commit,
 )
+from kfuncfix.outputs.kerneldoc import kernel_doc_command, new_warnings
 
 CHECKPATCH = "scripts/checkpatch.pl"
 _BASE_COMMIT = re.compile(r"^base-commit: ([0-9a-f]{40})$", re.MULTILINE)
@@ -53,10 +55,14 @@ class ExpectedFinding:
 
 @dataclass
 class CheckpatchResult:
+    """checkpatch --strict's findings on one patch that the code before did not have."""
+
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     expected: list[str] = field(default_factory=list)  # findings the patch explains
+    # Findings the lines already had before the patch (upstream accepted them).
+    inherited: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -70,6 +76,8 @@ class PatchCheck:
     applied: bool | None = None  # None: not a patch (cover letter) or not tried
     apply_error: str = ""
     checkpatch: CheckpatchResult | None = None  # None: checkpatch.pl not run
+    commit: str = ""  # what git am made of it in the scratch tree
+    kernel_doc: list[str] | None = None  # new kernel-doc warnings; None: not run
 
     @property
     def ok(self) -> bool:
@@ -77,6 +85,7 @@ class PatchCheck:
             not self.problems
             and (self.is_cover or self.applied is True)
             and not (self.checkpatch and self.checkpatch.errors)
+            and not self.kernel_doc
         )
 
 
@@ -132,12 +141,31 @@ def check_series(
         with gitrun.temporary_worktree(repo.root, base_sha, Path(scratch, "tree"),
                                        [f"core.hooksPath={hooks}"]) as tree:
             _apply_all(tree, no_hooks, reports)
-            script = tree / CHECKPATCH
-            if checkpatch and script.is_file() and shutil.which("perl"):
-                for report in reports:
-                    if not report.is_cover:
-                        report.checkpatch = run_checkpatch(tree, report.path, expected)
+            if checkpatch:
+                _check_patches(tree, reports, expected)
     return SeriesCheck(base_sha, reports)
+
+
+def _check_patches(tree: Path, reports: list[PatchCheck],
+                   expected: Sequence[ExpectedFinding]) -> None:
+    """checkpatch --strict and kernel-doc -none, as the tree has them, on each applied
+    patch; only what is new against the code before the patch counts."""
+    applied = [r for r in reports if not r.is_cover and r.applied and r.commit]
+    script = tree / CHECKPATCH
+    if script.is_file() and shutil.which("perl"):
+        for report in applied:
+            with tempfile.NamedTemporaryFile(suffix=".patch") as before:
+                # The same hunks the other way round (from the commit to its parent,
+                # so `+++ b/` still names the file): what the old lines got.
+                before.write(gitrun.out(tree, "diff", "--no-color", "--no-ext-diff",
+                                        report.commit, f"{report.commit}^", "--"))
+                before.flush()
+                report.checkpatch = run_checkpatch(tree, report.path, expected,
+                                                   baseline=Path(before.name))
+    command = kernel_doc_command(tree)
+    if command is not None:
+        for report in applied:
+            report.kernel_doc = new_warnings(tree, command, f"{report.commit}^", report.commit)
 
 
 def _parse(path: Path) -> PatchCheck:
@@ -192,20 +220,47 @@ def _apply_all(tree: Path, no_hooks: list[str], reports: list[PatchCheck]) -> No
             report.apply_error = (done.stderr.decode("utf-8", "replace").strip() + "\n"
                                   + done.stdout.decode("utf-8", "replace").strip())
             gitrun.run(tree, "am", "--abort", check=False)
+        else:
+            report.commit = gitrun.text(tree, "rev-parse", "--verify", "HEAD")
 
 
 def run_checkpatch(
-    tree: Path, patch: Path, expected: Sequence[ExpectedFinding] = ()
+    tree: Path, patch: Path, expected: Sequence[ExpectedFinding] = (),
+    baseline: Path | None = None,
 ) -> CheckpatchResult:
-    """The tree's checkpatch.pl on one patch, run from the tree's top so it can use it."""
-    command = ["perl", CHECKPATCH, "--terse", "--show-types", "--no-summary", str(patch)]
+    """The tree's checkpatch.pl --strict on one patch, run from the tree's top so it
+    can use it (the BPF and netdev CI run it with --strict).
+
+    `baseline` is the same patch reversed: a finding of a kind it also has in the
+    same file was on the old lines already, so it is inherited, not new.
+    """
+    result = CheckpatchResult()
+    buckets = {"ERROR": result.errors, "WARNING": result.warnings, "CHECK": result.checks}
+    old = Counter((path, kind) for _, _, kind, path, _ in
+                  (_findings(tree, baseline) if baseline is not None else []))
+    for finding, level, kind, path, text in _findings(tree, patch):
+        if any(e.covers(kind, text) for e in expected):
+            result.expected.append(finding)
+        elif path and old[(path, kind)] > 0:
+            old[(path, kind)] -= 1
+            result.inherited.append(finding)
+        else:
+            buckets[level].append(finding)
+    return result
+
+
+def _findings(tree: Path, patch: Path) -> list[tuple[str, str, str, str, str]]:
+    """(finding, level, type, file it is in, patch line) for each checkpatch finding."""
+    command = ["perl", CHECKPATCH, "--strict", "--terse", "--show-types", "--no-summary",
+               str(patch)]
     done = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
     # 0: clean, 1: findings; anything else means checkpatch itself gave up.
     if done.returncode not in (0, 1):
-        raise KfuncfixError(f"{CHECKPATCH} failed on {patch.name}: {done.stderr.strip()}")
+        why = (done.stderr.strip() or done.stdout.strip()).splitlines() or ["no reason given"]
+        raise KfuncfixError(f"{CHECKPATCH} failed on {patch.name}: {why[-1]}")
     lines = patch.read_text(encoding="utf-8", errors="replace").split("\n")
-    result = CheckpatchResult()
-    buckets = {"ERROR": result.errors, "WARNING": result.warnings, "CHECK": result.checks}
+    files = _file_of_lines(lines)
+    out = []
     for line in done.stdout.splitlines():
         finding = line.removeprefix(f"{patch}:")
         found = _FINDING.match(finding)
@@ -213,12 +268,23 @@ def run_checkpatch(
             continue
         number, level, kind = found.groups()
         # checkpatch counts the lines of the patch file from 1.
-        text = lines[int(number) - 1] if number and 0 < int(number) <= len(lines) else ""
-        if any(e.covers(kind, text) for e in expected):
-            result.expected.append(finding)
-        else:
-            buckets[level].append(finding)
-    return result
+        at = int(number) - 1 if number and 0 < int(number) <= len(lines) else -1
+        out.append((finding, level, kind, files[at] if at >= 0 else "",
+                    lines[at] if at >= 0 else ""))
+    return out
+
+
+def _file_of_lines(lines: list[str]) -> list[str]:
+    """For each line of a patch, the file its hunk is in ("" outside any)."""
+    current = ""
+    out = []
+    for line in lines:
+        if line.startswith("diff --git "):
+            current = ""
+        elif line.startswith("+++ "):
+            current = line[4:].removeprefix("b/")
+        out.append(current)
+    return out
 
 
 @dataclass

@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kfuncfix.words import plural
+
 TOKEN_RE = re.compile(r"[A-Za-z_]\w*|\d\w*|##|#|\"(?:\\.|[^\"\\])*\"|\S", re.S)
 DEFINE_RE = re.compile(r"([A-Za-z_]\w*)(\()?", re.S)
 IDENT_RE = re.compile(r"[A-Za-z_]\w*\Z")
@@ -136,7 +138,7 @@ def _substitute(
         args = args + [[] for _ in range(len(params) - len(args))]
     if len(args) != len(params) and not (len(params) == 0 and args == [[]]):
         raise ExpansionError(
-            f"macro {macro.name} takes {len(params)} argument(s), got {len(args)}"
+            f"macro {macro.name} takes {plural(len(params), 'argument')}, got {len(args)}"
         )
     values = dict(zip(params, args, strict=False))
     body = TOKEN_RE.findall(macro.body)

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from kfuncfix.source.header import FunctionDef, analyze_header
+from kfuncfix.words import plural
 
 # The bytes that can start something that matters: comments, literals,
 # preprocessor lines, brackets and semicolons.  A plain character class lets
@@ -339,7 +340,7 @@ def _scan(path: str, data: bytes) -> SourceFile:
             starts.append(end)
 
     if conds:
-        src.warnings.append(f"{path}: {len(conds)} unterminated #if block(s)")
+        src.warnings.append(f"{path}: {plural(len(conds), 'unterminated #if block')}")
     if stack:
         ch, where, _ = stack[0]
         src.warnings.append(f"{path}:{src.line_of(where)}: unclosed '{chr(ch)}' at end of file")

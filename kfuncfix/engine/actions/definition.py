@@ -21,6 +21,10 @@ from kfuncfix.model import DTOR, FMODRET, KFUNC, TreeIndex
 
 TOKEN_RE = re.compile(rb"[A-Za-z_]\w*|\d\w*|\S")
 KINDS = (KFUNC, DTOR, FMODRET)
+# `/**` on its own line, then ` * name - what it does` (or `name()`, `DOC: ...`).
+_KERNEL_DOC_OPENING = re.compile(rb"/\*\*[ \t]*\r?\n[ \t]*\*[ \t]*([A-Za-z_]\w*:?)")
+KERNEL_DOC_RE = re.compile(r"(?:skip|wrap)\Z")
+_NOT_FUNCTION_DOC = frozenset({b"struct", b"union", b"enum", b"typedef", b"DOC:"})
 
 
 def _kinds(table: Table) -> tuple[str, ...]:
@@ -62,6 +66,10 @@ class _Form(Action):
     def finding(self, name: str) -> str:
         raise NotImplementedError
 
+    def refuse(self, data: bytes, header: int) -> str | None:
+        """Why the definition whose header starts at `header` must stay as it is."""
+        return None
+
     def plan(self, inputs: ActionInputs, rec: Recorder) -> None:
         style = inputs.rule.style
         assert style is not None
@@ -74,6 +82,10 @@ class _Form(Action):
             if style.is_done(d.func):
                 for name in target.names:
                     rec.done(name, d.file, d.line)
+                continue
+            refused = self.refuse(d.source.data, line_start(d.source.data, d.func.start))
+            if refused is not None:
+                rec.skip(label, d.file, d.line, refused, kfunc=target.names[0])
                 continue
             try:
                 result = rewrite_header(d.source, d.func, style, f"{verb}: {label}")
@@ -104,6 +116,19 @@ class _Form(Action):
 
     def check_header(self, before: bytes, after: bytes) -> str | None:
         raise NotImplementedError
+
+
+def kernel_doc_above(data: bytes, header: int) -> bool:
+    """A kernel-doc comment for a function ends right above `header`: `/**`, then
+    a name that is not `struct`, `union`, `enum`, `typedef` or `DOC:`."""
+    end = header
+    while end and data[end - 1:end] in (b" ", b"\t", b"\r", b"\n"):
+        end -= 1
+    if not data[:end].endswith(b"*/"):
+        return False
+    opening = data.rfind(b"/*", 0, end - 2)
+    found = _KERNEL_DOC_OPENING.match(data, opening) if opening >= 0 else None
+    return found is not None and found.group(1) not in _NOT_FUNCTION_DOC
 
 
 def _tokens(data: bytes) -> list[bytes]:
@@ -149,18 +174,32 @@ class WrapPrototype(_Form):
     already: tuple[str, ...]
     selected: tuple[str, ...] = DEFAULT_TARGET_KINDS
     drop: tuple[str, ...] = ()
+    # "skip": leave a definition with a kernel-doc comment alone; "wrap": wrap it
+    # anyway (scripts/kernel-doc then warns; `series --check` shows it).
+    kernel_doc: str = "skip"
 
     @classmethod
     def parse(cls, table: Table) -> WrapPrototype:
         macro = table.string("macro", IDENT_RE, "a C identifier")
+        kernel_doc = table.string("kernel_doc", KERNEL_DOC_RE, '"skip" or "wrap"',
+                                  default="skip")
         return cls(macro, table.identifiers("already", required=False) or (macro,),
-                   _kinds(table))
+                   _kinds(table), kernel_doc=kernel_doc)
 
     def verb(self) -> str:
         return f"wrap in {self.macro}()"
 
     def finding(self, name: str) -> str:
         return f"kfunc {name} is not wrapped in {self.macro}()"
+
+    def refuse(self, data: bytes, header: int) -> str | None:
+        # scripts/kernel-doc reads the prototype after a function's `/**` comment;
+        # inside the wrapper it finds BPF_KFUNC() and warns "expecting prototype
+        # for X(). Prototype was for BPF_KFUNC() instead".
+        if self.kernel_doc == "skip" and kernel_doc_above(data, header):
+            return (f"its kernel-doc comment would no longer match: scripts/kernel-doc "
+                    f"reads {self.macro}() as the prototype; wrap it by hand")
+        return None
 
     def check_header(self, before: bytes, after: bytes) -> str | None:
         kept = [t for t in _tokens(before) if t.decode() not in self.drop]
@@ -196,5 +235,6 @@ def definition_style(actions: tuple[Action, ...], line_limit: int,
         assert isinstance(form, WrapPrototype)
         style = DefinitionStyle(wrap=form.macro, drop=drop, already=frozenset(form.already),
                                 line_limit=line_limit)
-        new_form = WrapPrototype(form.macro, form.already, form.selected, tuple(sorted(drop)))
+        new_form = WrapPrototype(form.macro, form.already, form.selected, tuple(sorted(drop)),
+                                 form.kernel_doc)
     return tuple(new_form if a is form else a for a in actions), style
