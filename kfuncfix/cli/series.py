@@ -14,7 +14,7 @@ from kfuncfix.cli.planning import RULES, index_at, planned
 from kfuncfix.config import SPLITS, fill_defaults
 from kfuncfix.engine import Plan
 from kfuncfix.errors import KfuncfixError
-from kfuncfix.gitrepo import work_tree
+from kfuncfix.gitrun import work_tree
 from kfuncfix.outputs.checkseries import PatchCheck, SeriesCheck, check_series
 from kfuncfix.outputs.formatpatch import CoverLetter, MailOptions, write_series
 from kfuncfix.outputs.gitseries import (
