@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
-from kfuncfix.cli import global_flag
+from kfuncfix.cli import NO_CACHE, global_flag
 from kfuncfix.discover import discover
 from kfuncfix.engine import Plan
 from kfuncfix.model import TreeIndex
@@ -42,7 +42,8 @@ def load_index(
     status = StatusLine(enabled=sys.stderr.isatty() and not global_flag("quiet"))
     words = conventions or Conventions()
     try:
-        index = discover(tree, overlay, status, rev, words.tags, words.wrappers, words.macros)
+        index = discover(tree, overlay, status, rev, words.tags, words.wrappers, words.macros,
+                         cache=False if global_flag("no_cache") else None)
     finally:
         status.clear()
     # File-level problems are warnings (all of them with --verbose); a file
@@ -82,6 +83,7 @@ class StatusLine:
 @click.command("list")
 @TREE
 @FORMAT
+@NO_CACHE
 def list_command(tree: Path, fmt: str) -> None:
     """List every kfunc of TREE (default: .) with its definition, set and status.
 
