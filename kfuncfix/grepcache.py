@@ -54,6 +54,14 @@ class TreeState:
     dirty: dict[str, str | None] = field(default_factory=dict)  # path -> blob id (None: gone)
     usable: bool = True  # False: a worktree file that is not a regular file, or too many
     newest: float = 0.0  # latest ctime/mtime of a dirty file (seconds)
+    # When the index was written: git's stat check compares ctime and mtime in whole
+    # seconds, so an edit in the second an entry was recorded (keeping size and
+    # mtime) escapes it.  A state is stored only when that second is long past.
+    index_written: float = 0.0
+
+    def settled(self, started: float) -> bool:
+        """Can a search begun at `started` be stored under this state?"""
+        return self.usable and self.index_written < started - RACY_SECONDS
 
     @property
     def ident(self) -> str:
@@ -98,6 +106,11 @@ class StateReader:
         names = {os.fsdecode(n) for n in out.split(b"\0") if n}
         names.update(os.fsdecode(n) for n in _ASSUMED.findall(listing))
         state = TreeState("index", hashlib.sha1(listing).hexdigest())
+        index = gitrun.out(files.root, "rev-parse", "--git-path", "index").decode().strip()
+        try:
+            state.index_written = os.stat(files.root / os.fsdecode(index)).st_mtime
+        except OSError:
+            state.index_written = time.time()  # unknown: never stored
         if len(names) > MAX_CHANGED:
             state.usable = False  # e.g. a copied tree: `git update-index --refresh` helps
             return state
@@ -132,7 +145,7 @@ class Searches:
         self.store = store
         self.files = files
         self.states = StateReader(files)
-        self._listings: dict[str, dict[bytes, tuple[bytes, bytes]] | None] = {}
+        self._untracked: set[str] = set()  # changed paths the index holds no regular file at
 
     def close(self) -> None:
         self.states.close()
@@ -157,9 +170,11 @@ class Searches:
         regex = re.compile(regex_text.encode(), re.M)
         found = {f for f in stored["matches"] if f not in changed}
         for rel in changed:
-            if TreeFiles.git_grep_reaches(rel, files) and self._matches(rel, regex):
+            if (TreeFiles.git_grep_reaches(rel, files) and rel not in self._untracked
+                    and self._matches(rel, regex)):
                 found.add(rel)
-        self._save(key, state, found)
+        if state.settled(started):
+            self._save(key, state, found)
         return lambda: found
 
     def _search(self, key: tuple[object, ...], started: float,
@@ -172,7 +187,7 @@ class Searches:
             state = self.states.state()
             # A worktree file written just before or while git grep ran may have
             # been read in its older form: such a result is not kept.
-            if state.usable and state.newest < started - RACY_SECONDS:
+            if state.settled(started) and state.newest < started - RACY_SECONDS:
                 self._save(key, state, result)
             return result
 
@@ -208,7 +223,11 @@ class Searches:
                 old = self.store.load("listing", (stored["digest"],))
                 if not isinstance(old, bytes):
                     return None
-                changed |= _listing_changes(old, self.files.index_listing())
+                new = self.files.index_listing()
+                listed = _listing_changes(old, new)
+                changed |= listed
+                # Paths the index no longer has as regular files: git grep does not read them.
+                self._untracked = listed - _searched_paths(new, listed)
         return changed if len(changed) <= MAX_CHANGED else None
 
     def _matches(self, rel: str, regex: re.Pattern[bytes]) -> bool:
@@ -226,6 +245,14 @@ class Searches:
             return False
         # git grep matches a line at a time: `\s` never reaches into the next line.
         return any(regex.search(line) for line in data.split(b"\n"))
+
+
+def _searched_paths(listing: bytes, paths: set[str]) -> set[str]:
+    """Those of `paths` that a worktree git grep reads: regular files of the index,
+    not left out of a sparse checkout (skip-worktree, tag S)."""
+    return {os.fsdecode(path) for tag, mode, _, _, path in _INDEX_ENTRY.findall(listing)
+            if mode in (b"100644", b"100755") and tag not in (b"S", b"s")
+            and os.fsdecode(path) in paths}
 
 
 def _listing_changes(old: bytes, new: bytes) -> set[str]:

@@ -12,6 +12,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,18 @@ def entries(where: Path, kind: str) -> list[Path]:
     return sorted(p for p in (where / kind).rglob("*") if p.is_file()) if where.exists() else []
 
 
+def age_index(root: Path) -> None:
+    """As if the index had been written a while ago (the cache stores no search of a
+    tree whose index is seconds old: git's stat check has whole-second blind spots).
+
+    First into the next second, so that the entries git recorded are from a past one.
+    """
+    time.sleep(1 - time.time() % 1 + 0.05)
+    index = root / ".git" / "index"
+    past = time.time() - 10
+    os.utime(index, (past, past))
+
+
 def rewrite_keeping_stat(path: Path, data: str) -> None:
     """New bytes of the same size, the old mtime put back (only ctime tells)."""
     before = path.stat()
@@ -118,6 +131,7 @@ def no_scanning(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_warm_run_reads_the_cache_and_equals_the_cold_run(
         tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_tree(tmp_path / "t")
+    age_index(root)
     cold = listing(root)
     assert '"a_two"' in cold and entries(cache_dir, "scan") and entries(cache_dir, "grep")
     assert stat.S_IMODE(cache_dir.stat().st_mode) == 0o700
@@ -126,13 +140,18 @@ def test_warm_run_reads_the_cache_and_equals_the_cold_run(
     assert listing(root, cache=False) == cold  # --no-cache: scans anew (were it allowed)
 
 
-@pytest.mark.parametrize("git", [True, False], ids=["git", "plain"])
+@pytest.mark.parametrize("how", ["git, index just written", "git, index written before",
+                                 "plain"])
 def test_an_edit_keeping_size_and_mtime_is_seen(tmp_path: Path, cache_dir: Path,
-                                                 git: bool) -> None:
-    root = make_tree(tmp_path / "t", git)
-    if git:  # settings that make git's own stat check trust less: the cache still sees it
+                                                 how: str) -> None:
+    root = make_tree(tmp_path / "t", how != "plain")
+    if how != "plain":  # settings that make git's own stat check trust less
         for name, value in (("core.trustctime", "false"), ("core.checkStat", "minimal")):
             subprocess.run(["git", "-C", str(root), "config", name, value], check=True)
+    if how == "git, index written before":
+        age_index(root)  # the edit below is in a later second than git's record: ctime tells
+    # else: the edit may fall in the second git recorded the file, where git's own
+    # check cannot see it; the cache keeps no search of such a fresh index.
     assert '"status": "tagged"' in listing(root)
     # A candidate file (its scan is cached) and a file no search matched (its
     # absence from the search result is cached): both change, stat unchanged.
@@ -148,15 +167,25 @@ def test_an_edit_keeping_size_and_mtime_is_seen(tmp_path: Path, cache_dir: Path,
 def test_committed_and_uncommitted_changes_are_searched_again(
         tmp_path: Path, cache_dir: Path) -> None:
     root = make_tree(tmp_path / "t")
+    age_index(root)
     listing(root)
     (root / "kernel/c.c").write_text(SHOWN)  # the worktree only: a dirty file
     dirty = listing(root)
     assert '"c_one"' in dirty and dirty == listing(root, cache=False)
     subprocess.run(["git", "-C", str(root), "add", "kernel/c.c"], check=True)
+    age_index(root)
     (root / "kernel/c.c").write_text(HIDDEN)  # the index holds SHOWN, the worktree not
     assert '"c_one"' not in listing(root)
     (root / "kernel/c.c").write_text(SHOWN)
     assert listing(root) == dirty  # from another index listing than the stored one
+    # Out of the index, the file is no longer searched (git grep reads tracked files).
+    subprocess.run(["git", "-C", str(root), "rm", "-q", "--cached", "kernel/c.c"], check=True)
+    age_index(root)
+    untracked = listing(root)
+    assert '"c_one"' not in untracked and untracked == listing(root, cache=False)
+    subprocess.run(["git", "-C", str(root), "add", "kernel/c.c"], check=True)
+    age_index(root)
+    assert listing(root) == dirty
     (root / "kernel/c.c").unlink()
     assert '"c_one"' not in listing(root)
 
@@ -176,6 +205,7 @@ def test_at_a_revision_only_the_commits_changes_are_searched(
 def test_a_damaged_entry_is_ignored_with_one_line_and_written_again(
         tmp_path: Path, cache_dir: Path) -> None:
     root = make_tree(tmp_path / "t")
+    age_index(root)
     cold = listing(root)
     scans = entries(cache_dir, "scan")
     scans[0].write_bytes(scans[0].read_bytes()[:100])  # truncated
