@@ -100,6 +100,7 @@ def cache_rows(tree: Path, runs: int, scratch: Path) -> dict[str, Timing]:
     subprocess.run(["git", "clone", "-q", "--shared", str(tree), str(copy)], check=True)
     time.sleep(1.1)  # files older than the index: git's check needs no content compare
     subprocess.run(["git", "-C", str(copy), "update-index", "-q", "--refresh"], check=False)
+    time.sleep(3)  # an index seconds old is not trusted by the cache (grepcache.RACY_SECONDS)
     path = copy / CHANGED_FILE
     original = path.read_bytes()
     changed_env = dict(ENV, KFUNCFIX_CACHE_DIR=str(scratch / "changed"))
