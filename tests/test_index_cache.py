@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -137,7 +138,11 @@ def test_warm_run_reads_the_cache_and_equals_the_cold_run(
     assert stat.S_IMODE(cache_dir.stat().st_mode) == 0o700
     no_scanning(monkeypatch)
     assert listing(root) == cold
-    assert listing(root, cache=False) == cold  # --no-cache: scans anew (were it allowed)
+    monkeypatch.undo()
+    monkeypatch.setenv("KFUNCFIX_CACHE_DIR", str(cache_dir))
+    assert listing(root, cache=False) == cold  # --no-cache: scans anew
+    shutil.rmtree(cache_dir)  # safe to delete, at any time
+    assert listing(root) == cold
 
 
 @pytest.mark.parametrize("how", ["git, index just written", "git, index written before",
