@@ -173,7 +173,10 @@ class Searches:
             if (TreeFiles.git_grep_reaches(rel, files) and rel not in self._untracked
                     and self._matches(rel, regex)):
                 found.add(rel)
-        if state.settled(started):
+        # At a commit `_matches` reads through the overlay (check --patch): what it
+        # found for a patched file is not the commit's, so it is not stored.
+        at_commit_patched = self.files.rev is not None and bool(changed & self.files.overlay.keys())
+        if state.settled(started) and not at_commit_patched:
             self._save(key, state, found)
         return lambda: found
 

@@ -312,3 +312,16 @@ def test_a_frozen_scan_answers_as_the_scan(tmp_path: Path) -> None:
         assert back.is_dead(offset) == src.is_dead(offset)
     assert back.functions == src.functions and back.closer == src.closer
     assert back.masked == src.masked and back.directives == src.directives
+
+
+def test_a_patch_over_a_commit_is_not_stored_as_the_commit(
+        tmp_path: Path, cache_dir: Path) -> None:
+    root = make_tree(tmp_path / "t")
+    (root / "kernel/c.c").write_text(SHOWN)
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=T", "-c", "user.email=t@e.invalid",
+                    "commit", "-qam", "c"], check=True)
+    listing(root, rev="HEAD~1")  # stored: the parent's tree
+    patched = discover(root, {"kernel/c.c": HIDDEN.encode()}, rev="HEAD")  # check --patch
+    assert "c_one" not in {k.name for k in patched.kfuncs}
+    at_head = listing(root, rev="HEAD")
+    assert '"c_one"' in at_head and at_head == listing(root, rev="HEAD", cache=False)
