@@ -1,7 +1,7 @@
 """Whole-tree timing: `kfuncfix list` (and other commands) against `git grep` on the same tree.
 
     python benchmarks/bench_discovery.py [TREE ...] [--version V ...] [--runs N]
-                                         [--command "diff --stat" ...]
+                                         [--command "diff --stat" ...] [--no-cache-rows]
 
 The baseline is the search a developer would type to find the files holding
 kfunc sets, `git grep -l -E 'BTF_ID_FLAGS|BTF_SET8_START|BTF_KFUNCS_START'`.
@@ -13,6 +13,13 @@ Debian's linux-source 5.10, 6.1, 6.12 and 7.2, got through
 scripts/fetch-linux-source.sh into $KFUNCFIX_TEST_CACHE (default
 /var/tmp/kfuncfix-cache); a version that cannot be had is left out with a note.
 This is a benchmark, not a test: it never fails on a slow machine.
+
+The index cache (kfuncfix.indexcache) gets three rows of `list`: a cold cache
+(an empty cache directory each run), a warm one (the tree unchanged since the
+cache was filled), and one kfunc file changed since the previous run (a line
+appended to CHANGED_FILE of a `git clone --shared` of the tree, a new blob each
+run).  The cache directories are temporary, never the user's ~/.cache;
+commands given with --command run with the warm cache.
 """
 
 from __future__ import annotations
@@ -20,10 +27,13 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +43,10 @@ FETCH = REPO / "scripts" / "fetch-linux-source.sh"
 MATRIX = ["5.10", "6.1", "6.12", "7.2"]
 PATTERN = "BTF_ID_FLAGS|BTF_SET8_START|BTF_KFUNCS_START"
 BASELINE = ["git", "grep", "-l", "-E", PATTERN]
+# The file changed between runs of the "one kfunc file changed" row: the one most
+# kfunc patches touch, in every tree of the matrix.
+CHANGED_FILE = "kernel/bpf/helpers.c"
+COLD, WARM, CHANGED = "list (cold cache)", "list (warm cache)", "list (1 kfunc file changed)"
 
 
 @dataclass(frozen=True)
@@ -47,10 +61,11 @@ ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
     p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p))
 
 
-def run_once(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
+def run_once(cmd: list[str], cwd: Path,
+             env: dict[str, str] | None = None) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds and peak RSS (KiB) of one run of cmd (this child only)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV,
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env or ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, _, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
@@ -58,12 +73,46 @@ def run_once(cmd: list[str], cwd: Path) -> tuple[float, float, int]:
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def measure(cmd: list[str], cwd: Path, runs: int) -> Timing:
-    run_once(cmd, cwd)  # warm the page cache
-    results = [run_once(cmd, cwd) for _ in range(runs)]
+def measure(cmd: list[str], cwd: Path, runs: int, env: dict[str, str] | None = None,
+            before: Callable[[int], dict[str, str] | None] | None = None) -> Timing:
+    """Median of `runs` runs after a warm-up; `before(n)` prepares run n (not timed)
+    and may give it its own environment."""
+    results = []
+    for n in range(runs + 1):
+        run_env = (before(n) if before else None) or env
+        result = run_once(cmd, cwd, run_env)
+        if n:  # run 0 warms the page cache (and the index cache)
+            results.append(result)
     return Timing(statistics.median(r[0] for r in results),
                   statistics.median(r[1] for r in results),
                   max(r[2] for r in results) / 1024)
+
+
+def cache_rows(tree: Path, runs: int, scratch: Path) -> dict[str, Timing]:
+    """`list` with a cold index cache, a warm one, and one kfunc file changed."""
+    cmd = [sys.executable, "-m", "kfuncfix", "list", "."]
+    warm_env = dict(ENV, KFUNCFIX_CACHE_DIR=str(scratch / "warm"))
+    rows = {COLD: measure(cmd, tree, runs, before=lambda n: dict(
+                ENV, KFUNCFIX_CACHE_DIR=str(scratch / f"cold{n}"))),
+            WARM: measure(cmd, tree, runs, env=warm_env)}
+    # A copy to change: its objects are the tree's (read only), its files its own.
+    copy = scratch / "copy"
+    subprocess.run(["git", "clone", "-q", "--shared", str(tree), str(copy)], check=True)
+    time.sleep(1.1)  # files older than the index: git's check needs no content compare
+    subprocess.run(["git", "-C", str(copy), "update-index", "-q", "--refresh"], check=False)
+    time.sleep(3)  # an index seconds old is not trusted by the cache (grepcache.RACY_SECONDS)
+    path = copy / CHANGED_FILE
+    original = path.read_bytes()
+    changed_env = dict(ENV, KFUNCFIX_CACHE_DIR=str(scratch / "changed"))
+    run_once(cmd, copy, changed_env)  # the cache of the unchanged copy
+
+    def change(n: int) -> dict[str, str]:
+        path.write_bytes(original + f"/* kfuncfix benchmark, run {n} */\n".encode())
+        return changed_env
+
+    rows[CHANGED] = measure(cmd, copy, runs, before=change)
+    shutil.rmtree(copy)
+    return rows
 
 
 def fetch(version: str) -> Path | None:
@@ -104,7 +153,10 @@ def main() -> int:
                              f"{', '.join(MATRIX)} when no TREE is given; repeatable)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--command", action="append",
-                        help='kfuncfix command to time (default: "list"; repeatable)')
+                        help='kfuncfix command to time, with a warm index cache (default: '
+                             '"list" with --no-cache-rows; repeatable)')
+    parser.add_argument("--no-cache-rows", action="store_true",
+                        help="Leave out the cold/warm/changed index cache rows of `list`.")
     args = parser.parse_args()
     versions = args.version or ([] if args.trees else MATRIX)
     trees = list(args.trees) + [t for t in map(fetch, versions) if t is not None]
@@ -112,20 +164,28 @@ def main() -> int:
         print("no tree: give a TREE or a --version scripts/fetch-linux-source.sh can fetch",
               file=sys.stderr)
         return 2
-    commands = args.command or ["list"]
+    commands = args.command or ([] if not args.no_cache_rows else ["list"])
     print(f"machine: {os.cpu_count()} cores, {os.uname().machine}, "
           f"python {sys.version.split()[0]}; median of {args.runs} warm runs")
     results: dict[tuple[Path, str], Timing] = {}
-    for tree in trees:
-        base = results[tree, ""] = measure(BASELINE, tree, args.runs)
-        print(f"\n{tree}\n  {'git grep -l -E ...':<34} {base.wall:7.3f} s  "
-              f"cpu {base.cpu:6.2f} s")
-        for command in commands:
-            cmd = [sys.executable, "-m", "kfuncfix", *shlex.split(command), "."]
-            got = results[tree, command] = measure(cmd, tree, args.runs)
-            print(f"  kfuncfix {command:<25} {got.wall:7.3f} s  cpu {got.cpu:6.2f} s  "
-                  f"{got.wall / base.wall:5.2f}x git grep  peak {got.peak_mb:.0f} MB")
-    print("\n" + table(commands, trees, results))
+    rows = commands + ([] if args.no_cache_rows else [COLD, WARM, CHANGED])
+    with tempfile.TemporaryDirectory(prefix="bench-discovery-") as scratch:
+        for n, tree in enumerate(trees):
+            base = results[tree, ""] = measure(BASELINE, tree, args.runs)
+            print(f"\n{tree}\n  {'git grep -l -E ...':<34} {base.wall:7.3f} s  "
+                  f"cpu {base.cpu:6.2f} s")
+            env = dict(ENV, KFUNCFIX_CACHE_DIR=str(Path(scratch) / f"commands{n}"))
+            timed = {command: measure([sys.executable, "-m", "kfuncfix",
+                                       *shlex.split(command), "."], tree, args.runs, env=env)
+                     for command in commands}
+            if not args.no_cache_rows:
+                (Path(scratch) / f"rows{n}").mkdir()
+                timed.update(cache_rows(tree, args.runs, Path(scratch) / f"rows{n}"))
+            for command, got in timed.items():
+                results[tree, command] = got
+                print(f"  kfuncfix {command:<30} {got.wall:7.3f} s  cpu {got.cpu:6.2f} s  "
+                      f"{got.wall / base.wall:5.2f}x git grep  peak {got.peak_mb:.0f} MB")
+    print("\n" + table(rows, trees, results))
     return 0
 
 

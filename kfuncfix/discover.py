@@ -20,6 +20,8 @@ from kfuncfix.discovery.registrations import classify, registered_kfuncs
 from kfuncfix.discovery.resolution import Resolver
 from kfuncfix.discovery.sets import find_sets
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.grepcache import Searches
+from kfuncfix.indexcache import IndexCache, Store, default_dir, disabled_by_env
 from kfuncfix.model import TreeIndex
 from kfuncfix.treefiles import TreeFiles
 
@@ -55,6 +57,7 @@ def discover(
     tags: frozenset[str] = DEFAULT_TAGS,
     wrappers: frozenset[str] = DEFAULT_WRAPPERS,
     macros: frozenset[str] = DEFAULT_MACROS,
+    cache: bool | None = None,
 ) -> TreeIndex:
     """Index the kfuncs of the tree at root (optionally with patched files in overlay).
 
@@ -64,6 +67,8 @@ def discover(
     `wrappers` the macros that mark a definition by wrapping it (`BPF_KFUNC`).
     The include/ headers that define them or `macros` are read, so that rules
     know which of their macros the tree has (`SourceFile.defines`).
+    `cache` False reads and scans everything again (`--no-cache`); None uses the
+    index cache unless `KFUNCFIX_NO_CACHE` is set (see `kfuncfix.indexcache`).
     """
     # The pipeline passes the run's one file layer (its snapshot's); else one is made here.
     files = root if isinstance(root, TreeFiles) else TreeFiles(root, overlay, rev)
@@ -72,14 +77,36 @@ def discover(
             f"{root}: not a kernel tree (no Kconfig, Kbuild, include/linux or kbuild Makefile)"
         )
     try:
-        return _run(files, Conventions(tags, wrappers), macros, progress or (lambda _: None))
+        return _run(files, Conventions(tags, wrappers), macros, progress or (lambda _: None),
+                    cache if cache is not None else not disabled_by_env())
     finally:
         files.close()
 
 
 def _run(files: TreeFiles, conventions: Conventions, macros: frozenset[str],
-         progress: Progress) -> TreeIndex:
+         progress: Progress, use_cache: bool) -> TreeIndex:
     reader = Reader(files)
+    facts = Facts(conventions, reader.warnings)
+    cache = None
+    if use_cache and (store := Store(default_dir(), reader.warnings.append)).enabled:
+        cache = reader.cache = IndexCache(store)
+        facts.parse = cache.prototype
+        if files.is_git:  # the state of the tree is read while discovery starts
+            files.searches = Searches(store, files)
+    try:
+        index = _passes(files, reader, facts, macros, progress)
+    finally:
+        if files.searches is not None:
+            files.searches.close()
+            files.searches = None
+    if cache is not None:
+        cache.flush()
+    return index
+
+
+def _passes(files: TreeFiles, reader: Reader, facts: Facts, macros: frozenset[str],
+            progress: Progress) -> TreeIndex:
+    conventions = facts.conventions
     progress("searching the tree for BTF id sets")
     reader.note_unsearched()
     # Sets and registrations live in .c files; of the headers only those that
@@ -98,7 +125,7 @@ def _run(files: TreeFiles, conventions: Conventions, macros: frozenset[str],
     classify(candidates, sets)
     kfuncs = registered_kfuncs(candidates, sets, reader.warnings)
     progress(f"resolving {len({k.name for k in kfuncs})} kfuncs to their definitions")
-    Resolver(reader, Facts(conventions, reader.warnings)).resolve(kfuncs)
+    Resolver(reader, facts).resolve(kfuncs)
     unresolved = [u for s in sets if s.kind != "unregistered" for u in s.unresolved]
     return TreeIndex(
         root=str(files.root),

@@ -29,10 +29,14 @@ import stat
 import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kfuncfix import gitrun
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitrun import work_tree
+
+if TYPE_CHECKING:
+    from kfuncfix.grepcache import Searches
 
 SELFTESTS = "tools/testing/selftests/bpf/"
 SELFTEST_PROGS = "tools/testing/selftests/bpf/progs/"
@@ -60,6 +64,7 @@ _KIND_OF_MODE = {"100644": "file", "100755": "file", "120000": "symbolic link",
                  "160000": "submodule", "040000": "directory"}
 
 
+_ARCH_INCLUDE = re.compile(r"arch/[^/]+/include/")
 _LS_TREE_ENTRY = re.compile(rb"(\d+) \w+ (\w+)\t([^\0]*)\0")
 # Index entries no search of the worktree reaches: submodules, and files with the
 # skip-worktree bit (tag S) of a sparse checkout.  Records follow a NUL.
@@ -115,6 +120,9 @@ class TreeFiles:
         self._entries: dict[bytes, tuple[bytes, bytes]] | None = None
         self._lookups = 0  # paths asked of git one by one before the whole listing
         self._index_listing: bytes | None = None
+        # Set by discovery: answers a search from the index cache when it can
+        # (kfuncfix.grepcache.Searches.start); None: every search runs git grep.
+        self.searches: Searches | None = None
         if rev is not None:
             if top is not None and not self.is_git:
                 raise KfuncfixError(f"{root}: not the top of a git work tree (that is {top}); "
@@ -197,6 +205,10 @@ class TreeFiles:
         return sorted(p for p in map(os.fsdecode, _INDEX_SKIP_WORKTREE.findall(self._index()))
                       if in_scope(p))
 
+    def index_listing(self) -> bytes:
+        """The index as `git ls-files -s -t -z` lists it, after a NUL (see `_index`)."""
+        return self._index()
+
     def _index(self) -> bytes:
         """`git ls-files -s -t -z` ("TAG MODE OID STAGE\tPATH" NUL ...); empty outside git."""
         if self._index_listing is None:
@@ -275,7 +287,10 @@ class TreeFiles:
         wanted = FILE_SETS[files]
         options = _options(pattern, whole_words)
         regex_text = _as_regex(pattern, whole_words)
-        if self.is_git:
+        if self.is_git and self.searches is not None:
+            wait = self.searches.start(options, files, regex_text,
+                                       lambda: self._git_grep(options, files))
+        elif self.is_git:
             wait = self._git_grep(options, files)
         else:
             found = self._gnu_grep(options, files) if shutil.which("grep") else None
@@ -322,6 +337,17 @@ class TreeFiles:
             return found
 
         return wait
+
+    @staticmethod
+    def git_grep_reaches(rel: str, files: str) -> bool:
+        """True if `_git_grep`'s pathspecs for `files` take in `rel` (the index
+        cache searches a changed file again only where git grep would)."""
+        if files == "include":
+            return rel.endswith(".h") and (rel.startswith("include/") or bool(
+                _ARCH_INCLUDE.match(rel)))
+        if not rel.endswith(".c" if files == "c" else (".c", ".h")):
+            return False
+        return rel.startswith(SELFTESTS) or not rel.startswith(EXCLUDED_TOP)
 
     def _gnu_grep(self, options: list[str], files: str) -> set[str] | None:
         includes = {"all": ["--include=*.c", "--include=*.h"], "c": ["--include=*.c"],

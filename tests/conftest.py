@@ -10,14 +10,23 @@ trees: use `git_worktree` for a writable copy.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("KFUNCFIX_TEST_CACHE", "/var/tmp/kfuncfix-cache"))
+
+# The index cache of this test session (kfuncfix.indexcache): never the user's
+# ~/.cache, whatever the environment says; commands run as subprocesses inherit it.
+os.environ.pop("KFUNCFIX_NO_CACHE", None)
+os.environ["KFUNCFIX_CACHE_DIR"] = tempfile.mkdtemp(prefix="kfuncfix-test-index-cache-")
+atexit.register(shutil.rmtree, os.environ["KFUNCFIX_CACHE_DIR"], True)
 
 
 def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:

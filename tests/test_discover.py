@@ -328,3 +328,21 @@ def test_scanner_warnings_name_the_file(tmp_path: Path):
     assert result.exit_code == 1  # f is untagged; the broken tail is only warned about
     assert "kfuncfix: warning: k.c: 1 unterminated #if block" in result.stderr
     assert "k.c:6: ERROR: bpf_kfunc_tag: kfunc f is not tagged __bpf_kfunc" in result.stdout
+
+
+def test_word_matches_are_the_leading_word_boundary_matches() -> None:
+    """`word_matches` finds what `\\b` + the pattern finds, without the per-byte cost."""
+    import random
+    import re
+
+    from kfuncfix.discovery.sets import ID_LIST_RE, SET_START_RE, word_matches
+
+    rng = random.Random(7)
+    pieces = [b"BTF_ID_LIST(", b"BTF_KFUNCS_START(x)", b"BTF_SET_START( y )", b"X", b"_",
+              b" ", b"\n", b"(", b"BTF_ID_LIST_SINGLE(", b"9"]
+    for _ in range(300):
+        text = b"".join(rng.choice(pieces) for _ in range(12))
+        for regex in (ID_LIST_RE, SET_START_RE):
+            slow = re.compile(rb"\b" + regex.pattern)
+            assert [m.span() for m in word_matches(regex, text)] == \
+                [m.span() for m in slow.finditer(text)]

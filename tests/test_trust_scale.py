@@ -101,7 +101,7 @@ def measure(tree: Path, monkeypatch: pytest.MonkeyPatch) -> Cost:
         patch.setattr(TreeFiles, "read", counting_read)
         patch.setattr(TreeFiles, "grep_start", counting_grep)
         patch.setattr(reader_module, "scan", counting_scan)
-        index = discover(tree)
+        index = discover(tree, cache=False)  # what discovery reads, not the cache
     result = plan(index, load_rule("bpf_kfunc_tag"))
     return Cost(read, scanned, searches[0], len(index.kfuncs), len(result.kfuncs))
 

@@ -40,6 +40,19 @@ def global_flag(name: str) -> bool:
     return bool(ctx and ctx.obj and ctx.obj.get(name))
 
 
+def _no_cache(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(dict)["no_cache"] = True
+
+
+# On every command that reads a tree's kfuncs: read as `global_flag("no_cache")`.
+NO_CACHE = click.option(
+    "--no-cache", is_flag=True, expose_value=False, callback=_no_cache,
+    help="Read and scan every file again instead of using the index cache "
+         "(~/.cache/kfuncfix/index; also KFUNCFIX_NO_CACHE=1).",
+)
+
+
 class KfuncfixGroup(click.Group):
     """Loads commands lazily; turns our errors into one line and exit 2 (no traceback)."""
 

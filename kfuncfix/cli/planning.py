@@ -92,7 +92,7 @@ def load_index(snapshot: Snapshot, conventions: Conventions) -> TreeIndex:
     words = conventions
     try:
         index = discover(snapshot.files, None, status, None, words.tags, words.wrappers,
-                         words.macros)
+                         words.macros, cache=False if global_flag("no_cache") else None)
     finally:
         status.clear()
     # File-level problems are warnings (all of them with --verbose); a file

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 import click
 
+from kfuncfix.cli import NO_CACHE
 from kfuncfix.cli.buildopts import build_options, print_build, run_build
 from kfuncfix.cli.planning import RULES, index_at, planned, report_plan
 from kfuncfix.cli.tree import TREE
@@ -62,6 +63,7 @@ def rules_command(fmt: str) -> None:
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
               show_default=True, help="Color the diff (auto: when writing to a terminal).")
 @WITH_DEFINITION
+@NO_CACHE
 def diff_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ...], stat: bool,
                  color: str, with_definition: bool) -> None:
     """Print, as a git-style diff, what a rule would change in TREE (default: .).
@@ -117,6 +119,7 @@ def diff_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ...
 @click.option("--b4-cc-trailers", is_flag=True,
               help="With --b4: Cc: trailers in each commit for its MAINTAINERS recipients.")
 @build_options(cover=False)
+@NO_CACHE
 def apply_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ...], force: bool,
                   with_definition: bool, interactive: bool, branch: str | None, base: str,
                   split: str, sender: str | None, date: str | None, b4: bool,

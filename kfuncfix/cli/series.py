@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from kfuncfix.cli import global_flag
+from kfuncfix.cli import NO_CACHE, global_flag
 from kfuncfix.cli.buildopts import build_options, print_build, run_build
 from kfuncfix.cli.planning import RULES, index_at, planned
 from kfuncfix.config import SPLITS, fill_defaults
@@ -154,6 +154,7 @@ def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
 @click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path),
               help="Settings file (default: TREE/.kfuncfix.toml).")
 @build_options(cover=True)
+@NO_CACHE
 @click.pass_context
 def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
     """Write the rule's rewrite of TREE as a patch series with git format-patch.

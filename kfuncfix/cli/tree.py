@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
-from kfuncfix.cli import global_flag
+from kfuncfix.cli import NO_CACHE, global_flag
 from kfuncfix.engine import Plan
 from kfuncfix.model import TreeIndex
 from kfuncfix.patchcheck import apply_in_memory
@@ -30,6 +30,7 @@ FORMAT = click.option(
 @click.command("list")
 @TREE
 @FORMAT
+@NO_CACHE
 def list_command(tree: Path, fmt: str) -> None:
     """List every kfunc of TREE (default: .) with its definition, set and status.
 

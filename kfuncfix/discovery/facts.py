@@ -7,12 +7,13 @@ These are facts, read once per definition; what they mean for a convention
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from kfuncfix.discovery import risks
 from kfuncfix.model import Definition
 from kfuncfix.source.header import FunctionDef, analyze_header
-from kfuncfix.source.prototype import PrototypeError, prototype_of
+from kfuncfix.source.prototype import Prototype, PrototypeError, prototype_of
 from kfuncfix.source.scan import SourceFile
 
 # The name a top-level statement declares: the identifier before its first `(`.
@@ -30,9 +31,11 @@ class Conventions:
 class Facts:
     """Definitions with their facts, each built once (several sets may name one)."""
 
-    def __init__(self, conventions: Conventions, warnings: list[str]) -> None:
+    def __init__(self, conventions: Conventions, warnings: list[str],
+                 parse: Callable[[SourceFile, FunctionDef], Prototype] = prototype_of) -> None:
         self.conventions = conventions
         self.warnings = warnings
+        self.parse = parse  # prototype_of, or the index cache's memory of it
         self._built: dict[tuple[str, int], Definition] = {}
         self._declarations: dict[str, dict[str, list[FunctionDef]]] = {}
 
@@ -54,7 +57,7 @@ class Facts:
         tagged = bool(words & tags)
         at_declaration = not tagged and bool(declared & tags)
         try:
-            proto = prototype_of(src, func)
+            proto = self.parse(src, func)
         except PrototypeError as exc:
             proto = None
             self.warnings.append(f"{src.path}:{func.line}: prototype of {func.name} not parsed: "

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kfuncfix.source.scan import SourceFile, scan
 from kfuncfix.treefiles import NotRegularFile, TreeFiles
 from kfuncfix.words import plural
+
+if TYPE_CHECKING:
+    from kfuncfix.indexcache import IndexCache
 
 
 class Reader:
     """Scanned files of one tree by relative path; unreadable ones are recorded."""
 
-    def __init__(self, files: TreeFiles) -> None:
+    def __init__(self, files: TreeFiles, cache: IndexCache | None = None) -> None:
         self.files = files
+        self.cache = cache  # scans kept by blob id (kfuncfix.indexcache)
         self.sources: dict[str, SourceFile] = {}
         self.warnings: list[str] = []
         self.unreadable: list[str] = []
@@ -37,7 +43,7 @@ class Reader:
                                  "skipped")
             self.unreadable.append(rel)
             return None
-        src = scan(rel, data)
+        src = self.cache.scan(rel, data) if self.cache else scan(rel, data)
         self.warnings.extend(src.warnings)
         self.sources[rel] = src
         return src

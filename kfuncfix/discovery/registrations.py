@@ -13,19 +13,21 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
+from kfuncfix.discovery.sets import word_matches
 from kfuncfix.model import DTOR, FMODRET, KFUNC, UNREGISTERED, IdSet, Kfunc
 from kfuncfix.source.scan import SourceFile
 
-KFUNC_SET_VAR_RE = re.compile(rb"\bstruct\s+btf_kfunc_id_set\s+(\w+)\s*=\s*\{")
+# Each pattern that starts with a word is matched where that word starts (word_matches).
+KFUNC_SET_VAR_RE = re.compile(rb"struct\s+btf_kfunc_id_set\s+(\w+)\s*=\s*\{")
 SET_FIELD_RE = re.compile(rb"\.set\s*=\s*&?\s*(\w+)")
 REGISTER_RE = re.compile(
     # register_btf_kfunc_id_set(type, &set) and register_btf_fmodret_id_set(&set)
-    rb"\bregister_btf_(kfunc|fmodret)_id_set\s*\("
+    rb"register_btf_(kfunc|fmodret)_id_set\s*\("
     rb"(?:\s*[^,;()]*(?:\([^;()]*\))?[^,;()]*,)?\s*&?\s*(\w+)\s*\)"
 )
-DTOR_ARRAY_RE = re.compile(rb"\bstruct\s+btf_id_dtor_kfunc\s+(\w+)\s*\[[^\]]*\]\s*=\s*\{")
+DTOR_ARRAY_RE = re.compile(rb"struct\s+btf_id_dtor_kfunc\s+(\w+)\s*\[[^\]]*\]\s*=\s*\{")
 DTOR_FIELD_RE = re.compile(rb"\.kfunc_btf_id\s*=\s*(\w+)\s*\[\s*(\d+)\s*\]")
-REGISTER_DTOR_RE = re.compile(rb"\bregister_btf_id_dtor_kfuncs\s*\(\s*(\w+)")
+REGISTER_DTOR_RE = re.compile(rb"register_btf_id_dtor_kfuncs\s*\(\s*(\w+)")
 
 
 def classify(candidates: list[SourceFile], sets: list[IdSet]) -> None:
@@ -35,13 +37,13 @@ def classify(candidates: list[SourceFile], sets: list[IdSet]) -> None:
         by_name[s.name].append(s)
     var_set: dict[tuple[str, str], str] = {}  # (file, struct var) -> set name
     for src in candidates:
-        for m in KFUNC_SET_VAR_RE.finditer(src.masked):
+        for m in word_matches(KFUNC_SET_VAR_RE, src.masked):
             body = src.masked[m.end():src.closer.get(m.end() - 1, m.end())]
             field = SET_FIELD_RE.search(body)
             if field:
                 var_set[(src.path, m.group(1).decode())] = field.group(1).decode()
     for src in candidates:
-        for m in REGISTER_RE.finditer(src.masked):
+        for m in word_matches(REGISTER_RE, src.masked):
             if src.is_dead(m.start()):
                 continue
             kind = KFUNC if m.group(1) == b"kfunc" else FMODRET
@@ -85,8 +87,8 @@ def _dtor_refs(candidates: list[SourceFile]) -> list[tuple[SourceFile, str, int]
     """(file, BTF_ID_LIST name, index) of every `.kfunc_btf_id` of a registered array."""
     refs = []
     for src in candidates:
-        registered = {m.group(1) for m in REGISTER_DTOR_RE.finditer(src.masked)}
-        for m in DTOR_ARRAY_RE.finditer(src.masked):
+        registered = {m.group(1) for m in word_matches(REGISTER_DTOR_RE, src.masked)}
+        for m in word_matches(DTOR_ARRAY_RE, src.masked):
             if m.group(1) not in registered or src.is_dead(m.start()):
                 continue
             body = src.masked[m.end():src.closer.get(m.end() - 1, m.end())]

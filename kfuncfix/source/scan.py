@@ -390,3 +390,61 @@ def _directive(data: bytes, start: int, end: int) -> Directive:
     # Comments inside the directive are not part of its value.
     rest = re.sub(r"/\*.*?\*/|//.*", " ", rest, flags=re.S).strip()
     return Directive(kind, rest, start, end)
+
+
+# --- a scan as plain data (the index cache keeps it under the file's blob id) ----------
+
+# Bump when what freeze() returns, or what scan() finds, changes meaning.
+SCAN_FORMAT = 1
+
+
+def freeze(src: SourceFile) -> dict[str, object]:
+    """What the scan found, without the file's bytes, as values pickle can write.
+
+    The `#if` branches are linked outward (see `_Branch`): written as a table,
+    outer ones first, so that no chain is written recursively (10,000 nested
+    `#if` would exceed pickle's recursion limit).
+    """
+    state = {k: v for k, v in vars(src).items() if k not in ("data", "_newlines")}
+    node_ids: dict[int, int] = {}
+    cond_ids: dict[int, int] = {}
+    conds: list[list[str]] = []
+    nodes: list[tuple[int, int, int, str, bool]] = []  # outer, cond, negated, text, guard
+    values: list[tuple[int, bool]] = []
+    for branch, dead in src._cond_values:
+        chain = []
+        node = branch
+        while node is not None and id(node) not in node_ids:
+            chain.append(node)
+            node = node.outer
+        for n in reversed(chain):
+            if id(n.cond) not in cond_ids:
+                cond_ids[id(n.cond)] = len(conds)
+                conds.append(n.cond.negated)
+            outer = node_ids[id(n.outer)] if n.outer is not None else -1
+            node_ids[id(n)] = len(nodes)
+            nodes.append((outer, cond_ids[id(n.cond)], n.negated, n.text, n.guard))
+        values.append((node_ids[id(branch)] if branch is not None else -1, dead))
+    state["_cond_values"] = (conds, nodes, values)
+    return state
+
+
+def thaw(state: dict[str, object], path: str, data: bytes) -> SourceFile:
+    """The SourceFile `freeze()` wrote, for these bytes (those it was scanned from)."""
+    conds_table: list[list[str]]
+    nodes: list[tuple[int, int, int, str, bool]]
+    values: list[tuple[int, bool]]
+    conds_table, nodes, values = state["_cond_values"]  # type: ignore[misc]
+    conds = [_Cond("", negated, False, False, []) for negated in conds_table]
+    branches: list[_Branch] = []
+    for outer, cond, negated, text, guard in nodes:
+        branch = _Branch.__new__(_Branch)
+        branch.outer = branches[outer] if outer >= 0 else None
+        branch.cond = conds[cond]
+        branch.negated, branch.text, branch.guard, branch._value = negated, text, guard, None
+        branches.append(branch)
+    src = SourceFile.__new__(SourceFile)
+    vars(src).update(state)
+    src.path, src.data, src._newlines = path, data, None
+    src._cond_values = [(branches[b] if b >= 0 else None, dead) for b, dead in values]
+    return src
