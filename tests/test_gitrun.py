@@ -26,7 +26,7 @@ LAYERS = [
     ("errors", "words", "pathquote", "mailheaders", "gitrun", "gitrepo", "gitpath", "sample",
      "source", "btf.errors", "btf.elf", "btf.types", "btf.reader", "btf.writer",
      "btf.btf_ids"),
-    ("model", "notes", "config", "treefiles", "btf"),
+    ("model", "notes", "config", "treefiles", "btf", "indexcache", "grepcache"),
     ("snapshot",),
     ("discovery", "discover"),
     ("engine",),
