@@ -163,7 +163,7 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
       git format-patch -1 --stdout | kfuncfix -q check --patch -
     """
     from kfuncfix.cli.planning import planned
-    from kfuncfix.lint import added_lines, commits_of, findings
+    from kfuncfix.lint import findings
 
     if patch_file is not None and git_rev is not None:
         raise click.UsageError("give --patch or --git, not both")
@@ -171,14 +171,15 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
     unreadable = False
     note = None
     if git_rev is not None:
-        root = tree.resolve()
-        for commit in commits_of(root, git_rev):
-            run = planned(tree, rule_names, rev=commit.sha, lint=True)
-            added = added_lines(commit.diff)
-            blocks.append((f"{commit.sha[:12]} (\"{commit.subject}\")",
-                           findings(run.index, run.plan, added, fmt == "json")))
-            unreadable = unreadable or bool(run.index.unreadable)
-            note = note or _tree_note(run.index, run.plan)
+        from kfuncfix.commitlint import lint_range, worktree_plans
+
+        linted = lint_range(tree.resolve(), git_rev, worktree_plans(tree, rule_names, load_index),
+                            fmt == "json")
+        for one in linted:
+            blocks.append((one.title, one.findings))
+            unreadable = unreadable or bool(one.run.index.unreadable)
+            note = note or _tree_note(one.run.index, one.run.plan)
+        run = linted[-1].run
     elif patch_file is not None:
         patched = apply_in_memory(tree, patch_file.read())
         run = planned(tree, rule_names, overlay=patched.overlay, lint=True)
