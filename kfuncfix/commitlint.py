@@ -18,6 +18,7 @@ from pathlib import Path
 from kfuncfix.commitview import overlay_at
 from kfuncfix.commitwalk import Commit, commits
 from kfuncfix.lint import Finding, findings
+from kfuncfix.patchcheck import apply_in_memory
 from kfuncfix.pipeline import IndexLoader, Planned, Request, run_plan
 
 # sha -> the plan of the tree at that commit
@@ -26,12 +27,14 @@ PlanAt = Callable[[str], Planned]
 
 @dataclass(frozen=True)
 class Linted:
-    commit: Commit
+    commit: Commit | None  # None: a patch
     findings: list[Finding]
     run: Planned
 
     @property
     def title(self) -> str:
+        if self.commit is None:
+            return "the patch"
         return f"{self.commit.sha[:12]} (\"{self.commit.subject}\")"
 
 
@@ -57,7 +60,14 @@ def commit_findings(c: Commit, run: Planned, parents: list[Planned],
                     with_fix: bool = False) -> list[Finding]:
     """What commit c brings (see the module docstring), given the plans of its tree
     and of its parents' trees."""
-    touched = findings(run.index, run.plan, c.added, with_fix)
+    return brought(c.added, run, parents, with_fix)
+
+
+def brought(added: dict[str, set[int]], run: Planned, parents: list[Planned],
+            with_fix: bool = False) -> list[Finding]:
+    """The findings of `run` on the `added` lines, and those no plan of `parents` has
+    (for the rules linted on every side): what a commit or a patch brings."""
+    touched = findings(run.index, run.plan, added, with_fix)
     rules = {r.name for r in run.plan.rules}
     for p in parents:
         rules &= {r.name for r in p.plan.rules}
@@ -67,6 +77,15 @@ def commit_findings(c: Commit, run: Planned, parents: list[Planned],
         if f.rule in rules and key(f) not in before:
             chosen.setdefault((f.file, f.line, f.rule, f.message), f)
     return sorted(chosen.values(), key=lambda f: (f.file, f.line, f.rule))
+
+
+def lint_patch(tree: Path, rule_names: tuple[str, ...], patch_text: bytes,
+               load: IndexLoader | None = None, with_fix: bool = False) -> Linted:
+    """`check --patch`: what the patch brings to the tree, applied already or not."""
+    patched = apply_in_memory(tree, patch_text)
+    run = run_plan(Request(tree, rule_names, overlay=patched.overlay, lint=True), load)
+    before = run_plan(Request(tree, rule_names, overlay=patched.before, lint=True))
+    return Linted(None, brought(patched.added_lines, run, [before], with_fix), run)
 
 
 def key(f: Finding) -> tuple[str, str, str | None, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from unidiff.errors import UnidiffParseError
@@ -33,6 +33,9 @@ class PatchedTree:
     # The tree already holds the patch (b4 and patchwork check committed
     # patches): the tree is "after", nothing is laid over it.
     already_applied: bool = False
+    # What makes the tree read as it was before the patch: nothing, or (applied
+    # already) the files as they were, the files it added gone.
+    before: dict[str, bytes | None] = field(default_factory=dict)
 
 
 # Header lines of a git diff that name a path without the a/ b/ prefix.
@@ -101,9 +104,11 @@ def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
             reverse = gitrun.run(after, "apply", "--reverse", "--whitespace=nowarn", "-",
                                  input=patch_text, env=env, check=False)
             if reverse.returncode == 0:
-                old = {rel: (after / rel).read_bytes() for rel in sources}
+                old = {rel: _regular(after, rel) for rel in sources}
+                undo: dict[str, bytes | None] = dict.fromkeys(targets)
+                undo.update(old)
                 return PatchedTree({}, _added(scratch, _pairs(patch, names, old, new)),
-                                   already_applied=True)
+                                   already_applied=True, before=undo)
         raise KfuncfixError(f"the patch does not apply to {root} (nor is it applied "
                             f"already): {why}")
 

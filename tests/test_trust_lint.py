@@ -190,3 +190,17 @@ def test_applied_patch_that_adds_deletes_or_renames_files(tree: Path, shape: str
     git(tree, "reset", "-q", "--hard", "HEAD~1")
     fresh = run("-q", "check", "--patch", "-", cwd=tree, stdin=patch)
     assert (fresh.returncode, fresh.stdout) == (applied.returncode, applied.stdout)
+
+
+def test_patch_of_a_registration_alone_is_reported(tree: Path) -> None:
+    """The patch only registers a set whose function is untagged: reported whether
+    it is applied already or not."""
+    text = untagged("bpf_quiet", "quiet_ids")
+    _branch_commit(tree, "kernel/q.c", text.split("static int __init")[0], "set")
+    _branch_commit(tree, "kernel/q.c", text, "register it")
+    patch = _patch(tree)
+    applied = run("-q", "check", "--patch", "-", cwd=tree, stdin=patch)
+    assert applied.returncode == 1 and "bpf_quiet is not tagged" in errors(applied)[0]
+    git(tree, "reset", "-q", "--hard", "HEAD~1")
+    fresh = run("-q", "check", "--patch", "-", cwd=tree, stdin=patch)
+    assert (fresh.returncode, fresh.stdout) == (1, applied.stdout)

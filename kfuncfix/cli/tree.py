@@ -14,7 +14,6 @@ from kfuncfix.discover import discover
 from kfuncfix.engine import Plan
 from kfuncfix.model import TreeIndex
 from kfuncfix.notes import no_kfunc_sets_note
-from kfuncfix.patchcheck import apply_in_memory
 from kfuncfix.pathquote import quote_path
 from kfuncfix.pipeline import Conventions
 from kfuncfix.report import Record, records, summary
@@ -181,10 +180,11 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
             note = note or _tree_note(one.run.index, one.run.plan)
         run = linted[-1].run
     elif patch_file is not None:
-        patched = apply_in_memory(tree, patch_file.read())
-        run = planned(tree, rule_names, overlay=patched.overlay, lint=True)
-        blocks.append(("the patch", findings(run.index, run.plan, patched.added_lines,
-                                                    fmt == "json")))
+        from kfuncfix.commitlint import lint_patch
+
+        one = lint_patch(tree, rule_names, patch_file.read(), load_index, fmt == "json")
+        blocks.append((one.title, one.findings))
+        run = one.run
         unreadable = bool(run.index.unreadable)
         note = _tree_note(run.index, run.plan)
     else:
