@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfuncfix.commitview import overlay_at
 from kfuncfix.commitwalk import Commit, commits
 from kfuncfix.lint import Finding, findings
 from kfuncfix.patchcheck import apply_in_memory
@@ -23,6 +22,8 @@ from kfuncfix.pipeline import IndexLoader, Planned, Request, run_plan
 
 # sha -> the plan of the tree at that commit
 PlanAt = Callable[[str], Planned]
+# The commits to lint -> how to plan the trees of them and their parents
+Planner = Callable[[list[Commit]], PlanAt]
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,12 @@ class Linted:
         return f"{self.commit.sha[:12]} (\"{self.commit.subject}\")"
 
 
-def lint_range(root: Path, rev: str, plan_at: PlanAt, with_fix: bool = False) -> list[Linted]:
+def lint_range(root: Path, rev: str, planner: Planner, with_fix: bool = False) -> list[Linted]:
     """Each commit of `rev` (REV or A..B) with its findings; plans are made once per
     commit (a commit's plan serves as its children's parent plan)."""
     plans: dict[str, Planned] = {}
+    listed = commits(root, rev)
+    plan_at = planner(listed)
 
     def at(sha: str) -> Planned:
         if sha not in plans:
@@ -49,7 +52,7 @@ def lint_range(root: Path, rev: str, plan_at: PlanAt, with_fix: bool = False) ->
         return plans[sha]
 
     out = []
-    for c in commits(root, rev):
+    for c in listed:
         run = at(c.sha)
         out.append(Linted(c, commit_findings(c, run, [at(p) for p in c.parents], with_fix),
                           run))
@@ -94,21 +97,8 @@ def key(f: Finding) -> tuple[str, str, str | None, str]:
 
 
 def full_plans(tree: Path, rule_names: tuple[str, ...],
-               load: IndexLoader | None = None) -> PlanAt:
-    """Plans read at each revision itself: the reference the faster paths must equal."""
-    return lambda sha: run_plan(Request(tree, rule_names, rev=sha, lint=True), load)
-
-
-def worktree_plans(tree: Path, rule_names: tuple[str, ...],
-                   load: IndexLoader | None = None) -> PlanAt:
-    """Plans of the worktree with each commit's differing files laid over it
-    (`kfuncfix.commitview`), or of the revision where that cannot be exact."""
-    root = tree.resolve()
-
-    def plan_at(sha: str) -> Planned:
-        overlay = overlay_at(root, sha)
-        if overlay is None:
-            return run_plan(Request(tree, rule_names, rev=sha, lint=True), load)
-        return run_plan(Request(tree, rule_names, overlay=overlay, lint=True), load)
-
-    return plan_at
+               load: IndexLoader | None = None) -> Planner:
+    """Plans read at each revision itself, whole: the reference the fast path
+    (`kfuncfix.commitscope.scoped_plans`) must equal."""
+    return lambda _commits: (
+        lambda sha: run_plan(Request(tree, rule_names, rev=sha, lint=True), load))

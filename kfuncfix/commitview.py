@@ -2,13 +2,16 @@
 
 Reading a whole kernel tree at a revision decompresses every blob (`git grep
 REV` takes 2 s of CPU where the same search of the worktree takes 0.4 s).
-Most of the time the commits `check --git` lints differ from the worktree in a
-handful of files, so the tree at a commit is read as the worktree plus an
-overlay: each path whose content differs (`git diff-index`, which also names
-files whose stat data merely looks changed) replaced by its blob at the
-commit, each untracked C file hidden.  Where that cannot be exact (a sparse
-checkout, assume-unchanged entries, thousands of differing files) there is no
-view and the caller reads the revision itself.
+The commits `check --git` lints usually differ from the worktree in a handful
+of files, so the tree at a commit is read as the worktree plus an overlay:
+each path that differs replaced by its blob at the commit (None where the
+commit has no regular file there).  What differs is asked of git once per run
+(`git diff-index HEAD`: the worktree's changes, files whose stat data merely
+looks changed included) and per commit from trees alone (`git diff-tree
+COMMIT HEAD`).  Untracked files are not part of any commit: a view never
+reads them.  Where the worktree cannot stand in (a sparse checkout,
+assume-unchanged entries, thousands of differing files) there is no view and
+the caller reads the revision itself.
 """
 
 from __future__ import annotations
@@ -23,30 +26,55 @@ MAX_DIFFERING = 3000
 _REGULAR = (b"100644", b"100755")
 
 
-def overlay_at(root: Path, sha: str) -> dict[str, bytes | None] | None:
-    """The overlay that makes the worktree read as commit `sha` (a full object id
-    from rev-list), or None where the worktree cannot stand in for it."""
-    listing = gitrun.out(root, "ls-files", "-t", "-v", "-z")
-    for entry in listing.split(b"\0"):
+class Views:
+    """Overlays that make one worktree read as each commit of its repository."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        listing = gitrun.out(root, "ls-files", "-t", "-v", "-z")
+        entries = [e for e in listing.split(b"\0") if e]
         # H: an ordinary entry; S (skip-worktree), lowercase (assume-unchanged) and the
-        # others are not in the worktree as committed, or not checked by diff-index.
-        if entry and not entry.startswith(b"H "):
+        # other tags are entries the worktree does not hold as git has them.
+        self.exact = all(e.startswith(b"H ") for e in entries)
+        self.tracked = frozenset(e[2:] for e in entries)
+        self.head = gitrun.resolve_commit(root, "HEAD")
+        self.dirty: set[str] = set()
+        if self.exact and self.head is not None:
+            self.dirty = _names(gitrun.out(root, "diff-index", "-z", "--name-only",
+                                           "--no-renames", self.head, "--"))
+        self._overlays: dict[str, dict[str, bytes | None] | None] = {}
+
+    def is_tracked(self, rel: str) -> bool:
+        return os.fsencode(rel) in self.tracked
+
+    def overlay(self, sha: str) -> dict[str, bytes | None] | None:
+        """What to lay over the worktree to read commit `sha` (a full object id),
+        or None where the worktree cannot stand in for it."""
+        if sha not in self._overlays:
+            self._overlays[sha] = self._overlay(sha)
+        return self._overlays[sha]
+
+    def _overlay(self, sha: str) -> dict[str, bytes | None] | None:
+        if not self.exact or self.head is None:
             return None
-    differing = [os.fsdecode(p) for p in gitrun.out(
-        root, "diff-index", "-z", "--name-only", "--no-renames", sha, "--").split(b"\0") if p]
-    untracked = [os.fsdecode(p) for p in gitrun.out(
-        root, "ls-files", "-z", "--others", "--", ":(glob)**/*.[ch]").split(b"\0") if p]
-    if len(differing) > MAX_DIFFERING:
-        return None
-    overlay: dict[str, bytes | None] = dict.fromkeys(untracked)
-    if not differing:
+        differing = set(self.dirty)
+        if sha != self.head:
+            differing |= _names(gitrun.out(self.root, "diff-tree", "-r", "-z", "--name-only",
+                                           "--no-renames", sha, self.head, "--"))
+        if len(differing) > MAX_DIFFERING:
+            return None
+        paths = sorted(differing)
+        overlay: dict[str, bytes | None] = dict.fromkeys(paths)  # gone, a link, a submodule
+        if paths:
+            entries = _entries(self.root, sha, paths)
+            overlay.update(read_blobs(self.root, [
+                (path, entries[path][1]) for path in paths
+                if path in entries and entries[path][0] in _REGULAR]))
         return overlay
-    entries = _entries(root, sha, differing)
-    wanted = [(path, entries[path][1]) for path in differing
-              if path in entries and entries[path][0] in _REGULAR]
-    overlay.update(dict.fromkeys(differing))  # gone, a link or a submodule at sha: no file
-    overlay.update(read_blobs(root, wanted))
-    return overlay
+
+
+def _names(out: bytes) -> set[str]:
+    return {os.fsdecode(p) for p in out.split(b"\0") if p}
 
 
 def _entries(root: Path, sha: str, paths: list[str]) -> dict[str, tuple[bytes, str]]:
@@ -64,7 +92,8 @@ def _entries(root: Path, sha: str, paths: list[str]) -> dict[str, tuple[bytes, s
 
 
 def read_blobs(root: Path, wanted: list[tuple[str, str]]) -> dict[str, bytes]:
-    """Contents of blobs by path, read by object id through one `git cat-file --batch`."""
+    """Contents of blobs by path, read by object id through one `git cat-file --batch`,
+    each reply checked against the id asked for."""
     if not wanted:
         return {}
     request = b"".join(f"{oid}\n".encode() for _, oid in wanted)

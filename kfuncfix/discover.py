@@ -110,3 +110,17 @@ def _run(files: TreeFiles, conventions: Conventions, macros: frozenset[str],
         unreadable=reader.unreadable,
         rev=files.rev,
     )
+
+
+def discover_in(
+    files: TreeFiles,
+    tags: frozenset[str] = DEFAULT_TAGS,
+    wrappers: frozenset[str] = DEFAULT_WRAPPERS,
+    macros: frozenset[str] = DEFAULT_MACROS,
+) -> TreeIndex:
+    """`discover` through a caller's own file layer (`check --git` reads each commit
+    as the worktree with what differs laid over it, see `kfuncfix.commitscope`)."""
+    try:
+        return _run(files, Conventions(tags, wrappers), macros, lambda _: None)
+    finally:
+        files.close()

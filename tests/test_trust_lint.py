@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kfuncfix.commitlint import full_plans, lint_range, worktree_plans
+from kfuncfix.commitlint import full_plans, lint_range
+from kfuncfix.commitscope import scoped_plans
 from tests.conftest import git_init
 from tests.rewrite_helper import kfunc_source, small_tree
 
@@ -132,7 +133,7 @@ def test_worktree_view_equals_reading_each_revision(tree: Path) -> None:
     want = [(c.commit.sha, c.findings)
             for c in lint_range(tree, "HEAD~2..HEAD", full_plans(tree, ()))]
     got = [(c.commit.sha, c.findings)
-           for c in lint_range(tree, "HEAD~2..HEAD", worktree_plans(tree, ()))]
+           for c in lint_range(tree, "HEAD~2..HEAD", lambda cs: scoped_plans(tree, (), cs))]
     assert got == want and sum(len(f) for _, f in got) == 1
 
 

@@ -24,7 +24,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kfuncfix.commitlint import full_plans, lint_patch, lint_range, worktree_plans
+from kfuncfix.commitlint import full_plans, lint_patch, lint_range
+from kfuncfix.commitscope import scoped_plans
 from kfuncfix.lint import Finding, findings
 from kfuncfix.pipeline import Request, run_plan
 from kfuncfix.sample import __file__ as SAMPLE_INIT
@@ -186,7 +187,7 @@ def test_every_new_untagged_kfunc_is_reported(plan: list[tuple[object, ...]]) ->
         span = f"{base}..HEAD"
         if history.git("rev-list", span).strip() == b"":
             return  # every step was skipped
-        fast = lint_range(root, span, worktree_plans(root, ()))
+        fast = lint_range(root, span, lambda cs: scoped_plans(root, (), cs))
         reference = lint_range(root, span, full_plans(root, ()))
         assert [(c.commit, c.findings) for c in fast] == [
             (c.commit, c.findings) for c in reference]

@@ -170,9 +170,11 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
     unreadable = False
     note = None
     if git_rev is not None:
-        from kfuncfix.commitlint import lint_range, worktree_plans
+        from kfuncfix.commitlint import lint_range
+        from kfuncfix.commitscope import scoped_plans
 
-        linted = lint_range(tree.resolve(), git_rev, worktree_plans(tree, rule_names, load_index),
+        linted = lint_range(tree.resolve(), git_rev,
+                            lambda listed: scoped_plans(tree, rule_names, listed, load_index),
                             fmt == "json")
         for one in linted:
             blocks.append((one.title, one.findings))

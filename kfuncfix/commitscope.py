@@ -1,0 +1,166 @@
+"""`check --git` at the cost of what the commits touch.
+
+A commit's findings can only come from what it changes: set entries and
+registrations in its files, and definitions in its files of kfuncs registered
+anywhere.  So the trees of a range (each commit and its parents) are indexed
+with the search for sets limited to a scope: the files the range touches, and
+the files that name a function defined in them (where a set may register it).
+Everything else discovery searches for (definitions and declarations by name,
+the headers defining the rules' macros) it searches in the whole tree as
+before, each search done once for the whole range on the worktree
+(`kfuncfix.commitview`: each commit is the worktree with what differs laid
+over it) and corrected for the files a view replaces.
+
+The findings equal those of indexing each whole tree at each revision
+(`commitlint.full_plans`, kept as the reference: tests compare both).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from kfuncfix.commitview import Views
+from kfuncfix.commitwalk import Commit
+from kfuncfix.discover import discover_in
+from kfuncfix.model import TreeIndex
+from kfuncfix.pipeline import Conventions, IndexLoader, Planned, Request, run_plan
+from kfuncfix.source.scan import scan
+from kfuncfix.treefiles import FILE_SETS, TreeFiles, _as_regex, in_scope
+
+# (pattern, file set, whole words) -> files of the worktree that match
+GrepMemo = dict[tuple[object, str, bool], list[str]]
+
+
+class ScopedFiles(TreeFiles):
+    """The worktree read as one commit (an overlay), whose search for sets and
+    registrations (discovery's only search of .c files that is neither by word nor
+    by regex) looks at `scope` only; its other searches cover the whole worktree,
+    shared through `memo` by every view of the range."""
+
+    def __init__(self, root: Path, overlay: dict[str, bytes | None], views: Views,
+                 scope: frozenset[str], memo: GrepMemo) -> None:
+        super().__init__(root, overlay)
+        self.views = views
+        self.scope = scope
+        self.memo = memo
+
+    def kind(self, rel: str) -> str | None:
+        # An untracked file is in no commit.
+        if rel not in self.overlay and not self.views.is_tracked(rel):
+            return None
+        return super().kind(rel)
+
+    def grep_start(self, pattern: str | Sequence[str], files: str = "all",
+                   whole_words: bool = False) -> Callable[[], list[str]]:
+        regex = re.compile(_as_regex(pattern, whole_words).encode(), re.M)
+        wanted = FILE_SETS[files]
+        if files == "c" and not whole_words and not isinstance(pattern, str):
+            # The search for sets and registrations: the scope's files, as this view has them.
+            found = sorted(f for f in self.scope if in_scope(f) and wanted(f)
+                           and self._has(f, regex))
+            return lambda: found
+        # The worktree's answer holds for every file this view does not replace.
+        worktree = _grep(self.root, self.memo, pattern, files, whole_words)
+        found = sorted({*(f for f in worktree if f not in self.overlay),
+                        *(f for f, data in self.overlay.items() if data is not None
+                          and in_scope(f) and wanted(f) and regex.search(data))})
+        return lambda: found
+
+    def _has(self, rel: str, regex: re.Pattern[bytes]) -> bool:
+        try:
+            return self.exists(rel) and regex.search(self.read(rel)) is not None
+        except OSError:
+            return False
+
+
+def scoped_plans(tree: Path, rule_names: tuple[str, ...], commits: list[Commit],
+                 load: IndexLoader | None = None) -> Callable[[str], Planned]:
+    """Plans of the trees of `commits` and their parents, indexed within their scope
+    (see the module docstring); a tree the worktree cannot stand in for is read at
+    its revision, whole."""
+    root = tree.resolve()
+    views = Views(root)
+    memo: GrepMemo = {}
+    scope = _scope(root, views, commits, memo)
+
+    def plan_at(sha: str) -> Planned:
+        overlay = views.overlay(sha)
+        if overlay is None:
+            return run_plan(Request(tree, rule_names, rev=sha, lint=True), load)
+
+        def index(_tree: Path, _overlay: object, _rev: object,
+                  conventions: Conventions) -> TreeIndex:
+            assert overlay is not None
+            files = ScopedFiles(root, overlay, views, scope, memo)
+            return discover_in(files, conventions.tags, conventions.wrappers,
+                               conventions.macros)
+
+        return run_plan(Request(tree, rule_names, overlay=overlay, lint=True), index)
+
+    return plan_at
+
+
+def _scope(root: Path, views: Views, commits: list[Commit], memo: GrepMemo) -> frozenset[str]:
+    """The files the commits touch, and the .c files naming a function whose
+    definition a commit adds, removes or changes the header of (relative to any
+    parent): only those can become, or stop being, an untagged kfunc."""
+    touched = {p for c in commits for p in c.paths if in_scope(p)}
+    headers: dict[tuple[str, str], dict[str, list[bytes]]] = {}
+
+    def defined(sha: str, rel: str) -> dict[str, list[bytes]]:
+        """Name -> the header texts of its definitions in rel at sha."""
+        if (sha, rel) not in headers:
+            overlay = views.overlay(sha) or {}
+            data = overlay[rel] if rel in overlay else _worktree(root, views, rel)
+            found: dict[str, list[bytes]] = {}
+            if data is not None:
+                for f in scan(rel, data).functions:
+                    found.setdefault(f.name, []).append(data[f.start:f.brace])
+            headers[sha, rel] = found
+        return headers[sha, rel]
+
+    names: set[str] = set()
+    for c in commits:
+        for rel in c.paths:
+            if not in_scope(rel):
+                continue
+            mine = defined(c.sha, rel)
+            for parent in c.parents or ("",):
+                theirs = defined(parent, rel) if parent else {}
+                names.update(n for n in mine.keys() | theirs.keys()
+                             if sorted(mine.get(n, [])) != sorted(theirs.get(n, [])))
+    if not names:
+        return frozenset(touched)
+    naming = set(_grep(root, memo, sorted(names), "c", True))
+    # Files a view replaces are searched in each version of them.
+    word = re.compile(_as_regex(sorted(names), True).encode(), re.M)
+    for sha in {s for c in commits for s in (c.sha, *c.parents)}:
+        for rel, data in (views.overlay(sha) or {}).items():
+            if data is not None and in_scope(rel) and rel.endswith(".c") and word.search(data):
+                naming.add(rel)
+    return frozenset(touched | naming)
+
+
+def _grep(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files: str,
+          whole_words: bool) -> list[str]:
+    """The files of the worktree that match, searched once per run.  Many words are
+    searched as one PCRE alternation: git grep -F with a hundred words takes 20
+    times the CPU."""
+    key = (pattern if isinstance(pattern, str) else tuple(pattern), files, whole_words)
+    if key not in memo:
+        memo[key] = TreeFiles(root).grep(
+            pattern if isinstance(pattern, str) else _as_regex(pattern, whole_words), files)
+    return memo[key]
+
+
+def _worktree(root: Path, views: Views, rel: str) -> bytes | None:
+    if not views.is_tracked(rel):
+        return None
+    try:
+        path = root / rel
+        return None if os.path.islink(path) else path.read_bytes()
+    except OSError:
+        return None
