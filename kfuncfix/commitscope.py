@@ -47,6 +47,12 @@ class ScopedFiles(TreeFiles):
         self.scope = scope
         self.memo = memo
 
+    def gitlinks(self) -> list[str]:
+        # The worktree's submodules, as every view of the run has them: listed once.
+        if self.views.gitlinks is None:
+            self.views.gitlinks = super().gitlinks()
+        return self.views.gitlinks
+
     def kind(self, rel: str) -> str | None:
         # An untracked file is in no commit.
         if rel not in self.overlay and not self.views.is_tracked(rel):

@@ -35,7 +35,9 @@ class Views:
         entries = [e for e in listing.split(b"\0") if e]
         # H: an ordinary entry; S (skip-worktree), lowercase (assume-unchanged) and the
         # other tags are entries the worktree does not hold as git has them.
-        self.exact = all(e.startswith(b"H ") for e in entries)
+        # A tree below the top of its repository: paths would not line up with git's.
+        self.exact = (all(e.startswith(b"H ") for e in entries)
+                      and gitrun.text(root, "rev-parse", "--show-prefix") == "")
         self.tracked = frozenset(e[2:] for e in entries)
         self.head = gitrun.resolve_commit(root, "HEAD")
         self.dirty: set[str] = set()
@@ -43,6 +45,7 @@ class Views:
             self.dirty = _names(gitrun.out(root, "diff-index", "-z", "--name-only",
                                            "--no-renames", self.head, "--"))
         self._overlays: dict[str, dict[str, bytes | None] | None] = {}
+        self.gitlinks: list[str] | None = None  # the worktree's submodules, once asked
 
     def is_tracked(self, rel: str) -> bool:
         return os.fsencode(rel) in self.tracked
