@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kfuncfix.commitscope import Report, scoped_patch_plans
 from kfuncfix.commitwalk import Commit, commits
 from kfuncfix.lint import Finding, findings
 from kfuncfix.patchcheck import apply_in_memory
@@ -83,11 +84,18 @@ def brought(added: dict[str, set[int]], run: Planned, parents: list[Planned],
 
 
 def lint_patch(tree: Path, rule_names: tuple[str, ...], patch_text: bytes,
-               load: IndexLoader | None = None, with_fix: bool = False) -> Linted:
-    """`check --patch`: what the patch brings to the tree, applied already or not."""
+               report: Report | None = None, with_fix: bool = False,
+               whole: bool = False) -> Linted:
+    """`check --patch`: what the patch brings to the tree, applied already or not.
+    The trees before and after are indexed within the patch's scope
+    (`kfuncfix.commitscope`); `whole` indexes them whole (the reference)."""
     patched = apply_in_memory(tree, patch_text)
-    run = run_plan(Request(tree, rule_names, overlay=patched.overlay, lint=True), load)
-    before = run_plan(Request(tree, rule_names, overlay=patched.before, lint=True))
+    if whole:
+        run = run_plan(Request(tree, rule_names, overlay=patched.overlay, lint=True))
+        before = run_plan(Request(tree, rule_names, overlay=patched.before, lint=True))
+    else:
+        run, before = scoped_patch_plans(tree, rule_names, patched.before, patched.overlay,
+                                         report)
     return Linted(None, brought(patched.added_lines, run, [before], with_fix), run)
 
 

@@ -26,12 +26,14 @@ from kfuncfix.commitview import Views
 from kfuncfix.commitwalk import Commit
 from kfuncfix.discover import discover_in
 from kfuncfix.model import TreeIndex
-from kfuncfix.pipeline import Conventions, IndexLoader, Planned, Request, run_plan
+from kfuncfix.pipeline import Conventions, Planned, Request, run_plan
 from kfuncfix.source.scan import scan
 from kfuncfix.treefiles import FILE_SETS, TreeFiles, _as_regex, in_scope
 
 # (pattern, file set, whole words) -> files of the worktree that match
 GrepMemo = dict[tuple[object, str, bool], list[str]]
+# Shown each index the user's command is about (the CLI prints its warnings).
+Report = Callable[[TreeIndex], None]
 
 
 class ScopedFiles(TreeFiles):
@@ -40,7 +42,7 @@ class ScopedFiles(TreeFiles):
     by regex) looks at `scope` only; its other searches cover the whole worktree,
     shared through `memo` by every view of the range."""
 
-    def __init__(self, root: Path, overlay: dict[str, bytes | None], views: Views,
+    def __init__(self, root: Path, overlay: dict[str, bytes | None], views: Views | None,
                  scope: frozenset[str], memo: GrepMemo) -> None:
         super().__init__(root, overlay)
         self.views = views
@@ -49,13 +51,16 @@ class ScopedFiles(TreeFiles):
 
     def gitlinks(self) -> list[str]:
         # The worktree's submodules, as every view of the run has them: listed once.
+        if self.views is None:
+            return super().gitlinks()
         if self.views.gitlinks is None:
             self.views.gitlinks = super().gitlinks()
         return self.views.gitlinks
 
     def kind(self, rel: str) -> str | None:
-        # An untracked file is in no commit.
-        if rel not in self.overlay and not self.views.is_tracked(rel):
+        # An untracked file is in no commit (views None: the worktree as it is).
+        if self.views is not None and rel not in self.overlay \
+                and not self.views.is_tracked(rel):
             return None
         return super().kind(rel)
 
@@ -83,71 +88,111 @@ class ScopedFiles(TreeFiles):
 
 
 def scoped_plans(tree: Path, rule_names: tuple[str, ...], commits: list[Commit],
-                 load: IndexLoader | None = None) -> Callable[[str], Planned]:
+                 report: Report | None = None) -> Callable[[str], Planned]:
     """Plans of the trees of `commits` and their parents, indexed within their scope
     (see the module docstring); a tree the worktree cannot stand in for is read at
-    its revision, whole."""
+    its revision, whole.  `report` is shown the index of each commit (not of the
+    parents: their problems are not the commits')."""
     root = tree.resolve()
     views = Views(root)
     memo: GrepMemo = {}
     scope = _scope(root, views, commits, memo)
+    mine = {c.sha for c in commits}
 
     def plan_at(sha: str) -> Planned:
         overlay = views.overlay(sha)
         if overlay is None:
-            return run_plan(Request(tree, rule_names, rev=sha, lint=True), load)
-
-        def index(_tree: Path, _overlay: object, _rev: object,
-                  conventions: Conventions) -> TreeIndex:
-            assert overlay is not None
-            files = ScopedFiles(root, overlay, views, scope, memo)
-            return discover_in(files, conventions.tags, conventions.wrappers,
-                               conventions.macros)
-
-        return run_plan(Request(tree, rule_names, overlay=overlay, lint=True), index)
+            run = run_plan(Request(tree, rule_names, rev=sha, lint=True))
+        else:
+            run = _scoped_plan(tree, rule_names, ScopedFiles(root, overlay, views, scope, memo))
+        if report is not None and sha in mine:
+            report(run.index)
+        return run
 
     return plan_at
+
+
+def _scoped_plan(tree: Path, rule_names: tuple[str, ...], files: ScopedFiles) -> Planned:
+    def index(_tree: Path, _overlay: object, _rev: object,
+              conventions: Conventions) -> TreeIndex:
+        return discover_in(files, conventions.tags, conventions.wrappers, conventions.macros)
+
+    return run_plan(Request(tree, rule_names, overlay=files.overlay, lint=True), index)
 
 
 def _scope(root: Path, views: Views, commits: list[Commit], memo: GrepMemo) -> frozenset[str]:
     """The files the commits touch, and the .c files naming a function whose
     definition a commit adds, removes or changes the header of (relative to any
     parent): only those can become, or stop being, an untagged kfunc."""
-    touched = {p for c in commits for p in c.paths if in_scope(p)}
-    headers: dict[tuple[str, str], dict[str, list[bytes]]] = {}
 
-    def defined(sha: str, rel: str) -> dict[str, list[bytes]]:
-        """Name -> the header texts of its definitions in rel at sha."""
-        if (sha, rel) not in headers:
-            overlay = views.overlay(sha) or {}
-            data = overlay[rel] if rel in overlay else _worktree(root, views, rel)
+    def version(sha: str, rel: str) -> bytes | None:
+        overlay = views.overlay(sha) or {}
+        return overlay[rel] if rel in overlay else _worktree(root, rel, views)
+
+    pairs = [(rel, version(parent, rel) if parent else None, version(c.sha, rel))
+             for c in commits for rel in c.paths if in_scope(rel)
+             for parent in c.parents or ("",)]
+    overlays = [views.overlay(s) or {} for s in {s for c in commits for s in (c.sha, *c.parents)}]
+    return _scope_of(root, pairs, overlays, memo)
+
+
+def _scope_of(root: Path, pairs: list[tuple[str, bytes | None, bytes | None]],
+              overlays: list[dict[str, bytes | None]], memo: GrepMemo) -> frozenset[str]:
+    """The touched files (each as (path, before, after)) and the .c files that name a
+    function whose definitions differ between before and after, in the worktree or
+    in any of the `overlays` laid over it."""
+    touched = {rel for rel, _, _ in pairs}
+    headers: dict[tuple[str, bytes], dict[str, list[bytes]]] = {}
+
+    def defined(rel: str, data: bytes | None) -> dict[str, list[bytes]]:
+        """Name -> the header texts of its definitions in this version of rel."""
+        if data is None:
+            return {}
+        if (rel, data) not in headers:
             found: dict[str, list[bytes]] = {}
-            if data is not None:
-                for f in scan(rel, data).functions:
-                    found.setdefault(f.name, []).append(data[f.start:f.brace])
-            headers[sha, rel] = found
-        return headers[sha, rel]
+            for f in scan(rel, data).functions:
+                found.setdefault(f.name, []).append(data[f.start:f.brace])
+            headers[rel, data] = found
+        return headers[rel, data]
 
     names: set[str] = set()
-    for c in commits:
-        for rel in c.paths:
-            if not in_scope(rel):
-                continue
-            mine = defined(c.sha, rel)
-            for parent in c.parents or ("",):
-                theirs = defined(parent, rel) if parent else {}
-                names.update(n for n in mine.keys() | theirs.keys()
-                             if sorted(mine.get(n, [])) != sorted(theirs.get(n, [])))
+    for rel, before, after in pairs:
+        old, new = defined(rel, before), defined(rel, after)
+        names.update(n for n in old.keys() | new.keys()
+                     if sorted(old.get(n, [])) != sorted(new.get(n, [])))
     if not names:
         return frozenset(touched)
     naming = set(_grep(root, memo, sorted(names), "c", True))
-    # Files a view replaces are searched in each version of them.
+    # Files an overlay replaces are searched in each version of them.
     word = re.compile(_as_regex(sorted(names), True).encode(), re.M)
-    for sha in {s for c in commits for s in (c.sha, *c.parents)}:
-        for rel, data in (views.overlay(sha) or {}).items():
+    for overlay in overlays:
+        for rel, data in overlay.items():
             if data is not None and in_scope(rel) and rel.endswith(".c") and word.search(data):
                 naming.add(rel)
     return frozenset(touched | naming)
+
+
+def scoped_patch_plans(tree: Path, rule_names: tuple[str, ...],
+                       before: dict[str, bytes | None], after: dict[str, bytes | None],
+                       report: Report | None = None) -> tuple[Planned, Planned]:
+    """`check --patch`: the plans of the tree before and after the patch (each an
+    overlay on the worktree as it is), indexed within the patch's scope."""
+    root = tree.resolve()
+    memo: GrepMemo = {}
+    touched = sorted(rel for rel in before.keys() | after.keys() if in_scope(rel))
+
+    def version(overlay: dict[str, bytes | None], rel: str) -> bytes | None:
+        return overlay[rel] if rel in overlay else _worktree(root, rel, None)
+
+    pairs = [(rel, version(before, rel), version(after, rel)) for rel in touched]
+    scope = _scope_of(root, pairs, [before, after], memo)
+
+    after_run = _scoped_plan(tree, rule_names, ScopedFiles(root, after, None, scope, memo))
+    if report is not None:
+        report(after_run.index)
+    before_run = _scoped_plan(tree, rule_names, ScopedFiles(root, before, None, scope, memo))
+    return after_run, before_run
+
 
 
 def _grep(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files: str,
@@ -162,8 +207,8 @@ def _grep(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files: str,
     return memo[key]
 
 
-def _worktree(root: Path, views: Views, rel: str) -> bytes | None:
-    if not views.is_tracked(rel):
+def _worktree(root: Path, rel: str, views: Views | None) -> bytes | None:
+    if views is not None and not views.is_tracked(rel):
         return None
     try:
         path = root / rel

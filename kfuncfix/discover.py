@@ -120,6 +120,10 @@ def discover_in(
 ) -> TreeIndex:
     """`discover` through a caller's own file layer (`check --git` reads each commit
     as the worktree with what differs laid over it, see `kfuncfix.commitscope`)."""
+    if not looks_like_kernel_tree(files.root):
+        files.close()
+        raise KfuncfixError(f"{files.root}: not a kernel tree (no Kconfig, Kbuild, "
+                            "include/linux or kbuild Makefile)")
     try:
         return _run(files, Conventions(tags, wrappers), macros, lambda _: None)
     finally:

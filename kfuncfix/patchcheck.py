@@ -12,6 +12,7 @@ before any file is copied or read; a link the patch itself makes is not read.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -87,7 +88,12 @@ def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
         before, after = scratch / "before", scratch / "after"
         before.mkdir()
         after.mkdir()
-        if _copy(root, sources, before):
+        # A file the patch creates that the tree has already: git apply in the tree
+        # would refuse it, so must the copies.
+        created = [dst for pf, (src, dst) in zip(patch, names, strict=True)
+                   if pf.is_added_file or (not pf.is_removed_file and src != dst)]
+        exists = next((rel for rel in created if os.path.lexists(root / rel)), None)
+        if exists is None and _copy(root, sources, before):
             old = {rel: (before / rel).read_bytes() for rel in sources}
             forward = gitrun.run(before, "apply", "--whitespace=nowarn", "-",
                                  input=patch_text, env=env, check=False)
@@ -97,6 +103,8 @@ def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
                 overlay.update(new)
                 return PatchedTree(overlay, _added(scratch, _pairs(patch, names, old, new)))
             why = forward.message
+        elif exists is not None:
+            why = f"{exists}: already exists in the tree"
         else:
             why = "a file it changes is not in the tree"
         if _copy(root, targets, after):

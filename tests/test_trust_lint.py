@@ -205,3 +205,15 @@ def test_patch_of_a_registration_alone_is_reported(tree: Path) -> None:
     git(tree, "reset", "-q", "--hard", "HEAD~1")
     fresh = run("-q", "check", "--patch", "-", cwd=tree, stdin=patch)
     assert (fresh.returncode, fresh.stdout) == (1, applied.stdout)
+
+
+def test_applied_patch_that_creates_a_file_is_read_as_applied(tree: Path) -> None:
+    """A patch creating a file the tree has already is applied, not applied again on
+    a copy: its kfunc, registered by a later commit, is reported."""
+    _branch_commit(tree, "kernel/def.c", "\nint bpf_later(int a)\n{\n\treturn a;\n}\n",
+                   "define")
+    patch = _patch(tree)
+    _branch_commit(tree, "kernel/reg.c", kfunc_source("", ["bpf_later"], "later_ids"),
+                   "register")
+    result = run("-q", "check", "--patch", "-", cwd=tree, stdin=patch)
+    assert result.returncode == 1 and "bpf_later is not tagged" in errors(result)[0]

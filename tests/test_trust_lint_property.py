@@ -170,6 +170,13 @@ def tree_untagged(root: Path) -> set[str]:
     return untagged(findings(run.index, run.plan))
 
 
+def _lint_patch(root: Path, patch: bytes) -> list[Finding]:
+    """check --patch, whose scoped indexes must find what whole ones find."""
+    found = lint_patch(root, (), patch).findings
+    assert found == lint_patch(root, (), patch, whole=True).findings
+    return found
+
+
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(steps)
@@ -204,10 +211,10 @@ def test_every_new_untagged_kfunc_is_reported(plan: list[tuple[object, ...]]) ->
             else:
                 patch = history.git("format-patch", "-1", "--stdout", c.commit.sha)
             patches.append((c.commit.parents[0], patch))
-            on_tip |= untagged(lint_patch(root, (), patch).findings)
+            on_tip |= untagged(_lint_patch(root, patch))
         for parent, patch in patches:
             history.git("checkout", "-q", "--detach", parent)
-            on_parent |= untagged(lint_patch(root, (), patch).findings)
+            on_parent |= untagged(_lint_patch(root, patch))
         history.git("checkout", "-q", "master")
         assert new <= on_tip, (plan, new - on_tip)
         assert new <= on_parent, (plan, new - on_parent)

@@ -37,13 +37,19 @@ def load_index(
     `conventions` (from the rules, see `kfuncfix.pipeline`) say which words mark
     a kfunc definition and which macros' headers to read; default: the tag rule's.
     """
-    verbose = global_flag("verbose")
     status = StatusLine(enabled=sys.stderr.isatty() and not global_flag("quiet"))
     words = conventions or Conventions()
     try:
         index = discover(tree, overlay, status, rev, words.tags, words.wrappers, words.macros)
     finally:
         status.clear()
+    report_index(index)
+    return index
+
+
+def report_index(index: TreeIndex) -> None:
+    """An index's warnings and notes on stderr, as every command says them."""
+    verbose = global_flag("verbose")
     # File-level problems are warnings (all of them with --verbose); a file
     # discovery needed but could not read makes the result incomplete: say so.
     # Prototypes pycparser could not parse only matter to the curious.
@@ -56,7 +62,6 @@ def load_index(
     if index.unreadable:
         click.echo(f"kfuncfix: warning: {len(index.unreadable)} file(s) could not be read; "
                    "the result below is incomplete", err=True)
-    return index
 
 
 class StatusLine:
@@ -174,7 +179,7 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
         from kfuncfix.commitscope import scoped_plans
 
         linted = lint_range(tree.resolve(), git_rev,
-                            lambda listed: scoped_plans(tree, rule_names, listed, load_index),
+                            lambda listed: scoped_plans(tree, rule_names, listed, report_index),
                             fmt == "json")
         for one in linted:
             blocks.append((one.title, one.findings))
@@ -184,7 +189,7 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
     elif patch_file is not None:
         from kfuncfix.commitlint import lint_patch
 
-        one = lint_patch(tree, rule_names, patch_file.read(), load_index, fmt == "json")
+        one = lint_patch(tree, rule_names, patch_file.read(), report_index, fmt == "json")
         blocks.append((one.title, one.findings))
         run = one.run
         unreadable = bool(run.index.unreadable)
