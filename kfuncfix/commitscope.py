@@ -57,6 +57,10 @@ class ScopedFiles(TreeFiles):
             self.views.gitlinks = super().gitlinks()
         return self.views.gitlinks
 
+    def sparse_skipped(self) -> list[str]:
+        # A view exists only for a worktree without skip-worktree entries.
+        return [] if self.views is not None else super().sparse_skipped()
+
     def kind(self, rel: str) -> str | None:
         # An untracked file is in no commit (views None: the worktree as it is).
         if self.views is not None and rel not in self.overlay \
