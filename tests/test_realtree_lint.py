@@ -2,13 +2,15 @@
 each revision whole finds, at a cost near that of what the commits touch.
 
 Prints the ratios of `check --git` over 1 and 5 commits to one whole-tree
-`check` (best of two runs each, same tree, same run).  The issue's targets are
-0.5x and 1.25x; the assertions allow for a loaded 2-core machine.
+`check` (best of two runs each, same tree, same run), wall and CPU time.  The
+issue's targets are 0.5x and 1.25x; the assertions (on CPU time) hold what
+this path reaches without the index cache.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -25,15 +27,19 @@ pytestmark = pytest.mark.realtree
 ENV = dict(os.environ, PYTHONPATH=str(REPO))
 
 
-def _best(tree: Path, *args: str) -> float:
-    times = []
+def _best(tree: Path, *args: str) -> tuple[float, float]:
+    """Best wall and best CPU seconds (user + sys, git's processes included) of two runs."""
+    walls, cpus = [], []
     for _ in range(2):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "kfuncfix", "-q", "check", *args, "."],
                               cwd=tree, env=ENV, capture_output=True)
-        times.append(time.perf_counter() - start)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         assert done.returncode in (0, 1), done.stderr
-    return min(times)
+    return min(walls), min(cpus)
 
 
 def test_check_git_on_72_equals_reading_each_revision_and_costs_what_it_touches(
@@ -53,10 +59,15 @@ def test_check_git_on_72_equals_reading_each_revision_and_costs_what_it_touches(
     whole = _best(tree)
     one = _best(tree, "--git", "HEAD~5")
     five = _best(tree, "--git", "HEAD~5..HEAD")
-    print(f"\n7.2: check {whole:.2f} s; check --git over 1 commit {one:.2f} s "
-          f"({one / whole:.2f}x), over 5 commits {five:.2f} s ({five / whole:.2f}x)")
-    assert one <= 2.0 * whole
-    assert five <= 2.5 * whole
+    print(f"\n7.2 wall: check {whole[0]:.2f} s; check --git over 1 commit {one[0]:.2f} s "
+          f"({one[0] / whole[0]:.2f}x), over 5 commits {five[0]:.2f} s "
+          f"({five[0] / whole[0]:.2f}x)\n7.2 cpu: check {whole[1]:.2f} s; 1 commit "
+          f"{one[1]:.2f} s ({one[1] / whole[1]:.2f}x), 5 commits {five[1]:.2f} s "
+          f"({five[1] / whole[1]:.2f}x)")
+    # CPU, not wall time: the machines this runs on are shared.  Reading each
+    # revision whole (commitlint.full_plans, the old path) took 2x for one commit.
+    assert one[1] <= 1.5 * whole[1]
+    assert five[1] <= 2.5 * whole[1]
 
 
 def _line(tree: Path, text: str) -> int:
