@@ -2,6 +2,7 @@
 
     python benchmarks/bench_discovery.py [TREE ...] [--version V ...] [--runs N]
                                          [--command "diff --stat" ...] [--no-cache-rows]
+                                         [--check-git]
 
 The baseline is the search a developer would type to find the files holding
 kfunc sets, `git grep -l -E 'BTF_ID_FLAGS|BTF_SET8_START|BTF_KFUNCS_START'`.
@@ -12,6 +13,9 @@ printed, then a Markdown table of the medians.  Default trees: the matrix,
 Debian's linux-source 5.10, 6.1, 6.12 and 7.2, got through
 scripts/fetch-linux-source.sh into $KFUNCFIX_TEST_CACHE (default
 /var/tmp/kfuncfix-cache); a version that cannot be had is left out with a note.
+With --check-git, each tree also gets a scratch worktree with 15 commits
+(tests/lint_series.py) where `check --git` over 1, 5 and 15 commits is timed
+against `git grep` and a whole-tree `check` in the same run.
 This is a benchmark, not a test: it never fails on a slow machine.
 
 The index cache (kfuncfix.indexcache) gets three rows of `list`: a cold cache
@@ -152,6 +156,8 @@ def main() -> int:
                         help=f"a matrix tree by version, fetched if needed (default: all of "
                              f"{', '.join(MATRIX)} when no TREE is given; repeatable)")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--check-git", action="store_true",
+                        help="also time check --git over 1, 5 and 15 new commits")
     parser.add_argument("--command", action="append",
                         help='kfuncfix command to time, with a warm index cache (default: '
                              '"list" with --no-cache-rows; repeatable)')
@@ -186,7 +192,40 @@ def main() -> int:
                 print(f"  kfuncfix {command:<30} {got.wall:7.3f} s  cpu {got.cpu:6.2f} s  "
                       f"{got.wall / base.wall:5.2f}x git grep  peak {got.peak_mb:.0f} MB")
     print("\n" + table(rows, trees, results))
+    if args.check_git:
+        for tree in trees:
+            check_git(tree, args.runs)
     return 0
+
+
+def check_git(repo: Path, runs: int) -> None:
+    """`check --git` over 1, 5 and 15 commits made in a scratch worktree of repo."""
+    import tempfile
+
+    sys.path.insert(0, str(REPO))
+    from tests.lint_series import make_commits
+
+    with tempfile.TemporaryDirectory(prefix="kfuncfix-bench-") as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "-q", "--detach", str(tree),
+                        "HEAD"], check=True)
+        try:
+            make_commits(tree, 15)
+            base = measure(BASELINE, tree, runs)
+            print(f"\n{repo} + 15 commits\n  {'git grep -l -E ...':<34} {base.wall:7.3f} s")
+            whole = measure([sys.executable, "-m", "kfuncfix", "check", "."], tree, runs)
+            print(f"  {'kfuncfix check':<34} {whole.wall:7.3f} s  "
+                  f"{whole.wall / base.wall:5.2f}x git grep")
+            for count in (1, 5, 15):
+                cmd = [sys.executable, "-m", "kfuncfix", "check", "--git",
+                       f"HEAD~{count}..HEAD", "."]
+                got = measure(cmd, tree, runs)
+                print(f"  {f'kfuncfix check --git ({count} commits)':<34} {got.wall:7.3f} s  "
+                      f"{got.wall / base.wall:5.2f}x git grep  "
+                      f"{got.wall / whole.wall:5.2f}x check  cpu {got.cpu:6.2f} s")
+        finally:
+            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", str(tree)],
+                           check=False)
 
 
 if __name__ == "__main__":

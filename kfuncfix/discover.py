@@ -138,3 +138,21 @@ def _passes(files: TreeFiles, reader: Reader, facts: Facts, macros: frozenset[st
         unreadable=reader.unreadable,
         rev=files.rev,
     )
+
+
+def discover_in(
+    files: TreeFiles,
+    tags: frozenset[str] = DEFAULT_TAGS,
+    wrappers: frozenset[str] = DEFAULT_WRAPPERS,
+    macros: frozenset[str] = DEFAULT_MACROS,
+) -> TreeIndex:
+    """`discover` through a caller's own file layer (`check --git` reads each commit
+    as the worktree with what differs laid over it, see `kfuncfix.commitscope`)."""
+    if not looks_like_kernel_tree(files.root):
+        files.close()
+        raise KfuncfixError(f"{files.root}: not a kernel tree (no Kconfig, Kbuild, "
+                            "include/linux or kbuild Makefile)")
+    try:
+        return _run(files, Conventions(tags, wrappers), macros, lambda _: None, False)
+    finally:
+        files.close()

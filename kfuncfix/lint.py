@@ -11,15 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from unidiff.errors import UnidiffParseError
-from unidiff.patch import PatchSet
-
-from kfuncfix import gitrun
 from kfuncfix.engine import FileChange, Plan, Result, apply_edits
-from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import KFUNC, IdSet, Kfunc, TreeIndex
 from kfuncfix.outputs.diff import unified_diff
 from kfuncfix.pathquote import quote_path
@@ -116,57 +110,6 @@ class _Touched:
         return any(s.end_span is not None and any(
             s.start_span.line <= n <= s.end_span.line for n in added.get(s.file, ()))
             for s in self.sets.get((r.name, r.file), ()))
-
-
-def added_lines(patch_text: bytes) -> dict[str, set[int]]:
-    """Line numbers (in the patched files) that a unified diff adds, by path."""
-    try:
-        patch = PatchSet(patch_text.decode("utf-8", "surrogateescape"))
-    except UnidiffParseError as exc:
-        raise KfuncfixError(f"cannot read the patch: {exc}") from exc
-    out: dict[str, set[int]] = {}
-    for pf in patch:
-        if pf.is_removed_file:
-            continue
-        target = pf.target_file[2:] if pf.target_file.startswith("b/") else pf.target_file
-        out[target] = {line.target_line_no for hunk in pf for line in hunk if line.is_added
-                       and line.target_line_no is not None}
-    return out
-
-
-@dataclass(frozen=True)
-class Commit:
-    sha: str
-    subject: str
-    diff: bytes
-
-
-def commits_of(root: Path, rev: str) -> list[Commit]:
-    """The commits `check --git REV` lints: REV alone, or every commit of A..B."""
-    gitrun.revision_range(rev, "--git")  # never an option to git (`--output=x..y`)
-    if ".." in rev:
-        shas = _git(root, "rev-list", "--reverse", "--no-merges", rev, "--").split()
-        if not shas:
-            raise KfuncfixError(f"{rev}: no commits in this range")
-    else:
-        # git's own refusal (dubious ownership, a broken repository) stays git's message.
-        sha = gitrun.resolve_commit(root, rev)
-        if sha is None:
-            raise KfuncfixError(f"{rev}: not a commit of {root}")
-        shas = [sha.encode()]
-    out = []
-    for raw in shas:
-        sha = raw.decode()
-        subject = _git(root, "log", "-1", "--format=%s", sha).decode("utf-8", "replace").strip()
-        # The first parent, or the empty tree for a root commit.
-        diff = _git(root, "diff-tree", "-p", "--no-color", "--no-renames", "--root", "-r",
-                    "--no-commit-id", sha, "--")
-        out.append(Commit(sha, subject, diff))
-    return out
-
-
-def _git(root: Path, *args: str) -> bytes:
-    return gitrun.out(root, *args)
 
 
 def has_kfunc_sets(index: TreeIndex) -> bool:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchedFile, PatchSet
 
 from kfuncfix import gitrun
+from kfuncfix.commitwalk import added_in
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitpath import check_tree_path, diff_git_names, unquote
 
@@ -33,6 +34,9 @@ class PatchedTree:
     # The tree already holds the patch (b4 and patchwork check committed
     # patches): the tree is "after", nothing is laid over it.
     already_applied: bool = False
+    # What makes the tree read as it was before the patch: nothing, or (applied
+    # already) the files as they were, the files it added gone.
+    before: dict[str, bytes | None] = field(default_factory=dict)
 
 
 # Header lines of a git diff that name a path without the a/ b/ prefix.
@@ -59,50 +63,98 @@ def _checked_names(pf: PatchedFile, root: Path) -> tuple[str, str]:
 
 
 def apply_in_memory(root: Path, patch_text: bytes) -> PatchedTree:
-    """Apply a patch to copies of the files it touches; the tree is never written."""
+    """The tree with the patch applied, as an overlay of the files it touches (the
+    tree is never written); or, when the tree holds the patch already, no overlay.
+
+    Either way the lines it adds are found by comparing each file before and
+    after, never taken from the patch's own line numbers: git applies a patch
+    at an offset, and an applied patch may sit under later ones."""
     try:
         patch = PatchSet(patch_text.decode("utf-8", "surrogateescape"))
     except UnidiffParseError as exc:
         raise KfuncfixError(f"cannot read the patch: {str(exc).strip()}") from exc
     if not patch:
         raise KfuncfixError("the patch holds no diff")
-    added: dict[str, set[int]] = {}
     names = [_checked_names(pf, root) for pf in patch]  # all of them, before any copy
+    # What the patch reads (the files it changes, deletes or renames) and what it
+    # writes (the files it changes, adds, or renames to), by tree path.
+    sources = [src for pf, (src, _) in zip(patch, names, strict=True) if not pf.is_added_file]
+    targets = [dst for pf, (_, dst) in zip(patch, names, strict=True) if not pf.is_removed_file]
+    gone = [src for pf, (src, dst) in zip(patch, names, strict=True)
+            if pf.is_removed_file or (not pf.is_added_file and src != dst)]
     with tempfile.TemporaryDirectory(prefix="kfuncfix-patch-") as tmp:
-        work = Path(tmp)
-        targets: list[tuple[str, str | None]] = []
-        for pf, (source, target) in zip(patch, names, strict=True):
-            if not pf.is_added_file:
-                original = root / source
-                if not original.is_file():
-                    raise KfuncfixError(f"the patch changes {source}, which is not in {root}")
-                (work / source).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(original, work / source)
-            if pf.is_removed_file:
-                targets.append((source, None))
-                continue
-            targets.append((target, target))
-            added[target] = {
-                line.target_line_no for hunk in pf for line in hunk
-                if line.is_added and line.target_line_no is not None
-            }
-        env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(work.parent))
-        proc = gitrun.run(work, "apply", "--whitespace=nowarn", "-", input=patch_text,
-                          env=env, check=False)
-        if proc.returncode:
-            reverse = gitrun.run(work, "apply", "--check", "--reverse", "--whitespace=nowarn",
-                                 "-", input=patch_text, env=env, check=False)
+        scratch = Path(tmp)
+        env = {"GIT_CEILING_DIRECTORIES": str(scratch)}
+        before, after = scratch / "before", scratch / "after"
+        before.mkdir()
+        after.mkdir()
+        # A file the patch creates that the tree has already: git apply in the tree
+        # would refuse it, so must the copies.
+        created = [dst for pf, (src, dst) in zip(patch, names, strict=True)
+                   if pf.is_added_file or (not pf.is_removed_file and src != dst)]
+        exists = next((rel for rel in created if os.path.lexists(root / rel)), None)
+        if exists is None and _copy(root, sources, before):
+            old = {rel: (before / rel).read_bytes() for rel in sources}
+            forward = gitrun.run(before, "apply", "--whitespace=nowarn", "-",
+                                 input=patch_text, env=env, check=False)
+            if forward.returncode == 0:  # `before` holds the patched files now
+                new = {rel: _regular(before, rel) for rel in targets}
+                overlay: dict[str, bytes | None] = dict.fromkeys(gone)
+                overlay.update(new)
+                return PatchedTree(overlay, _added(scratch, _pairs(patch, names, old, new)))
+            why = forward.message
+        elif exists is not None:
+            why = f"{exists}: already exists in the tree"
+        else:
+            why = "a file it changes is not in the tree"
+        if _copy(root, targets, after):
+            new = {rel: (after / rel).read_bytes() for rel in targets}
+            reverse = gitrun.run(after, "apply", "--reverse", "--whitespace=nowarn", "-",
+                                 input=patch_text, env=env, check=False)
             if reverse.returncode == 0:
-                return PatchedTree({}, added, already_applied=True)
-            why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise KfuncfixError(f"the patch does not apply to {root} (nor is it applied "
-                                f"already): {why[0] if why else 'git apply failed'}")
-        overlay: dict[str, bytes | None] = {}
-        for rel, target_path in targets:
-            if target_path is not None and (work / target_path).is_symlink():
-                # Reading it would read whatever it points to, outside the copies.
-                raise KfuncfixError(f"the patch makes {target_path} a symbolic link; "
-                                    "kfuncfix lints regular files only")
-            overlay[rel] = None if target_path is None else (work / target_path).read_bytes()
-    return PatchedTree(overlay, added)
+                old = {rel: _regular(after, rel) for rel in sources}
+                undo: dict[str, bytes | None] = dict.fromkeys(targets)
+                undo.update(old)
+                return PatchedTree({}, _added(scratch, _pairs(patch, names, old, new)),
+                                   already_applied=True, before=undo)
+        raise KfuncfixError(f"the patch does not apply to {root} (nor is it applied "
+                            f"already): {why}")
 
+
+def _copy(root: Path, rels: list[str], work: Path) -> bool:
+    """Copy the regular files `rels` of the tree into work; False if one is missing."""
+    for rel in rels:
+        original = root / rel
+        if original.is_symlink() or not original.is_file():
+            return False
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(original, work / rel)
+    return True
+
+
+def _regular(work: Path, rel: str) -> bytes:
+    if (work / rel).is_symlink():
+        # Reading it would read whatever it points to, outside the copies.
+        raise KfuncfixError(f"the patch makes {rel} a symbolic link; "
+                            "kfuncfix lints regular files only")
+    return (work / rel).read_bytes()
+
+
+def _pairs(patch: PatchSet, names: list[tuple[str, str]], old: dict[str, bytes],
+           new: dict[str, bytes]) -> list[tuple[str, bytes, bytes]]:
+    """(target path, bytes before, bytes after) of each file the patch leaves in the tree."""
+    return [(dst, b"" if pf.is_added_file else old[src], new[dst])
+            for pf, (src, dst) in zip(patch, names, strict=True) if not pf.is_removed_file]
+
+
+def _added(scratch: Path, pairs: list[tuple[str, bytes, bytes]]) -> dict[str, set[int]]:
+    """The lines of each file that are new in its after-bytes (git diff --no-index)."""
+    out: dict[str, set[int]] = {}
+    a, b = scratch / "a", scratch / "b"
+    for rel, old, new in pairs:
+        a.write_bytes(old)
+        b.write_bytes(new)
+        diff = gitrun.out(scratch, "diff", "--no-index", "--no-color", "--no-ext-diff",
+                          "--no-textconv", "--unified=0", "--", "a", "b", ok=(0, 1))
+        out[rel] = added_in(diff)
+    return out

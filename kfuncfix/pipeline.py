@@ -91,9 +91,11 @@ def configured_rules(request: Request, snapshot: Snapshot | None = None) -> tupl
     return (config["rule"],) if "rule" in config else ()
 
 
-def run_plan(request: Request, load: IndexLoader | None = None) -> Planned:
-    """The one plan of a request (see the module docstring)."""
-    snapshot = snapshot_of(request)
+def run_plan(request: Request, load: IndexLoader | None = None,
+             snapshot: Snapshot | None = None) -> Planned:
+    """The one plan of a request (see the module docstring); `snapshot`: the request's
+    tree as the caller already holds it (else built here from the request)."""
+    snapshot = snapshot or snapshot_of(request)
     names = configured_rules(request, snapshot)
     # A config file may add rules to `check`, never take the tag lint away: its rules
     # come on top of the conventions the tree adopted.  Rules named on the command

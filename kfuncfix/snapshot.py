@@ -29,8 +29,11 @@ class Snapshot:
     """One tree at one revision (None: the worktree), optionally with an overlay."""
 
     def __init__(self, root: Path, rev: str | None = None,
-                 overlay: Mapping[str, bytes | None] | None = None) -> None:
-        self.files = TreeFiles(root, dict(overlay or {}), rev)
+                 overlay: Mapping[str, bytes | None] | None = None,
+                 files: TreeFiles | None = None) -> None:
+        # `files`: a file layer of the same tree made by the caller (`check --git`'s
+        # views of the worktree as each commit, kfuncfix.commitscope).
+        self.files = files if files is not None else TreeFiles(root, dict(overlay or {}), rev)
 
     @property
     def root(self) -> Path:

@@ -87,7 +87,6 @@ def load_index(snapshot: Snapshot, conventions: Conventions) -> TreeIndex:
     `conventions` (from the rules, see `kfuncfix.pipeline`) say which words mark
     a kfunc definition and which macros' headers to read.
     """
-    verbose = global_flag("verbose")
     status = StatusLine(enabled=sys.stderr.isatty() and not global_flag("quiet"))
     words = conventions
     try:
@@ -95,6 +94,13 @@ def load_index(snapshot: Snapshot, conventions: Conventions) -> TreeIndex:
                          words.macros, cache=False if global_flag("no_cache") else None)
     finally:
         status.clear()
+    report_index(index)
+    return index
+
+
+def report_index(index: TreeIndex) -> None:
+    """An index's warnings and notes on stderr, as every command says them."""
+    verbose = global_flag("verbose")
     # File-level problems are warnings (all of them with --verbose); a file
     # discovery needed but could not read makes the result incomplete: say so.
     # Prototypes pycparser could not parse only matter to the curious.
@@ -107,7 +113,6 @@ def load_index(snapshot: Snapshot, conventions: Conventions) -> TreeIndex:
     if index.unreadable:
         click.echo(f"kfuncfix: warning: {len(index.unreadable)} file(s) could not be read; "
                    "the result below is incomplete", err=True)
-    return index
 
 
 class StatusLine:

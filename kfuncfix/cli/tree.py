@@ -11,7 +11,6 @@ import click
 from kfuncfix.cli import NO_CACHE, global_flag
 from kfuncfix.engine import Plan
 from kfuncfix.model import TreeIndex
-from kfuncfix.patchcheck import apply_in_memory
 from kfuncfix.pathquote import quote_path
 from kfuncfix.report import Record, records, summary
 from kfuncfix.runreport import RunReport
@@ -113,8 +112,8 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
       kfuncfix check --git HEAD~3..HEAD
       git format-patch -1 --stdout | kfuncfix -q check --patch -
     """
-    from kfuncfix.cli.planning import planned
-    from kfuncfix.lint import added_lines, commits_of, findings
+    from kfuncfix.cli.planning import planned, report_index
+    from kfuncfix.lint import findings
 
     if patch_file is not None and git_rev is not None:
         raise click.UsageError("give --patch or --git, not both")
@@ -122,19 +121,23 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
     report = RunReport()
     note = None
     if git_rev is not None:
-        root = tree.resolve()
-        for commit in commits_of(root, git_rev):
-            run = planned(tree, rule_names, rev=commit.sha, lint=True)
-            added = added_lines(commit.diff)
-            blocks.append((f"{commit.sha[:12]} (\"{commit.subject}\")",
-                           findings(run.index, run.plan, added, fmt == "json")))
-            report.planned(run.index)
-            note = note or _tree_note(run.index, run.plan)
+        from kfuncfix.commitlint import lint_range
+        from kfuncfix.commitscope import scoped_plans
+
+        linted = lint_range(tree.resolve(), git_rev,
+                            lambda listed: scoped_plans(tree, rule_names, listed, report_index),
+                            fmt == "json")
+        for one in linted:
+            blocks.append((one.title, one.findings))
+            report.planned(one.run.index)
+            note = note or _tree_note(one.run.index, one.run.plan)
+        run = linted[-1].run
     elif patch_file is not None:
-        patched = apply_in_memory(tree, patch_file.read())
-        run = planned(tree, rule_names, overlay=patched.overlay, lint=True)
-        blocks.append(("the patch", findings(run.index, run.plan, patched.added_lines,
-                                                    fmt == "json")))
+        from kfuncfix.commitlint import lint_patch
+
+        one = lint_patch(tree, rule_names, patch_file.read(), report_index, fmt == "json")
+        blocks.append((one.title, one.findings))
+        run = one.run
         report.planned(run.index)
         note = _tree_note(run.index, run.plan)
     else:

@@ -1,0 +1,223 @@
+"""`check --git` at the cost of what the commits touch.
+
+A commit's findings can only come from what it changes: set entries and
+registrations in its files, and definitions in its files of kfuncs registered
+anywhere.  So the trees of a range (each commit and its parents) are indexed
+with the search for sets limited to a scope: the files the range touches, and
+the files that name a function defined in them (where a set may register it).
+Everything else discovery searches for (definitions and declarations by name,
+the headers defining the rules' macros) it searches in the whole tree as
+before, each search done once for the whole range on the worktree
+(`kfuncfix.commitview`: each commit is the worktree with what differs laid
+over it) and corrected for the files a view replaces.
+
+The findings equal those of indexing each whole tree at each revision
+(`commitlint.full_plans`, kept as the reference: tests compare both).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from kfuncfix.commitview import Views
+from kfuncfix.commitwalk import Commit
+from kfuncfix.discover import discover_in
+from kfuncfix.model import TreeIndex
+from kfuncfix.pipeline import Conventions, Planned, Request, run_plan
+from kfuncfix.snapshot import Snapshot
+from kfuncfix.source.scan import scan
+from kfuncfix.treefiles import FILE_SETS, TreeFiles, _as_regex, in_scope
+
+# (pattern, file set, whole words) -> files of the worktree that match
+GrepMemo = dict[tuple[object, str, bool], list[str]]
+# Shown each index the user's command is about (the CLI prints its warnings).
+Report = Callable[[TreeIndex], None]
+
+
+class ScopedFiles(TreeFiles):
+    """The worktree read as one commit (an overlay), whose search for sets and
+    registrations (discovery's only search of .c files that is neither by word nor
+    by regex) looks at `scope` only; its other searches cover the whole worktree,
+    shared through `memo` by every view of the range."""
+
+    def __init__(self, root: Path, overlay: dict[str, bytes | None], views: Views | None,
+                 scope: frozenset[str], memo: GrepMemo) -> None:
+        super().__init__(root, overlay)
+        self.views = views
+        self.scope = scope
+        self.memo = memo
+
+    def gitlinks(self) -> list[str]:
+        # The worktree's submodules, as every view of the run has them: listed once.
+        if self.views is None:
+            return super().gitlinks()
+        if self.views.gitlinks is None:
+            self.views.gitlinks = super().gitlinks()
+        return self.views.gitlinks
+
+    def sparse_skipped(self) -> list[str]:
+        # A view exists only for a worktree without skip-worktree entries.
+        return [] if self.views is not None else super().sparse_skipped()
+
+    def kind(self, rel: str) -> str | None:
+        # An untracked file is in no commit (views None: the worktree as it is).
+        if self.views is not None and rel not in self.overlay \
+                and not self.views.is_tracked(rel):
+            return None
+        return super().kind(rel)
+
+    def grep_start(self, pattern: str | Sequence[str], files: str = "all",
+                   whole_words: bool = False) -> Callable[[], list[str]]:
+        regex = re.compile(_as_regex(pattern, whole_words).encode(), re.M)
+        wanted = FILE_SETS[files]
+        if files == "c" and not whole_words and not isinstance(pattern, str):
+            # The search for sets and registrations: the scope's files, as this view has them.
+            found = sorted(f for f in self.scope if in_scope(f) and wanted(f)
+                           and self._has(f, regex))
+            return lambda: found
+        # The worktree's answer holds for every file this view does not replace.
+        worktree = _grep(self.root, self.memo, pattern, files, whole_words)
+        found = sorted({*(f for f in worktree if f not in self.overlay),
+                        *(f for f, data in self.overlay.items() if data is not None
+                          and in_scope(f) and wanted(f) and regex.search(data))})
+        return lambda: found
+
+    def _has(self, rel: str, regex: re.Pattern[bytes]) -> bool:
+        try:
+            return self.exists(rel) and regex.search(self.read(rel)) is not None
+        except OSError:
+            return False
+
+
+def scoped_plans(tree: Path, rule_names: tuple[str, ...], commits: list[Commit],
+                 report: Report | None = None) -> Callable[[str], Planned]:
+    """Plans of the trees of `commits` and their parents, indexed within their scope
+    (see the module docstring); a tree the worktree cannot stand in for is read at
+    its revision, whole.  `report` is shown the index of each commit (not of the
+    parents: their problems are not the commits')."""
+    root = tree.resolve()
+    views = Views(root)
+    memo: GrepMemo = {}
+    scope = _scope(root, views, commits, memo)
+    mine = {c.sha for c in commits}
+
+    def plan_at(sha: str) -> Planned:
+        overlay = views.overlay(sha)
+        if overlay is None:
+            run = run_plan(Request(tree, rule_names, rev=sha, lint=True))
+        else:
+            run = _scoped_plan(tree, rule_names, ScopedFiles(root, overlay, views, scope, memo))
+        if report is not None and sha in mine:
+            report(run.index)
+        return run
+
+    return plan_at
+
+
+def _scoped_plan(tree: Path, rule_names: tuple[str, ...], files: ScopedFiles) -> Planned:
+    def index(snapshot: Snapshot, conventions: Conventions) -> TreeIndex:
+        return discover_in(snapshot.files, conventions.tags, conventions.wrappers,
+                           conventions.macros)
+
+    return run_plan(Request(tree, rule_names, overlay=files.overlay, lint=True), index,
+                    Snapshot(files.root, None, files.overlay, files=files))
+
+
+def _scope(root: Path, views: Views, commits: list[Commit], memo: GrepMemo) -> frozenset[str]:
+    """The files the commits touch, and the .c files naming a function whose
+    definition a commit adds, removes or changes the header of (relative to any
+    parent): only those can become, or stop being, an untagged kfunc."""
+
+    def version(sha: str, rel: str) -> bytes | None:
+        overlay = views.overlay(sha) or {}
+        return overlay[rel] if rel in overlay else _worktree(root, rel, views)
+
+    pairs = [(rel, version(parent, rel) if parent else None, version(c.sha, rel))
+             for c in commits for rel in c.paths if in_scope(rel)
+             for parent in c.parents or ("",)]
+    overlays = [views.overlay(s) or {} for s in {s for c in commits for s in (c.sha, *c.parents)}]
+    return _scope_of(root, pairs, overlays, memo)
+
+
+def _scope_of(root: Path, pairs: list[tuple[str, bytes | None, bytes | None]],
+              overlays: list[dict[str, bytes | None]], memo: GrepMemo) -> frozenset[str]:
+    """The touched files (each as (path, before, after)) and the .c files that name a
+    function whose definitions differ between before and after, in the worktree or
+    in any of the `overlays` laid over it."""
+    touched = {rel for rel, _, _ in pairs}
+    headers: dict[tuple[str, bytes], dict[str, list[bytes]]] = {}
+
+    def defined(rel: str, data: bytes | None) -> dict[str, list[bytes]]:
+        """Name -> the header texts of its definitions in this version of rel."""
+        if data is None:
+            return {}
+        if (rel, data) not in headers:
+            found: dict[str, list[bytes]] = {}
+            for f in scan(rel, data).functions:
+                found.setdefault(f.name, []).append(data[f.start:f.brace])
+            headers[rel, data] = found
+        return headers[rel, data]
+
+    names: set[str] = set()
+    for rel, before, after in pairs:
+        old, new = defined(rel, before), defined(rel, after)
+        names.update(n for n in old.keys() | new.keys()
+                     if sorted(old.get(n, [])) != sorted(new.get(n, [])))
+    if not names:
+        return frozenset(touched)
+    naming = set(_grep(root, memo, sorted(names), "c", True))
+    # Files an overlay replaces are searched in each version of them.
+    word = re.compile(_as_regex(sorted(names), True).encode(), re.M)
+    for overlay in overlays:
+        for rel, data in overlay.items():
+            if data is not None and in_scope(rel) and rel.endswith(".c") and word.search(data):
+                naming.add(rel)
+    return frozenset(touched | naming)
+
+
+def scoped_patch_plans(tree: Path, rule_names: tuple[str, ...],
+                       before: dict[str, bytes | None], after: dict[str, bytes | None],
+                       report: Report | None = None) -> tuple[Planned, Planned]:
+    """`check --patch`: the plans of the tree before and after the patch (each an
+    overlay on the worktree as it is), indexed within the patch's scope."""
+    root = tree.resolve()
+    memo: GrepMemo = {}
+    touched = sorted(rel for rel in before.keys() | after.keys() if in_scope(rel))
+
+    def version(overlay: dict[str, bytes | None], rel: str) -> bytes | None:
+        return overlay[rel] if rel in overlay else _worktree(root, rel, None)
+
+    pairs = [(rel, version(before, rel), version(after, rel)) for rel in touched]
+    scope = _scope_of(root, pairs, [before, after], memo)
+
+    after_run = _scoped_plan(tree, rule_names, ScopedFiles(root, after, None, scope, memo))
+    if report is not None:
+        report(after_run.index)
+    before_run = _scoped_plan(tree, rule_names, ScopedFiles(root, before, None, scope, memo))
+    return after_run, before_run
+
+
+
+def _grep(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files: str,
+          whole_words: bool) -> list[str]:
+    """The files of the worktree that match, searched once per run.  Many words are
+    searched as one PCRE alternation: git grep -F with a hundred words takes 20
+    times the CPU."""
+    key = (pattern if isinstance(pattern, str) else tuple(pattern), files, whole_words)
+    if key not in memo:
+        memo[key] = TreeFiles(root).grep(
+            pattern if isinstance(pattern, str) else _as_regex(pattern, whole_words), files)
+    return memo[key]
+
+
+def _worktree(root: Path, rel: str, views: Views | None) -> bytes | None:
+    if views is not None and not views.is_tracked(rel):
+        return None
+    try:
+        path = root / rel
+        return None if os.path.islink(path) else path.read_bytes()
+    except OSError:
+        return None

@@ -1,0 +1,219 @@
+"""`check --git` and `check --patch` never miss what a commit or a patch brings:
+names git quotes, merges, patches applied at an offset or under later patches,
+and patches that add, delete or rename files (issue "Trust, round three")."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kfuncfix.commitlint import full_plans, lint_range
+from kfuncfix.commitscope import scoped_plans
+from tests.conftest import git_init
+from tests.rewrite_helper import kfunc_source, small_tree
+
+KFUNCFIX = [sys.executable, "-m", "kfuncfix"]
+REPO = Path(__file__).resolve().parent.parent
+ENV = dict(os.environ, PYTHONPATH=str(REPO), GIT_AUTHOR_NAME="Dev",
+           GIT_AUTHOR_EMAIL="dev@example.org", GIT_COMMITTER_NAME="Dev",
+           GIT_COMMITTER_EMAIL="dev@example.org")
+BTF_H = "#ifndef _BTF_H\n#define _BTF_H\n#define __bpf_kfunc __used noinline\n#endif\n"
+TAGGED = kfunc_source("\n__bpf_kfunc int bpf_old(void)\n{\n\treturn 0;\n}\n", ["bpf_old"])
+
+
+def run(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*KFUNCFIX, *args], cwd=cwd, input=stdin, capture_output=True,
+                          env=ENV)
+
+
+def git(tree: Path, *args: str) -> bytes:
+    return subprocess.run(["git", "-C", str(tree), *args], check=True, capture_output=True,
+                          env=ENV).stdout
+
+
+def untagged(name: str, set_name: str) -> str:
+    return kfunc_source(f"\nint {name}(int a)\n{{\n\treturn a;\n}}\n", [name], set_name)
+
+
+def errors(result: subprocess.CompletedProcess[bytes]) -> list[str]:
+    return [line for line in result.stdout.decode().splitlines() if "ERROR:" in line]
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = small_tree(tmp_path / "linux", {"include/linux/btf.h": BTF_H,
+                                           "kernel/k.c": TAGGED})
+    return git_init(root)
+
+
+# --- 1: names git C-quotes ---------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["kernel/café.c", "kernel/t\tab.c", "kernel/a b.c",
+                                  "-lead.c", 'kernel/q"uote.c', "kernel/back\\slash.c"])
+def test_check_git_reads_names_git_quotes(tree: Path, name: str) -> None:
+    (tree / name).write_text(untagged("bpf_odd", "odd_ids"))
+    git(tree, "add", "-A")
+    git(tree, "commit", "-qm", "odd name")
+    result = run("-q", "check", "--git", "HEAD", cwd=tree)
+    assert result.returncode == 1, result.stderr
+    assert len(errors(result)) == 1 and "bpf_odd is not tagged" in errors(result)[0]
+    # The range says the same.
+    assert errors(run("-q", "check", "--git", "HEAD~1..HEAD", cwd=tree)) == errors(result)
+
+
+# --- 2: merges ---------------------------------------------------------------------
+
+def _branch_commit(tree: Path, path: str, text: str, message: str) -> None:
+    (tree / path).parent.mkdir(parents=True, exist_ok=True)
+    (tree / path).write_text(text)
+    git(tree, "add", "-A")
+    git(tree, "commit", "-qm", message)
+
+
+def test_evil_merge_is_linted(tree: Path) -> None:
+    git(tree, "checkout", "-qb", "side")
+    _branch_commit(tree, "kernel/side.c", "int side;\n", "side")
+    git(tree, "checkout", "-q", "master")
+    _branch_commit(tree, "kernel/main.c", "int main_;\n", "main")
+    git(tree, "merge", "-q", "--no-ff", "--no-commit", "side")
+    # What neither parent had: an untagged kfunc added by the merge itself.
+    (tree / "kernel/evil.c").write_text(untagged("bpf_evil", "evil_ids"))
+    git(tree, "add", "-A")
+    git(tree, "commit", "-qm", "Merge branch side")
+    alone = run("-q", "check", "--git", "HEAD", cwd=tree)
+    assert alone.returncode == 1 and len(errors(alone)) == 1
+    assert "bpf_evil is not tagged" in errors(alone)[0]
+    ranged = run("check", "--git", "master~2..HEAD", cwd=tree)
+    assert ranged.returncode == 1 and errors(ranged) == errors(alone)
+    assert "Merge branch side" in ranged.stdout.decode()
+
+
+def test_merge_of_what_only_together_is_a_kfunc(tree: Path) -> None:
+    """One branch registers bpf_late, the other defines it untagged: only the merge
+    makes it an untagged kfunc, and the merge reports it."""
+    git(tree, "checkout", "-qb", "side")
+    _branch_commit(tree, "kernel/def.c", "\nint bpf_late(int a)\n{\n\treturn a;\n}\n",
+                   "define bpf_late")
+    git(tree, "checkout", "-q", "master")
+    text = (tree / "kernel/k.c").read_text().replace(
+        "BTF_ID_FLAGS(func, bpf_old)\n",
+        "BTF_ID_FLAGS(func, bpf_old)\nBTF_ID_FLAGS(func, bpf_late)\n")
+    _branch_commit(tree, "kernel/k.c", text, "register bpf_late")
+    git(tree, "merge", "-q", "--no-ff", "-m", "Merge branch side", "side")
+    # Alone, each is at most a warning (a kfunc without definition).
+    assert errors(run("-q", "check", "--git", "HEAD^1", cwd=tree)) == []
+    assert errors(run("-q", "check", "--git", "HEAD^2", cwd=tree)) == []
+    merge = run("-q", "check", "--git", "HEAD", cwd=tree)
+    assert merge.returncode == 1 and "bpf_late is not tagged" in errors(merge)[0]
+    assert errors(run("-q", "check", "--git", "HEAD~2..HEAD", cwd=tree)) == errors(merge)
+
+
+def test_registration_alone_is_reported(tree: Path) -> None:
+    """A commit adding only the registration of a set whose function is untagged."""
+    text = untagged("bpf_quiet", "quiet_ids")
+    registered = text.split("static int __init")[0]
+    _branch_commit(tree, "kernel/q.c", registered, "set without registration")
+    assert run("-q", "check", "--git", "HEAD", cwd=tree).returncode == 0
+    _branch_commit(tree, "kernel/q.c", text, "register it")
+    result = run("-q", "check", "--git", "HEAD", cwd=tree)
+    assert result.returncode == 1 and "bpf_quiet is not tagged" in errors(result)[0]
+
+
+def test_worktree_view_equals_reading_each_revision(tree: Path) -> None:
+    """The fast path (worktree plus overlay) finds what reading each revision finds,
+    with the worktree dirty and an untracked C file lying around."""
+    _branch_commit(tree, "kernel/a.c", untagged("bpf_a", "a_ids"), "a")
+    _branch_commit(tree, "kernel/k.c", TAGGED.replace("return 0", "return 1"), "k")
+    (tree / "kernel/a.c").write_text("dirty\n")
+    (tree / "kernel/untracked.c").write_text(untagged("bpf_u", "u_ids"))
+    want = [(c.commit.sha, c.findings)
+            for c in lint_range(tree, "HEAD~2..HEAD", full_plans(tree, ()))]
+    got = [(c.commit.sha, c.findings)
+           for c in lint_range(tree, "HEAD~2..HEAD", lambda cs: scoped_plans(tree, (), cs))]
+    assert got == want and sum(len(f) for _, f in got) == 1
+
+
+def test_check_git_option_like_values_are_refused(tree: Path) -> None:
+    for value in ("HEAD..--output=/tmp/x", "HEAD...--all", "master..-n"):
+        result = run("check", "--git", value, cwd=tree)
+        assert result.returncode == 2 and b"Traceback" not in result.stderr
+        assert len(result.stderr.decode().strip().splitlines()) == 1
+
+
+# --- 3 and 16: applied patches -----------------------------------------------------
+
+def _patch(tree: Path, rev: str = "HEAD") -> bytes:
+    return git(tree, "format-patch", "-1", "--stdout", rev)
+
+
+def test_applied_patch_under_a_later_patch_is_linted_where_its_lines_are(tree: Path) -> None:
+    """Patch 1 adds an untagged kfunc; patch 2 adds lines above it: with both applied
+    (b4 prep --check), patch 1's kfunc is reported at its line in the tree."""
+    text = (tree / "kernel/k.c").read_text()
+    one = text.replace("BTF_ID_FLAGS(func, bpf_old)\n",
+                       "BTF_ID_FLAGS(func, bpf_old)\nBTF_ID_FLAGS(func, bpf_new)\n").replace(
+        "\nBTF_SET8_START", "\nint bpf_new(int a)\n{\n\treturn a;\n}\n\nBTF_SET8_START")
+    _branch_commit(tree, "kernel/k.c", one, "patch 1")
+    two = one.replace("#include <linux/btf_ids.h>\n",
+                      "#include <linux/btf_ids.h>\n" + "/* moved */\n" * 30)
+    _branch_commit(tree, "kernel/k.c", two, "patch 2")
+    result = run("-q", "check", "--patch", "-", cwd=tree, stdin=_patch(tree, "HEAD~1"))
+    assert result.returncode == 1, result.stderr
+    line = two.splitlines().index("int bpf_new(int a)") + 1
+    assert errors(result) == [f"kernel/k.c:{line}: ERROR: bpf_kfunc_tag: kfunc bpf_new is "
+                              "not tagged __bpf_kfunc"]
+
+
+@pytest.mark.parametrize("shape", ["add-and-modify", "delete", "rename", "rename-and-edit"])
+def test_applied_patch_that_adds_deletes_or_renames_files(tree: Path, shape: str) -> None:
+    _branch_commit(tree, "kernel/other.c", "int other;\n", "other")
+    if shape == "add-and-modify":
+        (tree / "kernel/new.c").write_text(untagged("bpf_added", "added_ids"))
+        (tree / "kernel/other.c").write_text("int other;\nint more;\n")
+    elif shape == "delete":
+        (tree / "kernel/other.c").unlink()
+    else:
+        (tree / "kernel/other.c").rename(tree / "kernel/moved.c")
+        if shape == "rename-and-edit":
+            (tree / "kernel/moved.c").write_text(untagged("bpf_moved", "moved_ids"))
+    git(tree, "add", "-A")
+    git(tree, "commit", "-qm", shape)
+    patch = _patch(tree)
+    applied = run("-q", "check", "--patch", "-", cwd=tree, stdin=patch)
+    assert b"does not apply" not in applied.stderr
+    want = 1 if shape in ("add-and-modify", "rename-and-edit") else 0
+    assert (applied.returncode, len(errors(applied))) == (want, want), applied.stderr
+    # Not applied yet: the same answer.
+    git(tree, "reset", "-q", "--hard", "HEAD~1")
+    fresh = run("-q", "check", "--patch", "-", cwd=tree, stdin=patch)
+    assert (fresh.returncode, fresh.stdout) == (applied.returncode, applied.stdout)
+
+
+def test_patch_of_a_registration_alone_is_reported(tree: Path) -> None:
+    """The patch only registers a set whose function is untagged: reported whether
+    it is applied already or not."""
+    text = untagged("bpf_quiet", "quiet_ids")
+    _branch_commit(tree, "kernel/q.c", text.split("static int __init")[0], "set")
+    _branch_commit(tree, "kernel/q.c", text, "register it")
+    patch = _patch(tree)
+    applied = run("-q", "check", "--patch", "-", cwd=tree, stdin=patch)
+    assert applied.returncode == 1 and "bpf_quiet is not tagged" in errors(applied)[0]
+    git(tree, "reset", "-q", "--hard", "HEAD~1")
+    fresh = run("-q", "check", "--patch", "-", cwd=tree, stdin=patch)
+    assert (fresh.returncode, fresh.stdout) == (1, applied.stdout)
+
+
+def test_applied_patch_that_creates_a_file_is_read_as_applied(tree: Path) -> None:
+    """A patch creating a file the tree has already is applied, not applied again on
+    a copy: its kfunc, registered by a later commit, is reported."""
+    _branch_commit(tree, "kernel/def.c", "\nint bpf_later(int a)\n{\n\treturn a;\n}\n",
+                   "define")
+    patch = _patch(tree)
+    _branch_commit(tree, "kernel/reg.c", kfunc_source("", ["bpf_later"], "later_ids"),
+                   "register")
+    result = run("-q", "check", "--patch", "-", cwd=tree, stdin=patch)
+    assert result.returncode == 1 and "bpf_later is not tagged" in errors(result)[0]
