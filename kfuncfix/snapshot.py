@@ -66,7 +66,9 @@ class Snapshot:
         """The validated `.kfuncfix.toml` of the tree at the revision (or `explicit`)."""
         if explicit is not None:
             return read_config_file(explicit)
-        kind = self.files.kind(FILENAME) if FILENAME not in self.overlay else "file"
+        # In an overlay, None is a file the revision does not have (a parent commit).
+        kind = self.files.kind(FILENAME) if FILENAME not in self.overlay else (
+            "file" if self.overlay[FILENAME] is not None else None)
         if kind is None:
             return {}
         where = f"{FILENAME} at {self.rev[:12]}" if self.rev else str(self.root / FILENAME)

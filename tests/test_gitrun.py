@@ -32,7 +32,7 @@ LAYERS = [
     ("engine",),
     ("outputs",),
     ("lint", "patchcheck", "report", "interactive", "series", "pipeline", "runreport",
-     "experiment"),
+     "experiment", "commitwalk", "commitview", "commitscope", "commitlint"),
     ("cli", "__main__"),
 ]
 
