@@ -21,6 +21,7 @@ from kfuncfix.cli import main
 from kfuncfix.discover import discover
 from kfuncfix.engine import RuleError, load_rule, load_rules, parse_rule, plan
 from kfuncfix.engine.entryflags import FlagChange, same_call
+from kfuncfix.interactive import review
 from tests.conftest import git_init
 from tests.rewrite_helper import CASES, case_rule, small_tree
 from tests.span_helper import stray_edits, unchanged_outside
@@ -93,6 +94,19 @@ def test_check_git_reports_the_commit_that_copies_the_flag(tmp_path: Path) -> No
     ours = [line for line in out.stdout.splitlines() if RULE in line]
     assert [line.split(": ")[0] for line in ours] == [f"kernel/k.c:{COPIED_LINE + 1}"]
     assert "kfunc bpf_new carries KF_TRUSTED_ARGS" in out.stdout and "ERROR" in out.stdout
+
+
+def test_apply_interactive_changes_only_the_entries_accepted(tmp_path: Path) -> None:
+    entries = ("BTF_ID_FLAGS(func, bpf_a, KF_TRUSTED_ARGS)\n"
+               "BTF_ID_FLAGS(func, bpf_b, KF_TRUSTED_ARGS)\n")
+    tree = small_tree(tmp_path / "t", {"include/linux/btf.h": WITH_FLAG,
+                                       "kernel/k.c": set_file(entries)})
+    index = discover(tree)
+    result = plan(index, load_rule(RULE))
+    answers = iter(["n", "y"])
+    kept = review(index, result, lambda _: next(answers), lambda _: None, False)
+    new = kept.files["kernel/k.c"].new.decode()
+    assert "BTF_ID_FLAGS(func, bpf_a, KF_TRUSTED_ARGS)\nBTF_ID_FLAGS(func, bpf_b)\n" in new
 
 
 def test_rule_all_leaves_out_the_wave() -> None:
