@@ -179,6 +179,18 @@ def test_every_edit_is_inside_a_declared_span(tmp_path: Path) -> None:
     assert same_call(before, b"BTF_ID(func, bpf_a, KF_ACQUIRE)", drop) is not None
 
 
+def test_a_btf_id_entry_gets_no_flag(tmp_path: Path) -> None:
+    rule = parse_rule(b'name = "mine"\ndescription = "d"\n[[actions]]\n'
+                      b'type = "set_entry_flags"\nadd = ["KF_SLEEPABLE"]\nkfuncs = ["bpf_a"]\n'
+                      b'[series]\ncommit_subject = "s"\ncommit_body = "b"\n'
+                      b'cover_subject = "c"\ncover_body = "b"\n', "own.toml")
+    tree = small_tree(tmp_path / "t", {"kernel/k.c": set_file("BTF_ID(func, bpf_a)\n")})
+    result = plan(discover(tree), rule)
+    assert result.files == {}
+    assert [(s.name, s.reason) for s in result.skipped] == [
+        ("bpf_a", "a BTF_ID() entry takes no flags")]
+
+
 def test_a_macro_also_making_unselected_entries_is_left_alone(tmp_path: Path) -> None:
     """Rewriting the #define would change an entry the rule does not select (here a
     fmodret set's): reported, not changed."""
