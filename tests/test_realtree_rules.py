@@ -31,6 +31,10 @@ RULES = ["bpf_kfunc_tag", "bpf_kfunc_macro", "kfunc_defs_block", "btf_kfuncs_set
 INCLUDE = "#include <linux/btf.h>"
 DEFS_LINES = {"__bpf_kfunc_start_defs();", "__bpf_kfunc_end_defs();"}
 KFUNCS_SET_RE = re.compile(r"BTF_KFUNCS_(START|END)\(\w+\)\Z")
+# What a rule leaves alone on 6.1, by design: kernel-doc cannot read a
+# prototype inside BPF_KFUNC(), so kfuncs with a /** comment keep theirs.
+SKIPPED_61 = {"bpf_kfunc_macro": ["bpf_key_put", "bpf_lookup_system_key", "bpf_lookup_user_key",
+                                  "bpf_verify_pkcs7_signature", "cgroup_rstat_flush"]}
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +101,8 @@ def stray_lines(rule: str, diff: bytes, old: TreeIndex, new: TreeIndex) -> list[
 def test_61_rule_output_is_clean(rule: str, linux61: Path, index61: TreeIndex,
                                  plans61: dict[str, Plan]) -> None:
     result = plans61[rule]
-    assert result.files and result.skipped == []
+    assert result.files
+    assert sorted(s.name for s in result.skipped) == SKIPPED_61.get(rule, [])
     diff = unified_diff(list(result.files.values()))
 
     subprocess.run(["git", "apply", "--check", "-"], input=diff, cwd=linux61, check=True,
@@ -111,7 +116,8 @@ def test_61_rule_output_is_clean(rule: str, linux61: Path, index61: TreeIndex,
 
     after = discover(linux61, {p: c.new for p, c in result.files.items()})
     assert stray_lines(rule, diff, index61, after) == []
-    assert plan(after, load_rule(rule)).files == {}
+    again = plan(after, load_rule(rule))
+    assert again.files == {} and len(again.skipped) == len(result.skipped)
 
 
 def test_61_tag_rule_figures(plans61: dict[str, Plan]) -> None:

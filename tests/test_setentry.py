@@ -21,6 +21,7 @@ from kfuncfix.cli import main
 from kfuncfix.discover import discover
 from kfuncfix.engine import RuleError, load_rule, load_rules, parse_rule, plan
 from kfuncfix.engine.entryflags import FlagChange, same_call
+from kfuncfix.interactive import review
 from tests.conftest import git_init
 from tests.rewrite_helper import CASES, case_rule, small_tree
 from tests.span_helper import stray_edits, unchanged_outside
@@ -95,6 +96,19 @@ def test_check_git_reports_the_commit_that_copies_the_flag(tmp_path: Path) -> No
     assert "kfunc bpf_new carries KF_TRUSTED_ARGS" in out.stdout and "ERROR" in out.stdout
 
 
+def test_apply_interactive_changes_only_the_entries_accepted(tmp_path: Path) -> None:
+    entries = ("BTF_ID_FLAGS(func, bpf_a, KF_TRUSTED_ARGS)\n"
+               "BTF_ID_FLAGS(func, bpf_b, KF_TRUSTED_ARGS)\n")
+    tree = small_tree(tmp_path / "t", {"include/linux/btf.h": WITH_FLAG,
+                                       "kernel/k.c": set_file(entries)})
+    index = discover(tree)
+    result = plan(index, load_rule(RULE))
+    answers = iter(["n", "y"])
+    kept = review(index, result, lambda _: next(answers), lambda _: None, False)
+    new = kept.files["kernel/k.c"].new.decode()
+    assert "BTF_ID_FLAGS(func, bpf_a, KF_TRUSTED_ARGS)\nBTF_ID_FLAGS(func, bpf_b)\n" in new
+
+
 def test_rule_all_leaves_out_the_wave() -> None:
     """Dropping the flag is right only with the verifier change: never in bulk."""
     assert RULE not in [r.name for r in load_rules(["all"])]
@@ -163,6 +177,18 @@ def test_every_edit_is_inside_a_declared_span(tmp_path: Path) -> None:
     assert same_call(before, b"BTF_ID_FLAGS(func, bpf_a)", drop) is not None
     assert same_call(before, b"BTF_ID_FLAGS(func, bpf_b, KF_ACQUIRE)", drop) is not None
     assert same_call(before, b"BTF_ID(func, bpf_a, KF_ACQUIRE)", drop) is not None
+
+
+def test_a_btf_id_entry_gets_no_flag(tmp_path: Path) -> None:
+    rule = parse_rule(b'name = "mine"\ndescription = "d"\n[[actions]]\n'
+                      b'type = "set_entry_flags"\nadd = ["KF_SLEEPABLE"]\nkfuncs = ["bpf_a"]\n'
+                      b'[series]\ncommit_subject = "s"\ncommit_body = "b"\n'
+                      b'cover_subject = "c"\ncover_body = "b"\n', "own.toml")
+    tree = small_tree(tmp_path / "t", {"kernel/k.c": set_file("BTF_ID(func, bpf_a)\n")})
+    result = plan(discover(tree), rule)
+    assert result.files == {}
+    assert [(s.name, s.reason) for s in result.skipped] == [
+        ("bpf_a", "a BTF_ID() entry takes no flags")]
 
 
 def test_a_macro_also_making_unselected_entries_is_left_alone(tmp_path: Path) -> None:

@@ -103,6 +103,9 @@ def parse_call(data: bytes, masked: bytes, start: int, end: int) -> Call:
     open_at = masked.find(b"(") + start
     if open_at < start or chunk(end - 1, end) != b")":
         raise CannotRewrite("not a complete BTF_ID_FLAGS(...) call")
+    macro = chunk(start, open_at).strip()
+    if macro != ENTRY_MACRO:
+        raise CannotRewrite(f"a {macro.decode('latin-1')}() entry takes no flags")
     bounds = [open_at]
     depth = 0
     for pos in range(open_at, end):

@@ -89,9 +89,9 @@ class SetEntryFlags(Action):
         return cls(FlagChange(remove, add, tuple(rename.items())), kfuncs, kinds,
                    reason or "")
 
-    def selects(self, idset: IdSet, entry: SetEntry) -> bool:
+    def selects(self, kind: str, name: str) -> bool:
         """The rule is about this entry (its set's kind, and its name if named)."""
-        return idset.kind in self.set_kinds and (not self.kfuncs or entry.name in self.kfuncs)
+        return kind in self.set_kinds and (not self.kfuncs or name in self.kfuncs)
 
     def plan(self, inputs: ActionInputs, rec: Recorder) -> None:
         groups = self._groups(inputs.index)
@@ -109,20 +109,32 @@ class SetEntryFlags(Action):
                              f"named by the rule, listed in no {'/'.join(self.set_kinds)} set")
 
     def _groups(self, index: TreeIndex) -> list[_Group]:
-        """Every site holding the text of an entry the rule changes, in file order."""
+        """Every site holding the text of an entry the rule changes, in file order.
+
+        The entries are those of the index's kfuncs (one per entry of a registered
+        set), so that a plan restricted to some kfuncs (`apply -i`) changes only
+        theirs; any other entry a macro site also makes is noted with it."""
         macros = MacroSites(index)
         groups: dict[tuple[str, int], _Group] = {}
+        chosen: set[int] = set()
+        for k in index.kfuncs:
+            if not self.selects(k.kind, k.name):
+                continue
+            chosen.add(id(k.entry))
+            sites = macros.of(k.set, k.entry) if k.entry.via_macro else [entry_site(k.set,
+                                                                                   k.entry)]
+            for site in sites:
+                groups.setdefault((site.path, site.start), _Group(site)).entries.append(
+                    (k.set, k.entry))
         for idset in index.sets:
             for entry in idset.entries:
-                sites = macros.of(idset, entry) if entry.via_macro else [entry_site(idset, entry)]
-                for site in sites:
-                    key = (site.path, site.start)
-                    changes = self.change.apply(entry.flags) != entry.flags
-                    if self.selects(idset, entry):
-                        group = groups.setdefault(key, _Group(site))
-                        group.entries.append((idset, entry))
-                    elif changes and site.macro is not None:
-                        groups.setdefault(key, _Group(site)).others.append(entry.name)
+                if (not entry.via_macro or id(entry) in chosen
+                        or self.change.apply(entry.flags) == entry.flags):
+                    continue
+                for site in macros.of(idset, entry):
+                    group = groups.get((site.path, site.start))
+                    if group is not None:
+                        group.others.append(entry.name)
         return [groups[k] for k in sorted(groups)]
 
     def _one(self, inputs: ActionInputs, rec: Recorder, group: _Group, gone: bool) -> None:
