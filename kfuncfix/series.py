@@ -71,7 +71,8 @@ def plan_series(
     patches: list[PlannedPatch] = []
     if result.definition:
         patches.append(_definition_patch(rule, result.definition))
-    groups = _split(maintainers, changes, split)
+    # A tree tagged earlier may need only the definition: no empty rewrite patch.
+    groups = [g for g in _split(maintainers, changes, split) if g]
     for group in groups:
         prefix = _prefix(root, maintainers, rule, [c.path for c in group], split, base,
                          history)

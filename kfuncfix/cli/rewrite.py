@@ -218,7 +218,7 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str,
     index, result = run.index, run.plan
     if interactive:
         result = review(index, result, _ask, click.echo, sys.stdout.isatty())
-    if not result.files:
+    if not result.changes(with_definition=True):  # the definition alone is a change
         click.echo("kfuncfix: nothing to change; no branch made", err=True)
         sys.exit(0)
     series_plan = plan_series(index, result, split, base)

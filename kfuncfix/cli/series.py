@@ -74,7 +74,7 @@ def build_from_plan(tree: Path, run: Planned, split: str, base: str, sender: str
     # As diff and apply do: what the rule could not change is not silently left out.
     for skip in result.skipped:
         click.echo(f"kfuncfix: skipped {skip}", err=True)
-    if not result.files:
+    if not result.changes(with_definition=True):  # the definition alone is a change
         return None
     planned_series = plan_series(run.index, result, split, base, history)
     if max_patches is not None:
