@@ -188,3 +188,12 @@ def resolve_commit(root: Path | str, rev: str) -> str | None:
     if done.stderr.strip():
         raise GitError(f"git rev-parse: {done.message}", done.returncode)
     return None
+
+
+def not_option(value: str, what: str) -> str:
+    """A word from a user that git (or a program it runs) will see on its command line
+    where an option could stand: refused when it starts with `-`.  Returned unchanged."""
+    if value.startswith("-"):
+        raise KfuncfixError(f"{what} {value!r} looks like an option; write ./{value} "
+                            "if it is a name")
+    return value

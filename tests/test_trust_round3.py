@@ -101,3 +101,69 @@ def test_b4_branch_on_a_tagged_tree_commits_the_definition(tagged: Path) -> None
     done = run("apply", str(tagged), "--branch", "def", "--b4")
     assert done.exit_code == 0, done.output
     assert "#define __bpf_kfunc" in git(tagged, "show", "def:include/linux/btf.h")
+
+
+# -- 8: no value of a user reaches git as an option ----------------------------------
+
+HOSTILE = ["--output={sent}/out", "-x", "--exec=touch {sent}/exec", "-o{sent}/dir"]
+# Every option whose value reaches a git command line (a revision, a range, a branch,
+# a path, a date) or a commit (a trailer, an address); `=` attaches the value, so
+# click takes it as the option's even when it looks like an option itself.
+GIT_OPTIONS = [
+    ("check", "--git"),
+    ("series -o {out}", "--base"),
+    ("series -o {out} -v2", "--range-diff"),
+    ("series -o {out}", "--from-branch"),
+    ("series -o {out}", "--link"),
+    ("series -o {out}", "--in-reply-to"),
+    ("series -o {out}", "--to"),
+    ("series -o {out}", "--cc"),
+    ("series -o {out}", "--from"),
+    ("series -o {out}", "--date"),
+    ("series -o {out} -v2", "--changes"),
+    ("series -o {out} --cover", "--cover-from"),
+    ("series -o {out} --build", "--build-dir"),
+    ("series -o {out}", "--config"),
+    ("apply", "--branch"),
+    ("apply --branch b", "--base"),
+    ("apply --branch b", "--date"),
+    ("apply --branch b", "--from"),
+    ("apply --branch b --build", "--build-dir"),
+    ("apply --branch b --build", "--build-config"),
+]
+
+
+def one_line_error(output: str) -> bool:
+    errors = [ln for ln in output.splitlines() if "error" in ln.lower()]
+    return "Traceback" not in output and len(errors) == 1
+
+
+@pytest.fixture(scope="module")
+def target(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One clone for every refused run (a refused run writes nothing: checked)."""
+    dest = tmp_path_factory.mktemp("target") / "tree"
+    subprocess.run(["git", "clone", "-q", str(template), str(dest)], check=True)
+    git(dest, "config", "user.email", "test@example.invalid")
+    git(dest, "config", "user.name", "Test")
+    return dest
+
+
+@pytest.mark.parametrize(("command", "option"), GIT_OPTIONS,
+                         ids=[f"{c.split()[0]}{o}" for c, o in GIT_OPTIONS])
+def test_option_like_values_never_reach_git(target: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch, command: str,
+                                            option: str) -> None:
+    for n, value in enumerate(HOSTILE):
+        sent = tmp_path / f"sentinel{n}"
+        sent.mkdir()
+        monkeypatch.chdir(sent)  # a relative `-x` would land here
+        out = tmp_path / f"out{n}"
+        args = [*command.format(out=out).split(), f"{option}={value.format(sent=sent)}",
+                str(target)]
+        done = run(*args)
+        assert done.exit_code == 2, (args, done.output)
+        assert one_line_error(done.output), done.output
+        assert list(sent.iterdir()) == [], f"{args}: a file was made from an option value"
+        assert not out.exists() or list(out.iterdir()) == []
+        assert git(target, "status", "--porcelain") == ""
+        assert git(target, "branch", "--list", "b") == ""

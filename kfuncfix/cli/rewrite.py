@@ -13,6 +13,7 @@ import click
 from kfuncfix.cli.buildopts import build_options, print_build, run_build
 from kfuncfix.cli.planning import RULES, planned, report_plan
 from kfuncfix.cli.tree import TREE
+from kfuncfix.cli.values import a_revision
 from kfuncfix.config import SPLITS
 from kfuncfix.engine import DEFAULT_RULE, FileChange, list_rules
 from kfuncfix.errors import KfuncfixError
@@ -104,7 +105,7 @@ def diff_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ...
 @click.option("--branch", metavar="NAME",
               help="Commit the rewrite to branch NAME (one commit per patch of the series) "
                    "instead of writing the worktree.")
-@click.option("--base", default="HEAD", show_default=True,
+@click.option("--base", default="HEAD", show_default=True, callback=a_revision,
               help="With --branch: the commit to build on (read as committed there).")
 @click.option("--split", type=click.Choice(SPLITS), default="none", show_default=True,
               help="With --branch: one commit, one per MAINTAINERS section, or one per file.")

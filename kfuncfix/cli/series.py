@@ -12,6 +12,7 @@ import click
 from kfuncfix.cli import global_flag
 from kfuncfix.cli.buildopts import build_options, print_build, run_build
 from kfuncfix.cli.planning import RULES, planned
+from kfuncfix.cli.values import a_range, a_revision
 from kfuncfix.config import SPLITS, fill_defaults, load_config
 from kfuncfix.engine import Plan
 from kfuncfix.errors import KfuncfixError
@@ -111,7 +112,7 @@ def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
                    "them (as b4 sends); the rule's list gets every patch either way.")
 @click.option("--link", metavar="URL", help="Add a Link: trailer to the discussion to each "
                                             "commit.")
-@click.option("--base", default="HEAD", show_default=True,
+@click.option("--base", default="HEAD", show_default=True, callback=a_revision,
               help="Commit the series applies to; the rewrite reads the tree as committed there.")
 @click.option("--subject-prefix", default=None,
               help="Subject prefix, default from the rule (e.g. 'PATCH bpf-next').")
@@ -124,7 +125,8 @@ def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
 @click.option("--changes", "changes_file",
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Changelog since the previous version (v2 and later).")
-@click.option("--range-diff", metavar="REV", help="Range-diff against the previous version.")
+@click.option("--range-diff", metavar="REV", callback=a_range,
+              help="Range-diff against the previous version.")
 @click.option("--in-reply-to", metavar="MESSAGE-ID", help="Thread under this message.")
 @click.option("--to", multiple=True, help="Add a To: address (repeatable).")
 @click.option("--cc", multiple=True, help="Add a Cc: address (repeatable).")

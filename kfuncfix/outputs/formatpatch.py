@@ -43,6 +43,7 @@ from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
 
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.gitrun import revision_range
 from kfuncfix.mailheaders import check_address, check_header_value, check_message_id
 from kfuncfix.outputs.gitseries import (
     Identity,
@@ -301,7 +302,8 @@ def _format_patch_args(
     if options.reroll is not None:
         args += ["-v", str(options.reroll)]
     if options.range_diff:
-        args.append(f"--range-diff={options.range_diff}")
+        # git hands the value on to its range-diff: an option there would be obeyed.
+        args.append(f"--range-diff={revision_range(options.range_diff, '--range-diff')}")
     if options.base_trailer:
         args.append(f"--base={series.base}")
     args.append(f"--thread={options.thread}" if options.thread else "--no-thread")
