@@ -32,6 +32,7 @@ from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitpath import diff_git_names
 from kfuncfix.mailheaders import check_address
 from kfuncfix.outputs.gitseries import open_repo, run_git
+from kfuncfix.safematch import PatternError, SafePattern, safe_pattern
 
 SCRIPT = "scripts/get_maintainer.pl"
 # What get_maintainer.pl reads besides the files named to it (which_conf looks
@@ -105,7 +106,7 @@ class Section:
 class _Glob:
     """An F: or X: pattern as get_maintainer.pl reads it."""
 
-    regex: re.Pattern[str]
+    regex: SafePattern | None  # None: a pattern the engine cannot read matches nothing
     below: bool  # a trailing slash: the directory and everything under it
     slashes: int
     depth: int  # get_maintainer's ranking: deeper patterns are more specific
@@ -118,11 +119,16 @@ class _Glob:
         regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
         below = pattern.endswith("/")
         depth = -1 if pattern.startswith("*") else pattern.count("/") + (0 if below else 1)
-        return cls(re.compile(regex), below, pattern.count("/"), depth, len(pattern))
+        try:  # `*a*a*a...*b` backtracks as badly as `(a+)+b`: the linear-time engine
+            compiled: SafePattern | None = safe_pattern(regex)
+        except PatternError:
+            compiled = None
+        return cls(compiled, below, pattern.count("/"), depth, len(pattern))
 
     def matches(self, path: str) -> bool:
         # Without a trailing slash a pattern matches files at its own depth only.
-        return bool(self.regex.match(path)) and (self.below or path.count("/") == self.slashes)
+        return (self.regex is not None and self.regex.match(path)
+                and (self.below or path.count("/") == self.slashes))
 
 
 class Maintainers:
@@ -240,10 +246,11 @@ def _parse(text: str) -> list[Section]:
 
 
 def _search(pattern: str, text: str) -> bool:
-    # get_maintainer applies N: and K: as perl /x regexes; skip what Python cannot read.
+    # get_maintainer applies N: and K: as perl /x regexes; the tree wrote them, so they
+    # run on the linear-time engine (`(a+)+b` must not hang a run); skip what it cannot read.
     try:
-        return re.search(pattern, text, re.VERBOSE) is not None
-    except re.error:
+        return safe_pattern(pattern, verbose=True).search(text)
+    except PatternError:
         return False
 
 
