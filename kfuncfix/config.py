@@ -20,6 +20,7 @@ from click.core import ParameterSource
 
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.mailheaders import check_address, check_header_value
+from kfuncfix.userfiles import read_small_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,13 +42,11 @@ SPLITS = ("none", "subsystem", "list", "file")
 def load_config(tree: Path, explicit: Path | None = None) -> dict[str, Any]:
     """The validated settings of `explicit`, else of TREE/.kfuncfix.toml, else {}."""
     path = explicit or tree / FILENAME
-    if explicit is None and not path.is_file():
+    if explicit is None and not (path.exists() or path.is_symlink()):
         return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise KfuncfixError(f"{path}: cannot read: {exc.strerror}") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(read_small_text(path, "the settings file"))
+    except tomllib.TOMLDecodeError as exc:
         raise KfuncfixError(f"{path}: not valid TOML: {exc}") from exc
     for key, value in data.items():
         if key not in KEYS:

@@ -8,7 +8,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -167,3 +172,132 @@ def test_option_like_values_never_reach_git(target: Path, tmp_path: Path,
         assert not out.exists() or list(out.iterdir()) == []
         assert git(target, "status", "--porcelain") == ""
         assert git(target, "branch", "--list", "b") == ""
+
+
+# -- 14: files a user names are regular files of a sane size ----------------------
+
+
+def kfuncfix_child(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """kfuncfix in a child with a timeout and 2 GiB of address space: a read without
+    end fails the test instead of hanging it or filling the machine's memory."""
+    import resource
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    return subprocess.run([sys.executable, "-m", "kfuncfix", *args], capture_output=True,
+                          text=True, timeout=60, cwd=cwd, preexec_fn=limit)
+
+
+def not_regular(tmp_path: Path, kind: str) -> Path:
+    if kind == "zero":
+        return Path("/dev/zero")
+    if kind == "fifo":
+        fifo = tmp_path / "fifo.toml"
+        os.mkfifo(fifo)
+        return fifo
+    if kind == "dir":
+        (tmp_path / "dir.toml").mkdir()
+        return tmp_path / "dir.toml"
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * (8 << 20) + b"\n")
+    return big
+
+
+KINDS = ["zero", "fifo", "dir", "big"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("how", ["--rule", "config rule", "--config", "--changes",
+                                 "--cover-from"])
+def test_named_files_are_regular_and_small(sample: Path, tmp_path: Path, kind: str,
+                                           how: str) -> None:
+    path = not_regular(tmp_path, kind)
+    out = str(tmp_path / "out")
+    if how == "--rule":
+        args = ["diff", "--rule", str(path), str(sample)]
+    elif how == "config rule":
+        (sample / ".kfuncfix.toml").write_text(f'rule = "{path}"\n')
+        args = ["diff", str(sample)]
+    elif how == "--config":
+        args = ["series", "-o", out, "--config", str(path), str(sample)]
+    elif how == "--changes":
+        args = ["series", "-o", out, "-v2", "--cover", "--changes", str(path), str(sample)]
+    else:
+        args = ["series", "-o", out, "--cover-from", str(path), str(sample)]
+    if kind == "zero":  # would eat memory if it were read: in a child, with limits
+        child = kfuncfix_child(*args)
+        code, output = child.returncode, child.stderr
+    else:  # a FIFO would block: an alarm ends the test instead
+        with alarm(30):
+            done = run(*args)
+        code, output = done.exit_code, done.output
+    assert code == 2, output
+    assert one_line_error(output), output
+    assert any(why in output for why in ("must be a regular file", "larger than",
+                                         "is a directory"))
+
+
+@contextlib.contextmanager
+def alarm(seconds: int) -> Iterator[None]:
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds}s")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+# -- 15: bytes that are not what they should be ------------------------------------
+
+
+def test_changes_file_that_is_not_utf8_is_a_one_line_error(sample: Path, tmp_path: Path,
+                                                          ) -> None:
+    changes = tmp_path / "changes.txt"
+    changes.write_bytes(b"v2:\n- caf\xe9\n")
+    done = run("series", str(sample), "-o", str(tmp_path / "out"), "-v2", "--cover",
+               "--changes", str(changes), "--from", SENDER, "--date", DATE)
+    assert done.exit_code == 2, done.output
+    assert one_line_error(done.output) and "not UTF-8" in done.output
+    assert "line 2" in done.output
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("garbage", [b"{not json", b"\xff\xfe", b"[1, 2]", b""])
+def test_an_unreadable_build_stamp_starts_the_directory_afresh(
+        tmp_path: Path, garbage: bytes, capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from kfuncfix.outputs.build import _ConfigRun
+
+    where = tmp_path / "build" / "cfg"
+    (where / "out").mkdir(parents=True)
+    (where / "out" / "old.o").write_bytes(b"stale")
+    (where / "results").mkdir()
+    (where / "stamp.json").write_bytes(garbage)
+    said: list[str] = []
+    run_ = SimpleNamespace(where=where, out=where / "out", cache=where / "results",
+                           base="b" * 40, config=SimpleNamespace(digest=lambda: "cfg"),
+                           progress=said.append)
+    _ConfigRun._check_stamp(run_)  # type: ignore[arg-type]
+    assert not (where / "out" / "old.o").exists()
+    assert json.loads((where / "stamp.json").read_text())["base"] == "b" * 40
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len([ln for ln in err.splitlines() if ln]) <= 1
+
+
+def test_unreadable_cached_results_are_compiled_again(tmp_path: Path) -> None:
+    from kfuncfix.outputs.buildcache import ResultCache
+
+    cache = ResultCache(tmp_path / "results", ["salt"])
+    (tmp_path / "results" / "deps").mkdir(parents=True)
+    (tmp_path / "results" / "deps" / "kernel%a.o.json").write_bytes(b"[[\"x\"")
+    (tmp_path / "results" / "objects").mkdir()
+    (tmp_path / "results" / "objects" / "k.json").write_bytes(b"{\"obj\": 1")
+    assert cache._manifest("kernel/a.o") == []
+    assert cache._load("k") is None

@@ -50,6 +50,7 @@ from kfuncfix.series import (
     read_maintainers,
     series_cover,
 )
+from kfuncfix.userfiles import read_small_text
 
 CONFIG_KEYS = {"subject_prefix": "subject_prefix", "split": "split", "to": "to", "cc": "cc"}
 
@@ -208,7 +209,7 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
         cover = cover.with_paragraph(build.cover_paragraph())
     changelog = None
     if opts["changes_file"]:
-        changelog = Path(opts["changes_file"]).read_text(encoding="utf-8")
+        changelog = read_small_text(opts["changes_file"], "the changelog (--changes)")
     options = MailOptions(
         subject_prefix=opts["subject_prefix"] or rule.series.subject_prefix,
         reroll=opts["reroll_count"],

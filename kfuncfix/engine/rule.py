@@ -55,7 +55,9 @@ from typing import TYPE_CHECKING, Any
 from kfuncfix.engine.actions import Action, definition_style, parse_action
 from kfuncfix.engine.definitions import DefinitionStyle
 from kfuncfix.engine.schema import IDENT_RE, RuleError, Table
+from kfuncfix.errors import KfuncfixError
 from kfuncfix.safematch import PatternError, SafePattern, safe_pattern
+from kfuncfix.userfiles import read_small_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -134,9 +136,9 @@ def load_rule(name_or_path: str) -> Rule:
     if "/" in name_or_path or name_or_path.endswith(".toml"):
         path = Path(name_or_path)
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise RuleError(f"{path}: cannot read rule file: {exc.strerror or exc}") from exc
+            data = read_small_file(path, "rule file")
+        except KfuncfixError as exc:
+            raise RuleError(str(exc)) from exc
         return parse_rule(data, str(path))
     for entry in _builtin_files():
         if entry.name == f"{name_or_path}.toml":

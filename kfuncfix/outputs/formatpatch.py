@@ -55,6 +55,7 @@ from kfuncfix.outputs.gitseries import (
     run_git,
 )
 from kfuncfix.outputs.maintainers import Recipients
+from kfuncfix.userfiles import read_small_text
 
 TO_PLACEHOLDER = "kfuncfix-to@placeholder.invalid"
 CC_PLACEHOLDER = "kfuncfix-cc@placeholder.invalid"
@@ -81,10 +82,7 @@ class CoverLetter:
     @classmethod
     def from_file(cls, path: Path | str) -> CoverLetter:
         """First line is the subject; the rest, after a blank line, the body."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise KfuncfixError(f"cannot read cover letter {path}: {exc}") from exc
+        text = read_small_text(path, "cover letter")
         subject, _, body = text.strip("\n").partition("\n")
         if not subject.strip():
             raise KfuncfixError(f"cover letter {path} has no subject on its first line")
