@@ -38,10 +38,11 @@ def read_small_file(path: Path | str, what: str, limit: int = LIMIT) -> bytes:
 
 
 def read_small_text(path: Path | str, what: str, limit: int = LIMIT) -> str:
-    """read_small_file decoded as UTF-8; other bytes are a one-line error."""
+    """read_small_file decoded as UTF-8 (other bytes are a one-line error), with
+    universal newlines as Python's text mode reads it (a lone CR ends a line too)."""
     data = read_small_file(path, what, limit)
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise KfuncfixError(f"{path}: {what} is not UTF-8 text (byte {data[exc.start]:#04x} "

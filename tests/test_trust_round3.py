@@ -301,3 +301,68 @@ def test_unreadable_cached_results_are_compiled_again(tmp_path: Path) -> None:
     (tmp_path / "results" / "objects" / "k.json").write_bytes(b"{\"obj\": 1")
     assert cache._manifest("kernel/a.o") == []
     assert cache._load("k") is None
+
+
+# -- 18: series --from-branch takes any branch a user could have made --------------
+
+
+def branch_from_apply(tree: Path, name: str = "tags") -> None:
+    git(tree, "config", "user.email", "test@example.invalid")
+    git(tree, "config", "user.name", "Test")
+    done = run("apply", str(tree), "--branch", name, "--date", DATE)
+    assert done.exit_code == 0, done.output
+
+
+def from_branch(tree: Path, out: Path, *extra: str, branch: str = "tags"):
+    return run("series", str(tree), "-o", str(out), "--from-branch", branch, "--date", DATE,
+               *extra)
+
+
+def test_from_branch_with_a_renamed_file(sample: Path, tmp_path: Path) -> None:
+    branch_from_apply(sample)
+    git(sample, "checkout", "-q", "tags")
+    git(sample, "mv", "net/netfilter/nf_flowmark_bpf.c", "net/netfilter/nf_fm_bpf.c")
+    git(sample, "commit", "-qm", "netfilter: rename nf_flowmark_bpf.c")
+    git(sample, "checkout", "-q", "master")
+    done = from_branch(sample, tmp_path / "out", "--no-cover")
+    assert done.exit_code == 0, done.output
+    patches = sorted((tmp_path / "out").glob("*.patch"))
+    assert "rename to net/netfilter/nf_fm_bpf.c" in patches[-1].read_text()
+    # Whatever git's diff.renames says, the check and the mail agree.
+    git(sample, "config", "diff.renames", "copies")
+    again = from_branch(sample, tmp_path / "out2", "--no-cover")
+    assert again.exit_code == 0, again.output
+
+
+def test_from_branch_with_a_file_new_on_the_branch_and_a_cover(sample: Path,
+                                                                tmp_path: Path) -> None:
+    branch_from_apply(sample)
+    git(sample, "checkout", "-q", "tags")
+    (sample / "kernel/new_on_branch.c").write_text("int x;\n")
+    git(sample, "add", "kernel/new_on_branch.c")
+    git(sample, "commit", "-qm", "kernel: a file only the branch has")
+    git(sample, "checkout", "-q", "master")
+    assert not (sample / "kernel/new_on_branch.c").exists()
+    done = from_branch(sample, tmp_path / "out", "--cover")
+    assert done.exit_code == 0, done.output
+    names = [p.name for p in sorted((tmp_path / "out").glob("*.patch"))]
+    assert names[0].startswith("0000-cover-letter") and len(names) == 4
+
+
+def test_from_branch_of_a_b4_branch_takes_its_cover_commit(sample: Path,
+                                                           tmp_path: Path) -> None:
+    git(sample, "config", "user.email", "test@example.invalid")
+    git(sample, "config", "user.name", "Test")
+    done = run("apply", str(sample), "--branch", "b4tags", "--b4")
+    assert done.exit_code == 0, done.output
+    cover_subject = git(sample, "log", "--reverse", "--format=%s", "master..b4tags"
+                        ).splitlines()[0]
+    made = from_branch(sample, tmp_path / "out", branch="b4tags")
+    assert made.exit_code == 0, made.output
+    patches = sorted((tmp_path / "out").glob("*.patch"))
+    texts = [p.read_text() for p in patches]
+    # The empty cover commit is the cover letter, not a patch of its own.
+    assert patches[0].name.startswith("0000-cover-letter")
+    assert cover_subject in texts[0]
+    assert "b4-submit-tracking" not in "".join(texts)
+    assert all("diff --git" in t for t in texts[1:]) and len(patches) == 3

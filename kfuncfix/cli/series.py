@@ -12,6 +12,7 @@ import click
 from kfuncfix.cli import global_flag
 from kfuncfix.cli.buildopts import build_options, print_build, run_build
 from kfuncfix.cli.planning import RULES, planned
+from kfuncfix.cli.tree import load_index
 from kfuncfix.cli.values import a_range, a_revision
 from kfuncfix.config import SPLITS, fill_defaults, load_config
 from kfuncfix.engine import Plan
@@ -42,7 +43,7 @@ from kfuncfix.outputs.maintainers import (
     recipients_for_patch,
     worktree_script_note,
 )
-from kfuncfix.pipeline import Planned, Request, rules_of
+from kfuncfix.pipeline import Planned, Request, rules_of, run_plan
 from kfuncfix.series import (
     SeriesPlan,
     expected_findings,
@@ -184,11 +185,17 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
             raise KfuncfixError("--link adds a trailer to the commits kfuncfix makes; "
                                 "with --from-branch, add it to the branch's commits")
         series = read_branch(root, opts["from_branch"], opts["base"])
+        if cover is None and series.cover_message is not None:
+            cover = CoverLetter.from_text(series.cover_message, f"{series.cover_commit}")
+            cover_wanted = True if cover_wanted is None else cover_wanted
         wants_cover = cover_wanted if cover_wanted is not None else len(series.commits) > 1
+        # Planned at the base for the files the branch touches, as git names them:
+        # a file the branch adds (absent at the base and perhaps in the worktree)
+        # is simply not there to rewrite.
+        scope = tuple(sorted({p for c in series.commits for p in c.paths}))
+        run = run_plan(Request(root, rule_names, scope, series.base, config=opts["config_path"]),
+                       load_index)
         if wants_cover and cover is None:
-            paths = tuple(Path(p) for p in sorted({p for c in series.commits for p in c.paths}))
-            run = planned(root, rule_names, paths, rev=series.base,
-                          config=opts["config_path"])
             cover = branch_cover(run.plan, series)
             if cover is None:
                 raise KfuncfixError(

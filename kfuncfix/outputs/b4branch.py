@@ -28,6 +28,7 @@ from typing import Any
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.outputs.formatpatch import CoverLetter
 from kfuncfix.outputs.gitseries import (
+    B4_MARKER,
     Identity,
     PlannedPatch,
     Series,
@@ -44,7 +45,7 @@ from kfuncfix.outputs.listrules import with_trailers
 from kfuncfix.outputs.maintainers import Maintainers, recipients_for_paths
 
 # ez.py: MAGIC_MARKER and the comment make_magic_json writes under it.
-MAGIC_MARKER = "--- b4-submit-tracking ---"
+MAGIC_MARKER = B4_MARKER
 MAGIC_COMMENT = "# This section is used internally by b4 prep for tracking purposes."
 COVER_STRATEGY = "commit"
 # Words of a subject prefix that b4 writes itself: PATCH, and vN from series.revision.
