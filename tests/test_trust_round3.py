@@ -366,3 +366,26 @@ def test_from_branch_of_a_b4_branch_takes_its_cover_commit(sample: Path,
     assert cover_subject in texts[0]
     assert "b4-submit-tracking" not in "".join(texts)
     assert all("diff --git" in t for t in texts[1:]) and len(patches) == 3
+
+
+# -- weaker spots ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["https://lore.kernel.org/r/x\x1b[31m", "https://lore/\x07",
+                                 "https://lore/\u202eevil", "https://lore/a\u2028b",
+                                 "https://lore/\x7f", "https://lore/\u00a0"])
+def test_link_refuses_control_and_format_characters(sample: Path, tmp_path: Path,
+                                                    url: str) -> None:
+    done = run("series", str(sample), "-o", str(tmp_path / "out"), "--link", url,
+               "--from", SENDER, "--date", DATE)
+    assert done.exit_code == 2, done.output
+    assert one_line_error(done.output) and "--link" in done.output
+    assert "\x1b" not in done.output and "\x07" not in done.output
+
+
+def test_link_takes_a_lore_url(sample: Path, tmp_path: Path) -> None:
+    url = "https://lore.kernel.org/r/20240101.12345-1-caf\u00e9@example.org"
+    done = run("series", str(sample), "-o", str(tmp_path / "out"), "--link", url,
+               "--from", SENDER, "--date", DATE)
+    assert done.exit_code == 0, done.output
+    assert f"Link: {url}" in "".join(p.read_text() for p in (tmp_path / "out").glob("*"))
