@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -181,7 +182,6 @@ def kfuncfix_child(*args: str, cwd: Path | None = None) -> subprocess.CompletedP
     """kfuncfix in a child with a timeout and 2 GiB of address space: a read without
     end fails the test instead of hanging it or filling the machine's memory."""
     import resource
-    import sys
 
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
@@ -389,3 +389,25 @@ def test_link_takes_a_lore_url(sample: Path, tmp_path: Path) -> None:
                "--from", SENDER, "--date", DATE)
     assert done.exit_code == 0, done.output
     assert f"Link: {url}" in "".join(p.read_text() for p in (tmp_path / "out").glob("*"))
+
+
+@pytest.mark.parametrize("applied", [False, True], ids=["not-applied", "applied"])
+def test_check_patch_reads_a_crlf_mail_as_git_am_does(tmp_path: Path, applied: bool) -> None:
+    from tests.rewrite_helper import small_tree
+    from tests.test_check import BTF_H, ENV, FINDING, TAGGED, commit_kfunc
+    from tests.test_check import git as git_env
+
+    tree = git_init(small_tree(tmp_path / "linux", {"include/linux/btf.h": BTF_H,
+                                                    "kernel/k.c": TAGGED}))
+    commit_kfunc(tree, "bpf_new", tagged=False)
+    mail = git_env(tree, "format-patch", "-1", "--stdout")
+    if not applied:
+        git_env(tree, "reset", "-q", "--hard", "HEAD~1")
+    results = []
+    for data in (mail, mail.replace(b"\n", b"\r\n")):
+        results.append(subprocess.run(
+            [sys.executable, "-m", "kfuncfix", "-q", "check", "--patch", "-", "."],
+            cwd=tree, input=data, capture_output=True, env=ENV))
+    lf, crlf = results
+    assert (lf.returncode, lf.stdout.decode()) == (1, FINDING.format(line=10) + "\n")
+    assert (crlf.returncode, crlf.stdout, crlf.stderr) == (lf.returncode, lf.stdout, b"")

@@ -180,7 +180,7 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
             unreadable = unreadable or bool(run.index.unreadable)
             note = note or _tree_note(run.index, run.plan)
     elif patch_file is not None:
-        patched = apply_in_memory(tree, patch_file.read())
+        patched = apply_in_memory(tree, _mail_newlines(patch_file.read()))
         run = planned(tree, rule_names, overlay=patched.overlay, lint=True)
         blocks.append(("the patch", findings(run.index, run.plan, patched.added_lines,
                                                     fmt == "json")))
@@ -194,6 +194,16 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
     _print_findings(blocks, fmt, note, run.plan)
     found = any(items for _, items in blocks)
     sys.exit(1 if found or unreadable else 0)
+
+
+def _mail_newlines(data: bytes) -> bytes:
+    """A patch whose every line ends in CRLF (a mail saved by a client or a Windows
+    editor) with LF, as `git am` reads mail; a patch with LF lines and CRLF only in
+    its files' lines is a patch of CRLF files and stays as it is."""
+    body = data.split(b"\n")[:-1]  # the lines an LF ends
+    if body and all(line.endswith(b"\r") for line in body):
+        return data.replace(b"\r\n", b"\n")
+    return data
 
 
 def _tree_note(index: TreeIndex, result: Plan) -> str | None:
