@@ -18,6 +18,7 @@ from kfuncfix.config import SPLITS, fill_defaults, load_config
 from kfuncfix.engine import Plan
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitrepo import work_tree
+from kfuncfix.mailheaders import check_address, check_message_id
 from kfuncfix.outputs.checkseries import SeriesCheck, check_series
 from kfuncfix.outputs.formatpatch import CoverLetter, MailOptions, write_series
 from kfuncfix.outputs.gitseries import (
@@ -173,6 +174,15 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
     date = resolve_date(opts["date"])
     committer_ident(repo, opts["sender"], date)  # no identity: say so before any work
     _refuse_existing(opts["outdir"], opts["force"])
+    # Values that end up in headers and trailers: refused before any work is done
+    # (write_series checks them again as the last line of defence).
+    for key in ("to", "cc"):
+        for address in opts[key]:
+            check_address(address, f"--{key}")
+    if opts["in_reply_to"] is not None:
+        check_message_id(opts["in_reply_to"], "--in-reply-to")
+    if opts["link"]:
+        link_trailer(opts["link"])
     rule_names = tuple(opts["rule_names"])
     rule = rules_of(Request(root, rule_names, config=opts["config_path"]))[0]
 
