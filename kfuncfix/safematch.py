@@ -1,11 +1,13 @@
 """Regular expressions that others write, run where they cannot hang a run.
 
-MAINTAINERS' N:/K:/F:/X: lines come with the tree and a rule's doc_section
+MAINTAINERS' N:/K: lines come with the tree and a rule's doc_section
 with the rule: whoever wrote them may have written `(a+)+b`, which takes a
 backtracking engine (Python's `re`, perl) about 2**n steps on n `a`s.  RE2
 (google-re2) matches in time linear in the text for any pattern, and refuses
 what cannot be matched so (backreferences, lookarounds) at compile time.
-Every pattern a tree or a rule supplies is compiled here.
+Every regular expression a tree or a rule supplies is compiled here (F:/X:
+globs are no regular expressions: outputs/maintainers.py matches them through
+fnmatch's translation, linear as well and ten times cheaper per call).
 """
 
 from __future__ import annotations

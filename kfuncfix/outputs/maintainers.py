@@ -17,6 +17,7 @@ never runs.  Every address that comes back is checked as one mail address.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import shutil
@@ -32,7 +33,7 @@ from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitpath import diff_git_names
 from kfuncfix.mailheaders import check_address
 from kfuncfix.outputs.gitseries import open_repo, run_git
-from kfuncfix.safematch import PatternError, SafePattern, safe_pattern
+from kfuncfix.safematch import PatternError, safe_pattern
 
 SCRIPT = "scripts/get_maintainer.pl"
 # What get_maintainer.pl reads besides the files named to it (which_conf looks
@@ -106,7 +107,7 @@ class Section:
 class _Glob:
     """An F: or X: pattern as get_maintainer.pl reads it."""
 
-    regex: SafePattern | None  # None: a pattern the engine cannot read matches nothing
+    regex: re.Pattern[str]
     below: bool  # a trailing slash: the directory and everything under it
     slashes: int
     depth: int  # get_maintainer's ranking: deeper patterns are more specific
@@ -116,19 +117,17 @@ class _Glob:
     def compile(cls, pattern: str, is_dir: Callable[[str], bool]) -> _Glob:
         if not pattern.endswith("/") and is_dir(pattern):
             pattern += "/"  # a directory named without its slash still means "and below"
-        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+        # fnmatch's translation matches `*a*a*...*b` in linear time (atomic groups), where
+        # `.*a.*a...` backtracks for ever; `[` is a literal to get_maintainer.pl, and the
+        # trailing `*` keeps re.match's "the path starts so" (F: net/ covers net/x/y.c).
+        regex = re.compile(fnmatch.translate(pattern.replace("[", "[[]") + "*"))
         below = pattern.endswith("/")
         depth = -1 if pattern.startswith("*") else pattern.count("/") + (0 if below else 1)
-        try:  # `*a*a*a...*b` backtracks as badly as `(a+)+b`: the linear-time engine
-            compiled: SafePattern | None = safe_pattern(regex)
-        except PatternError:
-            compiled = None
-        return cls(compiled, below, pattern.count("/"), depth, len(pattern))
+        return cls(regex, below, pattern.count("/"), depth, len(pattern))
 
     def matches(self, path: str) -> bool:
         # Without a trailing slash a pattern matches files at its own depth only.
-        return (self.regex is not None and self.regex.match(path)
-                and (self.below or path.count("/") == self.slashes))
+        return bool(self.regex.match(path)) and (self.below or path.count("/") == self.slashes)
 
 
 class Maintainers:
