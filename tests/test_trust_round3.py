@@ -209,8 +209,8 @@ KINDS = ["zero", "fifo", "dir", "big"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("how", ["--rule", "config rule", "--config", "--changes",
-                                 "--cover-from"])
+@pytest.mark.parametrize("how", ["--rule", "config rule", "--config", "tree config",
+                                 "--changes", "--cover-from"])
 def test_named_files_are_regular_and_small(sample: Path, tmp_path: Path, kind: str,
                                            how: str) -> None:
     path = not_regular(tmp_path, kind)
@@ -222,6 +222,9 @@ def test_named_files_are_regular_and_small(sample: Path, tmp_path: Path, kind: s
         args = ["diff", str(sample)]
     elif how == "--config":
         args = ["series", "-o", out, "--config", str(path), str(sample)]
+    elif how == "tree config":  # the tree's own .kfuncfix.toml is a link to it
+        (sample / ".kfuncfix.toml").symlink_to(path)
+        args = ["diff", str(sample)]
     elif how == "--changes":
         args = ["series", "-o", out, "-v2", "--cover", "--changes", str(path), str(sample)]
     else:
