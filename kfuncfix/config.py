@@ -20,6 +20,7 @@ from click.core import ParameterSource
 
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.mailheaders import check_address, check_header_value
+from kfuncfix.userfiles import read_small_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,7 +45,7 @@ def load_config(tree: Path, explicit: Path | None = None) -> dict[str, Any]:
     The worktree's file: a run at a revision reads it through `Snapshot.config`.
     """
     path = explicit or tree / FILENAME
-    if explicit is None and not path.is_file():
+    if explicit is None and not (path.exists() or path.is_symlink()):
         return {}
     return read_config_file(path)
 
@@ -52,7 +53,7 @@ def load_config(tree: Path, explicit: Path | None = None) -> dict[str, Any]:
 def read_config_file(path: Path) -> dict[str, Any]:
     """The validated settings of one file."""
     try:
-        raw = path.read_bytes()
+        raw = read_small_file(path, "the settings file")
     except OSError as exc:
         raise KfuncfixError(f"{path}: cannot read: {exc.strerror}") from exc
     return parse_config(raw, str(path))

@@ -315,3 +315,12 @@ def remove_worktree(root: Path | str, tree: Path, admin: Path | None = None) -> 
         shutil.rmtree(tree, ignore_errors=True)
         if admin is not None and admin.parent.name == "worktrees":
             shutil.rmtree(admin, ignore_errors=True)
+
+
+def not_option(value: str, what: str) -> str:
+    """A word from a user that git (or a program it runs) will see on its command line
+    where an option could stand: refused when it starts with `-`.  Returned unchanged."""
+    if value.startswith("-"):
+        raise KfuncfixError(f"{what} {value!r} looks like an option; write ./{value} "
+                            "if it is a name")
+    return value

@@ -79,7 +79,8 @@ def plan_series(
     patches: list[PlannedPatch] = []
     if result.definition:
         patches += _definition_patches(rule, result.definition, split_docs)
-    groups = _split(maintainers, changes, split)
+    # A tree tagged earlier may need only the definition: no empty rewrite patch.
+    groups = [g for g in _split(maintainers, changes, split) if g]
     for group in groups:
         prefix = _prefix(root, maintainers, rule, [c.path for c in group], split, base,
                          history)

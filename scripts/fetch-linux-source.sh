@@ -36,6 +36,17 @@ esac
     exit 2
 }
 version=$1
+# MAJOR.MINOR and nothing else: the version is written into a private apt
+# configuration (a `"` would add directives) and names the directories deleted.
+case $version in
+    *[!0-9.]* | '' | .* | *. | *.*.* | *..*) version= ;;
+    *.*) ;;
+    *) version= ;;
+esac
+[ -n "$version" ] || {
+    echo "fetch-linux-source: VERSION must be MAJOR.MINOR (such as 6.1), not '$1'" >&2
+    exit 2
+}
 parent=${2:-${XDG_CACHE_HOME:-$HOME/.cache}/kfuncfix}
 here=$(cd "$(dirname "$0")" && pwd)
 package=linux-source-$version
@@ -90,6 +101,12 @@ if command -v flock >/dev/null; then
     flock 9
     if [ $mode = fetch ] && [ -f "$tree/.git/kfuncfix-ready" ]; then echo "$tree"; exit 0; fi
 fi
+# A tree of that name without the marker is someone's own (prepare refuses to
+# replace it too): say so before downloading anything.
+if [ $mode = fetch ] && { [ -e "$tree" ] || [ -L "$tree" ]; }; then
+    echo "fetch-linux-source: $tree exists and was not made by this script (no .git/kfuncfix-ready); move it away" >&2
+    exit 2
+fi
 
 if [ $mode = candidate ] || [ ! -s "$tarball" ]; then
     command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null || cannot "apt-get and dpkg-deb are needed (a Debian host)"
@@ -125,8 +142,16 @@ if [ $mode = candidate ] || [ ! -s "$tarball" ]; then
     fi
     if [ $mode = candidate ]; then echo "$candidate"; exit 0; fi
     work=$parent/debs/$package.partial
-    rm -rf "$work"
+    # Only a directory this script made (it carries the marker) is deleted.
+    if [ -e "$work" ] || [ -L "$work" ]; then
+        [ -f "$work/.kfuncfix-partial" ] && [ ! -L "$work" ] || {
+            echo "fetch-linux-source: $work exists and was not made by this script; move it away" >&2
+            exit 2
+        }
+        rm -rf "$work"
+    fi
     mkdir -p "$work"
+    : >"$work/.kfuncfix-partial"
     (cd "$work" && apt-get "$@" -qq download "$package=$candidate") >"$apt/download.log" 2>&1 || {
         rm -rf "$work"; cannot "download of $package=$candidate failed (see $apt/download.log)"; }
     dpkg-deb --fsys-tarfile "$work"/*.deb | tar -xO "./usr/src/$package.tar.xz" >"$work/src.tar.xz"

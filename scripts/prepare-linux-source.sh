@@ -13,17 +13,43 @@
 # .gitignore ends with "/*" (its packaging ignores everything at the top
 # level); those lines are removed so that git sees the sources.
 set -eu
-version=${1:?usage: prepare-linux-source.sh VERSION [DEST_PARENT]}
+[ $# -ge 1 ] || { echo "usage: prepare-linux-source.sh VERSION [DEST_PARENT]" >&2; exit 2; }
+version=$1
+# MAJOR.MINOR and nothing else: it names the directories this script replaces.
+case $version in
+    *[!0-9.]* | '' | .* | *. | *.*.* | *..*) version= ;;
+    *.*) ;;
+    *) version= ;;
+esac
+[ -n "$version" ] || {
+    echo "prepare-linux-source: VERSION must be MAJOR.MINOR (such as 6.1), not '$1'" >&2
+    exit 2
+}
 parent=${2:-${XDG_CACHE_HOME:-$HOME/.cache}/kfuncfix}
 tarball=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-$version.tar.xz}
 tree=$parent/linux-source-$version
 if [ -f "$tree/.git/kfuncfix-ready" ]; then echo "$tree"; exit 0; fi
+# Deleted or replaced only when this script made them: the tree carries
+# .git/kfuncfix-ready (checked above), the work directory .git/kfuncfix-partial.
+# A directory of that name without its marker is someone's own: never touched.
+if [ -e "$tree" ] || [ -L "$tree" ]; then
+    echo "prepare-linux-source: $tree exists and was not made by this script (no .git/kfuncfix-ready); move it away" >&2
+    exit 2
+fi
+partial=$tree.partial
+if [ -e "$partial" ] || [ -L "$partial" ]; then
+    [ -f "$partial/.git/kfuncfix-partial" ] && [ ! -L "$partial" ] || {
+        echo "prepare-linux-source: $partial exists and was not made by this script; move it away" >&2
+        exit 2
+    }
+fi
 [ -r "$tarball" ] || { echo "prepare-linux-source: $tarball not found (apt-get install linux-source-$version)" >&2; exit 2; }
 mkdir -p "$parent"
-rm -rf "$tree.partial"
-mkdir "$tree.partial"
-tar -xf "$tarball" -C "$tree.partial" --strip-components=1
-cd "$tree.partial"
+rm -rf "$partial"
+mkdir -p "$partial/.git"
+: >"$partial/.git/kfuncfix-partial"
+tar -xf "$tarball" -C "$partial" --strip-components=1
+cd "$partial"
 sed -i -e '/^# Debian packaging: ignore everything/,$d' .gitignore
 sed -i -e '/^\/\*$/d' -e '/^!\/debian\/$/d' .gitignore
 git init -q -b master .
@@ -34,7 +60,8 @@ GIT_AUTHOR_DATE='2024-01-01T00:00:00Z' GIT_COMMITTER_DATE='2024-01-01T00:00:00Z'
 # No `git gc`: packing the ~80k loose objects takes minutes of CPU (detached, behind
 # the caller's back) and buys nothing for reading the tree.
 cd - >/dev/null
-rm -rf "$tree"
-mv "$tree.partial" "$tree"
-touch "$tree/.git/kfuncfix-ready"
+# Marked ready before the move: the tree never exists without its marker.
+touch "$partial/.git/kfuncfix-ready"
+rm -f "$partial/.git/kfuncfix-partial"
+mv "$partial" "$tree"
 echo "$tree"

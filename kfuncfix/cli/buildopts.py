@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from kfuncfix.cli import global_flag
+from kfuncfix.cli.values import a_directory
 from kfuncfix.errors import KfuncfixError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -30,6 +31,7 @@ def build_options(cover: bool) -> Callable[[F], F]:
                 help="With --build: a Build-tested: paragraph in the cover letter.")(func)
         func = click.option(
             "--build-dir", type=click.Path(file_okay=False, path_type=Path),
+            callback=a_directory,
             help="With --build: keep the build output here, one subdirectory per config "
                  "(default: ~/.cache/kfuncfix/build).")(func)
         func = click.option(

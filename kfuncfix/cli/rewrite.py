@@ -14,6 +14,7 @@ from kfuncfix.cli import NO_CACHE
 from kfuncfix.cli.buildopts import build_options, print_build, run_build
 from kfuncfix.cli.planning import RULES, index_at, planned, report_plan
 from kfuncfix.cli.tree import TREE
+from kfuncfix.cli.values import a_revision
 from kfuncfix.config import SPLITS
 from kfuncfix.engine import DEFAULT_RULE, FileChange, list_rules
 from kfuncfix.errors import KfuncfixError
@@ -107,7 +108,7 @@ def diff_command(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str, ...
 @click.option("--branch", metavar="NAME",
               help="Commit the rewrite to branch NAME (one commit per patch of the series) "
                    "instead of writing the worktree.")
-@click.option("--base", default="HEAD", show_default=True,
+@click.option("--base", default="HEAD", show_default=True, callback=a_revision,
               help="With --branch: the commit to build on (read as committed there).")
 @click.option("--split", type=click.Choice(SPLITS), default="none", show_default=True,
               help="With --branch: one commit, one per MAINTAINERS section, or one per file.")
@@ -233,7 +234,7 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str,
     if interactive:
         result = review(index, result, _ask, click.echo, sys.stdout.isatty())
     report = RunReport().planned(index, result)
-    if not result.files:
+    if not result.changes(with_definition=True):  # the definition alone is a change
         report_plan(result, True)
         click.echo("kfuncfix: nothing to change; no branch made", err=True)
         return report

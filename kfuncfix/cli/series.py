@@ -10,11 +10,13 @@ import click
 
 from kfuncfix.cli import NO_CACHE, global_flag
 from kfuncfix.cli.buildopts import build_options, print_build, run_build
-from kfuncfix.cli.planning import RULES, index_at, planned
+from kfuncfix.cli.planning import RULES, index_at, load_index, planned
+from kfuncfix.cli.values import a_range, a_revision
 from kfuncfix.config import SPLITS, fill_defaults
 from kfuncfix.engine import Plan
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitrun import work_tree
+from kfuncfix.mailheaders import check_address, check_message_id
 from kfuncfix.outputs.checkseries import PatchCheck, SeriesCheck, check_series
 from kfuncfix.outputs.formatpatch import CoverLetter, MailOptions, write_series
 from kfuncfix.outputs.gitseries import (
@@ -40,7 +42,7 @@ from kfuncfix.outputs.maintainers import (
     recipients_for_patch,
     worktree_script_note,
 )
-from kfuncfix.pipeline import Planned, Request, rules_of
+from kfuncfix.pipeline import Planned, Request, rules_of, run_plan
 from kfuncfix.runreport import RunReport
 from kfuncfix.series import (
     SeriesPlan,
@@ -50,6 +52,7 @@ from kfuncfix.series import (
     series_cover,
 )
 from kfuncfix.snapshot import at_revision
+from kfuncfix.userfiles import read_small_text
 from kfuncfix.words import plural
 
 CONFIG_KEYS = {"subject_prefix": "subject_prefix", "split": "split", "to": "to", "cc": "cc"}
@@ -77,7 +80,7 @@ def build_from_plan(tree: Path, run: Planned, split: str, base: str, sender: str
     # As diff and apply do: what the rule could not change is not silently left out.
     for skip in result.skipped:
         click.echo(f"kfuncfix: skipped {skip}", err=True)
-    if not result.files:
+    if not result.changes(with_definition=True):  # the definition alone is a change
         return None
     planned_series = plan_series(run.index, result, split, base, history, split_docs)
     if max_patches is not None:
@@ -118,7 +121,7 @@ def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
 @click.option("--link", metavar="URL", multiple=True,
               help="Add a Link: trailer to the discussion to each commit (repeatable: "
                    "the report of the failure, the earlier versions).")
-@click.option("--base", default="HEAD", show_default=True,
+@click.option("--base", default="HEAD", show_default=True, callback=a_revision,
               help="Commit the series applies to; the rewrite reads the tree as committed there.")
 @click.option("--subject-prefix", default=None,
               help="Subject prefix, default from the rule (e.g. 'PATCH bpf-next').")
@@ -131,7 +134,8 @@ def branch_cover(result: Plan, series: Series) -> CoverLetter | None:
 @click.option("--changes", "changes_file",
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Changelog since the previous version (v2 and later).")
-@click.option("--range-diff", metavar="REV", help="Range-diff against the previous version.")
+@click.option("--range-diff", metavar="REV", callback=a_range,
+              help="Range-diff against the previous version.")
 @click.option("--in-reply-to", metavar="MESSAGE-ID", help="Thread under this message.")
 @click.option("--to", multiple=True, help="Add a To: address (repeatable).")
 @click.option("--cc", multiple=True, help="Add a Cc: address (repeatable).")
@@ -181,6 +185,15 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
     date = resolve_date(opts["date"])
     committer_ident(repo, opts["sender"], date)  # no identity: say so before any work
     _refuse_existing(opts["outdir"], opts["force"])
+    # Values that end up in headers and trailers: refused before any work is done
+    # (write_series checks them again as the last line of defence).
+    for key in ("to", "cc"):
+        for address in opts[key]:
+            check_address(address, f"--{key}")
+    if opts["in_reply_to"] is not None:
+        check_message_id(opts["in_reply_to"], "--in-reply-to")
+    for url in opts["link"]:
+        link_trailer(url)
     rule_names = tuple(opts["rule_names"])
     rule = rules_of(Request(root, rule_names, rev=opts["base"], config=opts["config_path"]))[0]
 
@@ -194,11 +207,17 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
             raise KfuncfixError("--link adds a trailer to the commits kfuncfix makes; "
                                 "with --from-branch, add it to the branch's commits")
         series = read_branch(root, opts["from_branch"], opts["base"])
+        if cover is None and series.cover_message is not None:
+            cover = CoverLetter.from_text(series.cover_message, f"{series.cover_commit}")
+            cover_wanted = True if cover_wanted is None else cover_wanted
         wants_cover = cover_wanted if cover_wanted is not None else len(series.commits) > 1
+        # Planned at the base for the files the branch touches, as git names them:
+        # a file the branch adds (absent at the base and perhaps in the worktree)
+        # is simply not there to rewrite.
+        scope = tuple(sorted({p for c in series.commits for p in c.paths}))
+        run = run_plan(Request(root, rule_names, scope, series.base, config=opts["config_path"]),
+                       load_index)
         if wants_cover and cover is None:
-            paths = tuple(Path(p) for p in sorted({p for c in series.commits for p in c.paths}))
-            run = planned(root, rule_names, paths, rev=series.base,
-                          config=opts["config_path"])
             cover = branch_cover(run.plan, series)
             if cover is None:
                 raise KfuncfixError(
@@ -221,7 +240,7 @@ def series_command(ctx: click.Context, /, tree: Path, **opts: Any) -> None:
         cover = cover.with_paragraph(build.cover_paragraph())
     changelog = None
     if opts["changes_file"]:
-        changelog = Path(opts["changes_file"]).read_text(encoding="utf-8")
+        changelog = read_small_text(opts["changes_file"], "the changelog (--changes)")
     options = MailOptions(
         subject_prefix=opts["subject_prefix"] or rule.series.subject_prefix,
         reroll=opts["reroll_count"],

@@ -135,7 +135,8 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
     elif patch_file is not None:
         from kfuncfix.commitlint import lint_patch
 
-        one = lint_patch(tree, rule_names, patch_file.read(), report_index, fmt == "json")
+        one = lint_patch(tree, rule_names, _mail_newlines(patch_file.read()), report_index,
+                         fmt == "json")
         blocks.append((one.title, one.findings))
         run = one.run
         report.planned(run.index)
@@ -148,6 +149,16 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
     _print_findings(blocks, fmt, note, run.plan)
     report.found(sum(len(items) for _, items in blocks))
     click.get_current_context().exit(report.return_code)
+
+
+def _mail_newlines(data: bytes) -> bytes:
+    """A patch whose every line ends in CRLF (a mail saved by a client or a Windows
+    editor) with LF, as `git am` reads mail; a patch with LF lines and CRLF only in
+    its files' lines is a patch of CRLF files and stays as it is."""
+    body = data.split(b"\n")[:-1]  # the lines an LF ends
+    if body and all(line.endswith(b"\r") for line in body):
+        return data.replace(b"\r\n", b"\n")
+    return data
 
 
 def _tree_note(index: TreeIndex, result: Plan) -> str | None:

@@ -32,6 +32,7 @@ from kfuncfix.engine.edits import Edit, apply_edits
 from kfuncfix.engine.plan import FileChange
 from kfuncfix.engine.rule import Rule
 from kfuncfix.engine.sentences import respace, sentence_spacing
+from kfuncfix.safematch import SafePattern
 from kfuncfix.source.scan import SourceFile, scan
 
 CONF_PY = "Documentation/conf.py"
@@ -311,7 +312,7 @@ def _sections(lines: list[_Line], size: int) -> list[_Section]:
     return out
 
 
-def _placement(lines: list[_Line], doc: bytes, wanted: re.Pattern[str] | None,
+def _placement(lines: list[_Line], doc: bytes, wanted: SafePattern | None,
                tagged_blocks: list[int]) -> tuple[int, bytes]:
     """Where the note goes: the end of the named section's own text, else of the
     section showing the first example definition, else the end of the document."""

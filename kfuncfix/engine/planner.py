@@ -19,6 +19,7 @@ from kfuncfix.engine.docpatch import example_kfunc
 from kfuncfix.engine.edits import Edit, apply_edits
 from kfuncfix.engine.macrodef import Reader, definition_changes, missing_definition
 from kfuncfix.engine.plan import (
+    ALREADY,
     DEFINITION,
     SKIPPED,
     ActionInputs,
@@ -196,8 +197,12 @@ def _add_definitions(result: Plan, index: TreeIndex, read: Reader, state: _State
     by_path: dict[str, FileChange] = {}
     needs: str | None = None
     error: str | None = None
+    # A rule's macro is needed where its output is in the tree: the kfuncs this
+    # run changes, and those an earlier run already changed (a tree tagged by a
+    # plain `apply` still lacks the definition and does not compile).
+    in_use = {r.rule for r in result.results if r.status == ALREADY}
     for rule in result.rules:
-        if not state.changed_by.get(rule.name) or not result.files:
+        if not (state.changed_by.get(rule.name) and result.files) and rule.name not in in_use:
             continue
         macro = missing_definition(index, rule, read)
         if macro is None:

@@ -72,6 +72,9 @@ from kfuncfix.engine.actions import Action, parse_action
 from kfuncfix.engine.actions.definition import definition_style
 from kfuncfix.engine.definitions import DefinitionStyle
 from kfuncfix.engine.schema import IDENT_RE, RuleError, Table
+from kfuncfix.errors import KfuncfixError
+from kfuncfix.safematch import PatternError, SafePattern, safe_pattern
+from kfuncfix.userfiles import read_small_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -109,7 +112,7 @@ class MacroDefinition:
     after: re.Pattern[bytes] | None  # add after the last line matching this
     doc_file: str | None = None  # documentation to note the macro in (e.g. kfuncs.rst)
     doc_text: str | None = None  # the paragraphs about the macro, for doc_file
-    doc_section: re.Pattern[str] | None = None  # the title of the section they go in
+    doc_section: SafePattern | None = None  # the title of the section they go in
     doc_example: str | None = None  # the line introducing the example (ends in `::`)
 
 
@@ -177,9 +180,9 @@ def load_rule(name_or_path: str) -> Rule:
     if "/" in name_or_path or name_or_path.endswith(".toml"):
         path = Path(name_or_path)
         try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise RuleError(f"{path}: cannot read rule file: {exc.strerror or exc}") from exc
+            data = read_small_file(path, "rule file")
+        except KfuncfixError as exc:
+            raise RuleError(str(exc)) from exc
         return parse_rule(data, str(path))
     for entry in _builtin_files():
         if entry.name == f"{name_or_path}.toml":
@@ -284,10 +287,11 @@ def _definition(table: Table | None) -> MacroDefinition | None:
     doc_section = None
     section_text = table.optional("doc_section")
     if section_text is not None:
-        try:
-            doc_section = re.compile(section_text, re.I)
-        except re.error as exc:
-            raise table.fail("doc_section", f"not a regular expression: {exc}") from exc
+        try:  # the rule's author wrote it: the linear-time engine, as MAINTAINERS' patterns
+            doc_section = safe_pattern(section_text, ignore_case=True)
+        except PatternError as exc:
+            raise table.fail("doc_section", f"not a regular expression RE2 can match "
+                                            f"(no backreferences or lookarounds): {exc}") from exc
     doc_example = table.optional("doc_example")
     if doc_example is not None and not doc_example.rstrip().endswith("::"):
         raise table.fail("doc_example", "must end with '::' (it introduces a literal block)")

@@ -29,6 +29,7 @@ from kfuncfix.errors import KfuncfixError
 from kfuncfix.mailheaders import check_address
 from kfuncfix.outputs.formatpatch import CoverLetter
 from kfuncfix.outputs.gitseries import (
+    B4_MARKER,
     Identity,
     PlannedPatch,
     Series,
@@ -46,7 +47,7 @@ from kfuncfix.outputs.maintainers import recipients_for_paths
 from kfuncfix.snapshot import at_revision
 
 # ez.py: MAGIC_MARKER and the comment make_magic_json writes under it.
-MAGIC_MARKER = "--- b4-submit-tracking ---"
+MAGIC_MARKER = B4_MARKER
 MAGIC_COMMENT = "# This section is used internally by b4 prep for tracking purposes."
 COVER_STRATEGY = "commit"
 # Words of a subject prefix that b4 writes itself: PATCH, and vN from series.revision.

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -34,7 +35,14 @@ from kfuncfix.btf.audit import SourceKfunc, from_tree
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import TreeIndex
 from kfuncfix.outputs.buildbtf import KfuncChange, changes, encode_btf, kfunc_states
-from kfuncfix.outputs.buildcache import CACHE_FORMAT, Blobs, ObjectResult, ResultCache
+from kfuncfix.outputs.buildcache import (
+    CACHE_FORMAT,
+    Blobs,
+    ObjectResult,
+    ResultCache,
+    Unreadable,
+    read_json,
+)
 from kfuncfix.outputs.gitseries import SeriesCommit
 from kfuncfix.outputs.kbuild import (
     Compiled,
@@ -227,7 +235,11 @@ class _ConfigRun:
         self._check_stamp()
         known = self.cache / "not-built.json"
         if known.is_file():
-            self._not_built = json.loads(known.read_text())
+            try:
+                found = read_json(known)
+            except Unreadable:
+                found = None
+            self._not_built = found if isinstance(found, dict) else {}
         objects = series_objects(self.commits)
         blobs = Blobs(self.root, self.base)
         latest: dict[str, ObjectResult] = {}
@@ -364,7 +376,13 @@ class _ConfigRun:
         """An output directory made for another base or config is started afresh."""
         stamp = self.where / "stamp.json"
         want = {"base": self.base, "config": self.config.digest(), "format": CACHE_FORMAT}
-        have = json.loads(stamp.read_text()) if stamp.is_file() else want
+        try:
+            have = read_json(stamp) if stamp.is_file() else want
+        except Unreadable as exc:
+            print(f"kfuncfix: warning: {exc}", file=sys.stderr)
+            have = {}
+        if not isinstance(have, dict):
+            have = {}
         if (have.get("base"), have.get("config")) != (self.base, self.config.digest()):
             self.progress(f"{self.where} was made for another base or config: starting afresh")
             shutil.rmtree(self.out, ignore_errors=True)

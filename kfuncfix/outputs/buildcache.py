@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kfuncfix import gitrun
 from kfuncfix.btf.dwarf import DwarfFunc
@@ -21,6 +22,19 @@ from kfuncfix.outputs.buildbtf import ObjectBTF
 from kfuncfix.outputs.kbuild import CompilerWarning
 
 CACHE_FORMAT = 4  # bump when a stored result would mean something else
+
+
+class Unreadable(Exception):
+    """A file of the build directory that is not the JSON we wrote (cut short by a
+    crash or a full disk, edited by hand): it is ignored and made again."""
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value kept in path; Unreadable when it is not one we could have written."""
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError alike
+        raise Unreadable(f"{path}: unreadable ({exc.__class__.__name__}), made again") from exc
 
 
 @dataclass
@@ -125,7 +139,12 @@ class ResultCache:
 
     def _manifest(self, obj: str) -> list[list[str]]:
         path = self._manifest_path(obj)
-        lists: list[list[str]] = json.loads(path.read_text()) if path.is_file() else []
+        try:
+            lists = read_json(path) if path.is_file() else []
+        except Unreadable:
+            return []
+        if not isinstance(lists, list) or not all(isinstance(x, list) for x in lists):
+            return []
         return lists
 
     def _key(self, obj: str, deps: list[str], blobs: Blobs) -> str:
@@ -136,14 +155,17 @@ class ResultCache:
         path = self.directory / "objects" / f"{key}.json"
         if not path.is_file():
             return None
-        data = json.loads(path.read_text())
-        btf = None
-        if data["btf"]:
-            dwarf = data.get("dwarf")  # absent in results stored before DWARF was read
-            btf = ObjectBTF((self.directory / "objects" / f"{key}.btf").read_bytes(),
-                            tuple(data["symbols"]),
-                            {n: DwarfFunc.from_json(n, f) for n, f in dwarf.items()}
-                            if dwarf is not None else None)
-        return ObjectResult(data["obj"], data["ok"],
-                            [CompilerWarning(*w) for w in data["warnings"]], data["errors"],
-                            True, btf, data["deps"])
+        try:
+            data = read_json(path)
+            btf = None
+            if data["btf"]:
+                dwarf = data.get("dwarf")  # absent in results stored before DWARF was read
+                btf = ObjectBTF((self.directory / "objects" / f"{key}.btf").read_bytes(),
+                                tuple(data["symbols"]),
+                                {n: DwarfFunc.from_json(n, f) for n, f in dwarf.items()}
+                                if dwarf is not None else None)
+            return ObjectResult(data["obj"], data["ok"],
+                                [CompilerWarning(*w) for w in data["warnings"]], data["errors"],
+                                True, btf, data["deps"])
+        except (Unreadable, OSError, LookupError, TypeError, AttributeError):
+            return None  # not a result we stored: compile again

@@ -42,7 +42,9 @@ from pathlib import Path
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
 
+from kfuncfix import gitrun
 from kfuncfix.errors import KfuncfixError
+from kfuncfix.gitrun import revision_range
 from kfuncfix.mailheaders import check_address, check_header_value, check_message_id
 from kfuncfix.outputs.gitseries import (
     Identity,
@@ -54,6 +56,7 @@ from kfuncfix.outputs.gitseries import (
     run_git,
 )
 from kfuncfix.outputs.maintainers import Recipients
+from kfuncfix.userfiles import read_small_text
 
 TO_PLACEHOLDER = "kfuncfix-to@placeholder.invalid"
 CC_PLACEHOLDER = "kfuncfix-cc@placeholder.invalid"
@@ -80,14 +83,15 @@ class CoverLetter:
     @classmethod
     def from_file(cls, path: Path | str) -> CoverLetter:
         """First line is the subject; the rest, after a blank line, the body."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise KfuncfixError(f"cannot read cover letter {path}: {exc}") from exc
+        return cls.from_text(read_small_text(path, "cover letter"), str(path))
+
+    @classmethod
+    def from_text(cls, text: str, source: str) -> CoverLetter:
+        """The same from text (a b4 cover commit's message); `source` names it in errors."""
         subject, _, body = text.strip("\n").partition("\n")
         if not subject.strip():
-            raise KfuncfixError(f"cover letter {path} has no subject on its first line")
-        check_header_value(subject, f"{path}: subject")
+            raise KfuncfixError(f"cover letter {source} has no subject on its first line")
+        check_header_value(subject, f"{source}: subject")
         return cls(subject.strip(), body.strip("\n"))
 
     def with_paragraph(self, text: str) -> CoverLetter:
@@ -185,11 +189,18 @@ def _check_whole(files: list[Path], series: Series, cover: bool, outdir: Path) -
         if cover and index == 0:
             whole = data.endswith(b"\n") and DIFFSTAT_SUMMARY_RE.search(data) is not None
         else:
-            whole = data.endswith(b"\n") and _diffs_in(data) == len(
-                series.commits[index - cover].paths)
+            whole = data.endswith(b"\n") and _diffs_in(data) == _diff_count(
+                series, series.commits[index - cover].sha)
         if not whole:
             raise KfuncfixError(f"git format-patch wrote {path.name} incomplete (is {outdir} "
                                 "full?); no patch file was left there")
+
+
+def _diff_count(series: Series, sha: str) -> int:
+    """How many files' diffs format-patch -M writes for the commit: a rename is one."""
+    names = gitrun.out(series.repo, "diff-tree", "-r", "-M", "--no-commit-id", "--name-only",
+                       "-z", f"{sha}^", sha)
+    return len([n for n in names.split(b"\0") if n])
 
 
 def _diffs_in(mail: bytes) -> int:
@@ -293,7 +304,9 @@ def _format_patch_args(
 ) -> list[str]:
     # Options set explicitly so that format.* and diff.* settings of the user
     # cannot add sign-offs, notes, recipients or odd prefixes behind our back.
-    args = ["format-patch", "-o", str(scratch), "--suffix=.patch", "--no-signoff",
+    # -M: renames found as upstream asks (and as _check_whole counts), whatever
+    # diff.renames says (`copies` would make copy patches).
+    args = ["format-patch", "-M", "-o", str(scratch), "--suffix=.patch", "--no-signoff",
             "--no-notes", "--src-prefix=a/", "--dst-prefix=b/", "--no-to", "--no-cc",
             f"--to={TO_PLACEHOLDER}", f"--cc={CC_PLACEHOLDER}",
             f"--subject-prefix={options.subject_prefix}",
@@ -301,7 +314,8 @@ def _format_patch_args(
     if options.reroll is not None:
         args += ["-v", str(options.reroll)]
     if options.range_diff:
-        args.append(f"--range-diff={options.range_diff}")
+        # git hands the value on to its range-diff: an option there would be obeyed.
+        args.append(f"--range-diff={revision_range(options.range_diff, '--range-diff')}")
     if options.base_trailer:
         args.append(f"--base={series.base}")
     args.append(f"--thread={options.thread}" if options.thread else "--no-thread")

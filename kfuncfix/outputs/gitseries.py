@@ -79,6 +79,10 @@ class Series:
     repo: Path
     base: str
     commits: tuple[SeriesCommit, ...] = field(default_factory=tuple)
+    # A `b4 prep` branch: its empty cover commit (between base and the first
+    # commit), whose message is the cover letter; the mails start after it.
+    cover_commit: str | None = None
+    cover_message: str | None = None
 
     @property
     def tip(self) -> str:
@@ -86,7 +90,7 @@ class Series:
 
     @property
     def revision_range(self) -> str:
-        return f"{self.base}..{self.tip}"
+        return f"{self.cover_commit or self.base}..{self.tip}"
 
 
 __all__ = ["Repo", "open_repo", "run_git"]
@@ -355,6 +359,18 @@ def read_branch(repo_path: Path | str, branch: str, base: str) -> Series:
         names = run_git(repo, ["diff-tree", "--no-commit-id", "--no-renames", "--name-only",
                                "-r", "-z", parents[0], sha])
         commits.append(SeriesCommit(sha, subject, tuple(n for n in names.split("\0") if n)))
+    cover_commit = cover_message = None
+    if commits and not commits[0].paths:
+        message = run_git(repo, ["log", "-1", "--format=%B", commits[0].sha])
+        if B4_MARKER in message.splitlines():
+            # b4's cover letter, not a patch: the mails start after it.
+            cover_commit = commits.pop(0).sha
+            cover_message = message.split(B4_MARKER)[0].strip() + "\n"
     if not commits:
         raise KfuncfixError(f"branch {branch} has no commits on top of {base}")
-    return Series(repo.root, base_sha, tuple(commits))
+    return Series(repo.root, base_sha, tuple(commits), cover_commit, cover_message)
+
+
+# b4 (ez.py MAGIC_MARKER) ends the cover commit's message with this line and its
+# tracking JSON (see outputs/b4branch.py).
+B4_MARKER = "--- b4-submit-tracking ---"

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
@@ -87,4 +88,10 @@ def link_trailer(url: str) -> str:
     """`Link: URL` for a discussion on lore (or any http(s) address)."""
     if not _URL.match(url):
         raise KfuncfixError(f"--link {url!r} is not an http(s) URL")
+    # The trailer reaches every commit, mail and terminal that shows them: no control
+    # or format character (ESC, BEL, a bidi override) and no separator may ride in it.
+    odd = next((c for c in url if unicodedata.category(c)[0] in "CZ"), None)
+    if odd is not None:
+        raise KfuncfixError(f"--link {url!r} holds U+{ord(odd):04X} "
+                            f"({unicodedata.name(odd, 'a control character')})")
     return f"Link: {url}"

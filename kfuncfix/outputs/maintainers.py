@@ -17,6 +17,7 @@ never runs.  Every address that comes back is checked as one mail address.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ from kfuncfix.errors import KfuncfixError
 from kfuncfix.gitpath import diff_git_names
 from kfuncfix.mailheaders import check_address
 from kfuncfix.outputs.gitseries import open_repo, run_git
+from kfuncfix.safematch import PatternError, safe_pattern
 from kfuncfix.snapshot import at_revision
 
 SCRIPT = "scripts/get_maintainer.pl"
@@ -115,10 +117,13 @@ class _Glob:
     def compile(cls, pattern: str, is_dir: Callable[[str], bool]) -> _Glob:
         if not pattern.endswith("/") and is_dir(pattern):
             pattern += "/"  # a directory named without its slash still means "and below"
-        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+        # fnmatch's translation matches `*a*a*...*b` in linear time (atomic groups), where
+        # `.*a.*a...` backtracks for ever; `[` is a literal to get_maintainer.pl, and the
+        # trailing `*` keeps re.match's "the path starts so" (F: net/ covers net/x/y.c).
+        regex = re.compile(fnmatch.translate(pattern.replace("[", "[[]") + "*"))
         below = pattern.endswith("/")
         depth = -1 if pattern.startswith("*") else pattern.count("/") + (0 if below else 1)
-        return cls(re.compile(regex), below, pattern.count("/"), depth, len(pattern))
+        return cls(regex, below, pattern.count("/"), depth, len(pattern))
 
     def matches(self, path: str) -> bool:
         # Without a trailing slash a pattern matches files at its own depth only.
@@ -240,10 +245,11 @@ def _parse(text: str) -> list[Section]:
 
 
 def _search(pattern: str, text: str) -> bool:
-    # get_maintainer applies N: and K: as perl /x regexes; skip what Python cannot read.
+    # get_maintainer applies N: and K: as perl /x regexes; the tree wrote them, so they
+    # run on the linear-time engine (`(a+)+b` must not hang a run); skip what it cannot read.
     try:
-        return re.search(pattern, text, re.VERBOSE) is not None
-    except re.error:
+        return safe_pattern(pattern, verbose=True).search(text)
+    except PatternError:
         return False
 
 

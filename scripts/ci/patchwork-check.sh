@@ -15,8 +15,13 @@ if [ "$rc" -ge 2 ]; then
     echo "kfuncfix: could not check the patch: $(printf '%s\n' "$out" | head -n1)"
     exit 1
 fi
-errors=$(printf '%s\n' "$out" | grep -c 'ERROR:')
-warnings=$(printf '%s\n' "$out" | grep -c 'WARNING:')
+# A finding is `path:line: SEVERITY: rule: message`; the path may hold anything
+# (`ERROR:` too), the rule and message do not: the severity is the last
+# `:LINE: SEVERITY: RULE: ` of the line (the greedy `.*` skips to it).
+severities=$(printf '%s\n' "$out" |
+    sed -n -E 's/^.*:[0-9]+: (ERROR|WARNING): [A-Za-z0-9_]+: .*$/\1/p')
+errors=$(printf '%s\n' "$severities" | grep -cx 'ERROR')
+warnings=$(printf '%s\n' "$severities" | grep -cx 'WARNING')
 if [ "$errors" -gt 0 ]; then
     echo "kfuncfix: $errors error(s), $warnings warning(s)"
     printf '%s\n' "$out"
