@@ -20,6 +20,7 @@ from kfuncfix import gitrun
 from kfuncfix.config import FILENAME, parse_config, read_config_file
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.treefiles import TreeFiles
+from kfuncfix.userfiles import LIMIT
 
 # Modes of tree entries that are a regular file's bytes (a link or submodule is not).
 _FILE_MODES = (b"100644", b"100755")
@@ -71,10 +72,18 @@ class Snapshot:
             "file" if self.overlay[FILENAME] is not None else None)
         if kind is None:
             return {}
+        if self.rev is None and FILENAME not in self.overlay:
+            # The worktree's file: regular and small, or one line saying why not
+            # (a link to /dev/zero or a FIFO is never read without end).
+            return read_config_file(self.root / FILENAME)
         where = f"{FILENAME} at {self.rev[:12]}" if self.rev else str(self.root / FILENAME)
         data = self.read(FILENAME)
         if data is None:
-            raise KfuncfixError(f"{where}: not a regular file")
+            raise KfuncfixError(f"{where}: the settings file must be a regular file, not a "
+                                f"{kind}")
+        if len(data) > LIMIT:
+            raise KfuncfixError(f"{where}: the settings file is larger than "
+                                f"{LIMIT >> 20} MiB")
         return parse_config(data, where)
 
     def committed(self, paths: Sequence[str]) -> dict[str, bytes]:

@@ -23,7 +23,8 @@ SUBPROCESS_CALLS = {"run", "Popen", "call", "check_call", "check_output", "getou
 # The layers of ARCHITECTURE.md, lowest first: a module may import its own layer or
 # below, never above.  (cli -> pipeline -> snapshot -> discover -> plan -> outputs.)
 LAYERS = [
-    ("errors", "words", "userfiles", "safematch", "pathquote", "mailheaders", "gitrun", "gitrepo", "gitpath", "sample",
+    ("errors", "words", "userfiles", "safematch", "pathquote", "mailheaders", "gitrun",
+     "gitrepo", "gitpath", "sample",
      "source", "btf.errors", "btf.elf", "btf.types", "btf.reader", "btf.writer",
      "btf.btf_ids"),
     ("model", "notes", "config", "treefiles", "btf", "indexcache", "grepcache"),
