@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from kfuncfix.commitview import Views
+from kfuncfix.commitview import REGULAR, Views, entries_at, read_blobs
 from kfuncfix.commitwalk import Commit
 from kfuncfix.discover import discover_in
 from kfuncfix.model import TreeIndex
@@ -130,7 +130,12 @@ def _scope(root: Path, views: Views, commits: list[Commit], memo: GrepMemo) -> f
     parent): only those can become, or stop being, an untagged kfunc."""
 
     def version(sha: str, rel: str) -> bytes | None:
-        overlay = views.overlay(sha) or {}
+        overlay = views.overlay(sha)
+        if overlay is None:  # a commit the worktree cannot stand in for: ask git
+            entry = entries_at(root, sha, [rel]).get(rel)
+            if entry is None or entry[0] not in REGULAR:
+                return None
+            return read_blobs(root, [(rel, entry[1])])[rel]
         return overlay[rel] if rel in overlay else _worktree(root, rel, views)
 
     pairs = [(rel, version(parent, rel) if parent else None, version(c.sha, rel))

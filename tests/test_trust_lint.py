@@ -217,3 +217,17 @@ def test_applied_patch_that_creates_a_file_is_read_as_applied(tree: Path) -> Non
                    "register")
     result = run("-q", "check", "--patch", "-", cwd=tree, stdin=patch)
     assert result.returncode == 1 and "bpf_later is not tagged" in errors(result)[0]
+
+
+def test_worktree_that_cannot_stand_in_reads_each_revision(tree: Path) -> None:
+    """An assume-unchanged file may differ from git unseen: no view, each revision
+    read itself; the findings are those of reading each revision whole."""
+    _branch_commit(tree, "kernel/a.c", untagged("bpf_a", "a_ids"), "a")
+    git(tree, "update-index", "--assume-unchanged", "kernel/a.c")
+    (tree / "kernel/a.c").write_text(TAGGED.replace("bpf_old", "bpf_hidden"))
+    want = [(c.commit, c.findings)
+            for c in lint_range(tree, "HEAD~1..HEAD", full_plans(tree, ()))]
+    got = [(c.commit, c.findings)
+           for c in lint_range(tree, "HEAD~1..HEAD", lambda cs: scoped_plans(tree, (), cs))]
+    assert got == want
+    assert [f.kfunc for _, found in got for f in found] == ["bpf_a"]
