@@ -32,6 +32,9 @@ from kfuncfix.treefiles import FILE_SETS, TreeFiles, _as_regex, in_scope
 
 # (pattern, file set, whole words) -> files of the worktree that match
 GrepMemo = dict[tuple[object, str, bool], list[str]]
+# More C files touched than this (by all the commits together): each tree is
+# indexed whole instead.
+MAX_SCOPED = 400
 # Shown each index the user's command is about (the CLI prints its warnings).
 Report = Callable[[TreeIndex], None]
 
@@ -98,10 +101,20 @@ def scoped_plans(tree: Path, rule_names: tuple[str, ...], commits: list[Commit],
     its revision, whole.  `report` is shown the index of each commit (not of the
     parents: their problems are not the commits')."""
     root = tree.resolve()
+    mine = {c.sha for c in commits}
+    if sum(1 for c in commits for p in c.paths if in_scope(p)) > MAX_SCOPED:
+        # A tree-wide change: scanning each version of each file it touches would
+        # cost more than indexing each tree whole.
+        def whole(sha: str) -> Planned:
+            run = run_plan(Request(tree, rule_names, rev=sha, lint=True))
+            if report is not None and sha in mine:
+                report(run.index)
+            return run
+
+        return whole
     views = Views(root)
     memo: GrepMemo = {}
     scope = _scope(root, views, commits, memo)
-    mine = {c.sha for c in commits}
 
     def plan_at(sha: str) -> Planned:
         overlay = views.overlay(sha)
