@@ -1,18 +1,19 @@
-"""`check --git` at the cost of what the commits touch.
+"""`check --git` and `check --patch` at the cost of what the change touches.
 
-A commit's findings can only come from what it changes: set entries and
+A change's findings can only come from what it changes: set entries and
 registrations in its files, and definitions in its files of kfuncs registered
-anywhere.  So the trees of a range (each commit and its parents) are indexed
-with the search for sets limited to a scope: the files the range touches, and
-the files that name a function defined in them (where a set may register it).
-Everything else discovery searches for (definitions and declarations by name,
-the headers defining the rules' macros) it searches in the whole tree as
-before, each search done once for the whole range on the worktree
-(`kfuncfix.commitview`: each commit is the worktree with what differs laid
-over it) and corrected for the files a view replaces.
+anywhere.  So the trees before and after (each commit and its parents, or the
+tree without and with a patch) are indexed with discovery's search for sets
+limited to a scope: the files the change touches, and the .c files naming a
+function whose definition it adds, removes or changes the header of (where
+a set may register it).  Everything else discovery searches for (definitions
+and declarations by name, the headers defining the rules' macros) it searches
+in the whole tree as before, each search done once per run on the worktree
+and corrected for the files a view replaces (`kfuncfix.commitview`: a commit
+is the worktree with what differs laid over it).
 
-The findings equal those of indexing each whole tree at each revision
-(`commitlint.full_plans`, kept as the reference: tests compare both).
+The findings equal those of indexing each tree whole (`commitlint.full_plans`
+and `lint_patch(whole=True)` are kept as the reference: tests compare both).
 """
 
 from __future__ import annotations
