@@ -1,18 +1,19 @@
-"""`check --git` at the cost of what the commits touch.
+"""`check --git` and `check --patch` at the cost of what the change touches.
 
-A commit's findings can only come from what it changes: set entries and
+A change's findings can only come from what it changes: set entries and
 registrations in its files, and definitions in its files of kfuncs registered
-anywhere.  So the trees of a range (each commit and its parents) are indexed
-with the search for sets limited to a scope: the files the range touches, and
-the files that name a function defined in them (where a set may register it).
-Everything else discovery searches for (definitions and declarations by name,
-the headers defining the rules' macros) it searches in the whole tree as
-before, each search done once for the whole range on the worktree
-(`kfuncfix.commitview`: each commit is the worktree with what differs laid
-over it) and corrected for the files a view replaces.
+anywhere.  So the trees before and after (each commit and its parents, or the
+tree without and with a patch) are indexed with discovery's search for sets
+limited to a scope: the files the change touches, and the .c files naming a
+function whose definition it adds, removes or changes the header of (where
+a set may register it).  Everything else discovery searches for (definitions
+and declarations by name, the headers defining the rules' macros) it searches
+in the whole tree as before, each search done once per run on the worktree
+and corrected for the files a view replaces (`kfuncfix.commitview`: a commit
+is the worktree with what differs laid over it).
 
-The findings equal those of indexing each whole tree at each revision
-(`commitlint.full_plans`, kept as the reference: tests compare both).
+The findings equal those of indexing each tree whole (`commitlint.full_plans`
+and `lint_patch(whole=True)` are kept as the reference: tests compare both).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from kfuncfix.commitview import Views
+from kfuncfix.commitview import REGULAR, Views, entries_at, read_blobs
 from kfuncfix.commitwalk import Commit
 from kfuncfix.discover import discover_in
 from kfuncfix.model import TreeIndex
@@ -33,6 +34,9 @@ from kfuncfix.treefiles import FILE_SETS, TreeFiles, _as_regex, in_scope
 
 # (pattern, file set, whole words) -> files of the worktree that match
 GrepMemo = dict[tuple[object, str, bool], list[str]]
+# More C files touched than this (by all the commits together): each tree is
+# indexed whole instead.
+MAX_SCOPED = 400
 # Shown each index the user's command is about (the CLI prints its warnings).
 Report = Callable[[TreeIndex], None]
 
@@ -99,10 +103,20 @@ def scoped_plans(tree: Path, rule_names: tuple[str, ...], commits: list[Commit],
     its revision, whole.  `report` is shown the index of each commit (not of the
     parents: their problems are not the commits')."""
     root = tree.resolve()
+    mine = {c.sha for c in commits}
+    if sum(1 for c in commits for p in c.paths if in_scope(p)) > MAX_SCOPED:
+        # A tree-wide change: scanning each version of each file it touches would
+        # cost more than indexing each tree whole.
+        def whole(sha: str) -> Planned:
+            run = run_plan(Request(tree, rule_names, rev=sha, lint=True))
+            if report is not None and sha in mine:
+                report(run.index)
+            return run
+
+        return whole
     views = Views(root)
     memo: GrepMemo = {}
     scope = _scope(root, views, commits, memo)
-    mine = {c.sha for c in commits}
 
     def plan_at(sha: str) -> Planned:
         overlay = views.overlay(sha)
@@ -132,7 +146,12 @@ def _scope(root: Path, views: Views, commits: list[Commit], memo: GrepMemo) -> f
     parent): only those can become, or stop being, an untagged kfunc."""
 
     def version(sha: str, rel: str) -> bytes | None:
-        overlay = views.overlay(sha) or {}
+        overlay = views.overlay(sha)
+        if overlay is None:  # a commit the worktree cannot stand in for: ask git
+            entry = entries_at(root, sha, [rel]).get(rel)
+            if entry is None or entry[0] not in REGULAR:
+                return None
+            return read_blobs(root, [(rel, entry[1])])[rel]
         return overlay[rel] if rel in overlay else _worktree(root, rel, views)
 
     pairs = [(rel, version(parent, rel) if parent else None, version(c.sha, rel))

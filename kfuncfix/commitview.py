@@ -23,7 +23,7 @@ from kfuncfix import gitrun
 
 # Beyond this many differing files reading the revision itself is as cheap.
 MAX_DIFFERING = 3000
-_REGULAR = (b"100644", b"100755")
+REGULAR = (b"100644", b"100755")
 
 
 class Views:
@@ -69,10 +69,10 @@ class Views:
         paths = sorted(differing)
         overlay: dict[str, bytes | None] = dict.fromkeys(paths)  # gone, a link, a submodule
         if paths:
-            entries = _entries(self.root, sha, paths)
+            entries = entries_at(self.root, sha, paths)
             overlay.update(read_blobs(self.root, [
                 (path, entries[path][1]) for path in paths
-                if path in entries and entries[path][0] in _REGULAR]))
+                if path in entries and entries[path][0] in REGULAR]))
         return overlay
 
 
@@ -80,7 +80,7 @@ def _names(out: bytes) -> set[str]:
     return {os.fsdecode(p) for p in out.split(b"\0") if p}
 
 
-def _entries(root: Path, sha: str, paths: list[str]) -> dict[str, tuple[bytes, str]]:
+def entries_at(root: Path, sha: str, paths: list[str]) -> dict[str, tuple[bytes, str]]:
     """(mode, object id) of each of `paths` at sha that exists there."""
     out = gitrun.out(root, "--literal-pathspecs", "ls-tree", "-z", "--full-tree", sha, "--",
                      *paths)

@@ -2,8 +2,9 @@
 
 A finding is a planned change: `path:line: ERROR: rule: message` (checkpatch
 style; ERROR for a kfunc the compiler may inline or drop, WARNING for a
-convention).  For a patch or a commit only what it adds or changes counts:
-the set entries and definition headers on lines it adds.
+convention).  For a patch or a commit, `findings` with `added` keeps what is
+on the lines it adds (set entries, definition headers); `kfuncfix.commitlint`
+adds what its tree has and the tree before it had not.
 """
 
 from __future__ import annotations

@@ -130,9 +130,9 @@ def test_worktree_view_equals_reading_each_revision(tree: Path) -> None:
     _branch_commit(tree, "kernel/k.c", TAGGED.replace("return 0", "return 1"), "k")
     (tree / "kernel/a.c").write_text("dirty\n")
     (tree / "kernel/untracked.c").write_text(untagged("bpf_u", "u_ids"))
-    want = [(c.commit.sha, c.findings)
+    want = [(c.commit, c.findings)
             for c in lint_range(tree, "HEAD~2..HEAD", full_plans(tree, ()))]
-    got = [(c.commit.sha, c.findings)
+    got = [(c.commit, c.findings)
            for c in lint_range(tree, "HEAD~2..HEAD", lambda cs: scoped_plans(tree, (), cs))]
     assert got == want and sum(len(f) for _, f in got) == 1
 
@@ -217,3 +217,32 @@ def test_applied_patch_that_creates_a_file_is_read_as_applied(tree: Path) -> Non
                    "register")
     result = run("-q", "check", "--patch", "-", cwd=tree, stdin=patch)
     assert result.returncode == 1 and "bpf_later is not tagged" in errors(result)[0]
+
+
+def test_worktree_that_cannot_stand_in_reads_each_revision(tree: Path) -> None:
+    """An assume-unchanged file may differ from git unseen: no view, each revision
+    read itself; the findings are those of reading each revision whole."""
+    _branch_commit(tree, "kernel/a.c", untagged("bpf_a", "a_ids"), "a")
+    git(tree, "update-index", "--assume-unchanged", "kernel/a.c")
+    (tree / "kernel/a.c").write_text(TAGGED.replace("bpf_old", "bpf_hidden"))
+    want = [(c.commit, c.findings)
+            for c in lint_range(tree, "HEAD~1..HEAD", full_plans(tree, ()))]
+    got = [(c.commit, c.findings)
+           for c in lint_range(tree, "HEAD~1..HEAD", lambda cs: scoped_plans(tree, (), cs))]
+    assert got == want
+    assert [f.kfunc for _, found in got for f in found] == ["bpf_a"]
+
+
+def test_tree_wide_change_indexes_each_tree_whole(tree: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_SCOPED touched C files the scoped path gives way to whole trees, with
+    the same findings."""
+    from kfuncfix import commitscope
+
+    monkeypatch.setattr(commitscope, "MAX_SCOPED", 1)
+    for n in range(2):
+        (tree / f"kernel/w{n}.c").write_text(untagged(f"bpf_w{n}", f"w{n}_ids"))
+    git(tree, "add", "-A")
+    git(tree, "commit", "-qm", "tree-wide")
+    got = lint_range(tree, "HEAD~1..HEAD", lambda cs: scoped_plans(tree, (), cs))
+    assert sorted(f.kfunc or "" for c in got for f in c.findings) == ["bpf_w0", "bpf_w1"]

@@ -33,7 +33,7 @@ from tests.conftest import git_init
 from tests.rewrite_helper import kfunc_source
 
 SAMPLE = Path(SAMPLE_INIT).parent / "tree"
-EXAMPLES = int(os.environ.get("KFUNCFIX_PROPERTY_EXAMPLES", "4"))
+EXAMPLES = int(os.environ.get("KFUNCFIX_PROPERTY_EXAMPLES", "3"))
 ENV = dict(os.environ, GIT_AUTHOR_NAME="T", GIT_AUTHOR_EMAIL="t@example.org",
            GIT_COMMITTER_NAME="T", GIT_COMMITTER_EMAIL="t@example.org")
 NAMES = ["kernel/caf\u00e9.c", "kernel/t\tab.c", "kernel/sp ace.c", "-dash.c",
