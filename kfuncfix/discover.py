@@ -84,14 +84,14 @@ def discover(
 
 
 def _run(files: TreeFiles, conventions: Conventions, macros: frozenset[str],
-         progress: Progress, use_cache: bool) -> TreeIndex:
+         progress: Progress, use_cache: bool, cache_searches: bool = True) -> TreeIndex:
     reader = Reader(files)
     facts = Facts(conventions, reader.warnings)
     cache = None
     if use_cache and (store := Store(default_dir(), reader.warnings.append)).enabled:
         cache = reader.cache = IndexCache(store)
         facts.parse = cache.prototype
-        if files.is_git:  # the state of the tree is read while discovery starts
+        if files.is_git and cache_searches:  # the tree's state is read while discovery starts
             files.searches = Searches(store, files)
     try:
         index = _passes(files, reader, facts, macros, progress)
@@ -153,6 +153,9 @@ def discover_in(
         raise KfuncfixError(f"{files.root}: not a kernel tree (no Kconfig, Kbuild, "
                             "include/linux or kbuild Makefile)")
     try:
-        return _run(files, Conventions(tags, wrappers), macros, lambda _: None, False)
+        # Scans are kept by blob id, so a commit's files and its parent's are scanned
+        # once; the caller's file layer does its own searching (no search cache).
+        return _run(files, Conventions(tags, wrappers), macros, lambda _: None,
+                    not disabled_by_env(), cache_searches=False)
     finally:
         files.close()
