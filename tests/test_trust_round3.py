@@ -414,3 +414,17 @@ def test_check_patch_reads_a_crlf_mail_as_git_am_does(tmp_path: Path, applied: b
     lf, crlf = results
     assert (lf.returncode, lf.stdout.decode()) == (1, FINDING.format(line=10) + "\n")
     assert (crlf.returncode, crlf.stdout, crlf.stderr) == (lf.returncode, lf.stdout, b"")
+
+
+def test_check_patch_from_an_endless_file_is_one_line(tmp_path: Path) -> None:
+    """`check --patch /dev/zero` stops at a size cap instead of filling memory."""
+    tree = tmp_path / "t"
+    tree.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", "import resource, sys; "
+         "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+         "from kfuncfix.cli import main; sys.exit(main())",
+         "check", "--patch", "/dev/zero", str(tree)],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "larger than" in done.stderr

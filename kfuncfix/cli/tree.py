@@ -10,6 +10,7 @@ import click
 
 from kfuncfix.cli import NO_CACHE, global_flag
 from kfuncfix.engine import Plan
+from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import TreeIndex
 from kfuncfix.pathquote import quote_path
 from kfuncfix.report import Record, records, summary
@@ -135,7 +136,7 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
     elif patch_file is not None:
         from kfuncfix.commitlint import lint_patch
 
-        one = lint_patch(tree, rule_names, _mail_newlines(patch_file.read()), report_index,
+        one = lint_patch(tree, rule_names, _mail_newlines(_read_patch(patch_file)), report_index,
                          fmt == "json")
         blocks.append((one.title, one.findings))
         run = one.run
@@ -149,6 +150,18 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
     _print_findings(blocks, fmt, note, run.plan)
     report.found(sum(len(items) for _, items in blocks))
     click.get_current_context().exit(report.return_code)
+
+
+# Far above any patch a list takes; /dev/zero or an endless pipe stops here.
+PATCH_LIMIT = 256 << 20
+
+
+def _read_patch(handle: BinaryIO) -> bytes:
+    data = handle.read(PATCH_LIMIT + 1)
+    if len(data) > PATCH_LIMIT:
+        name = getattr(handle, "name", "the patch")
+        raise KfuncfixError(f"{name}: the patch is larger than {PATCH_LIMIT >> 20} MiB")
+    return data
 
 
 def _mail_newlines(data: bytes) -> bytes:
