@@ -24,6 +24,7 @@ from kfuncfix.discover import discover
 from kfuncfix.engine import load_rule, plan
 from kfuncfix.engine.entrysites import MacroSites, entry_site
 from kfuncfix.model import KFUNC, TreeIndex
+from kfuncfix.outputs.kbuild import Kbuild
 from kfuncfix.series import plan_series
 from kfuncfix.treefiles import in_scope
 from tests.conftest import git_worktree
@@ -206,3 +207,16 @@ def test_per_subsystem_subjects(clone: Path, index612: TreeIndex) -> None:
     assert all(s.endswith(": Drop KF_TRUSTED_ARGS from kfunc set entries") for s in subjects)
     assert "netfilter: Drop KF_TRUSTED_ARGS from kfunc set entries" in subjects
     assert sum(len(g) for g in series.groups) == 13
+
+
+@pytest.mark.parametrize("version", ["6.1", "6.12", "7.2"])
+def test_kbuild_reads_what_each_directory_builds(version: str, tmp_path: Path,
+                                                 request: pytest.FixtureRequest) -> None:
+    """Linux 6.10 made Makefile.build find a directory's Makefile through $(VPATH)
+    (7.x: $(srcroot)): without them every object of 6.12 and 7.2 read as "not
+    built", and `series --build` passed having compiled nothing."""
+    tree = request.getfixturevalue({"6.1": "linux61", "6.12": "linux612",
+                                    "7.2": "linux72"}[version])
+    kbuild = Kbuild(tree, tmp_path, 1, lambda _: None)
+    assert "kernel/sched" in kbuild._dir_lists("kernel")[2]
+    assert kbuild.why_not_built("kernel/sched/core.o") is None

@@ -301,12 +301,15 @@ class Kbuild:
         Makefile.build evaluates the directory's Makefile exactly as a build
         would; the extra target only prints the lists.  `existing-targets=`
         keeps it from reading (and so remaking) the .cmd files of a build.
+        Since Linux 6.10 Makefile.build finds the directory's Makefile through
+        $(VPATH) (7.x: $(srcroot)), which the top Makefile sets: so do we.
         """
         if directory not in self._lists:
             printer = ("kfuncfix-lists: ; $(info y:$(real-obj-y)) $(info m:$(real-obj-m)) "
                        "$(info d:$(subdir-ym)) @:")
             command = ["make", "-s", "-f", str(self.srctree / "scripts/Makefile.build"),
                        f"obj={directory}", f"srctree={self.srctree}", "objtree=.",
+                       f"VPATH={self.srctree}", f"srcroot={self.srctree}",
                        "need-modorder=1", "existing-targets=", f"--eval={printer}",
                        "kfuncfix-lists"]
             done = subprocess.run(command, cwd=self.objtree, env=self._env(),
