@@ -267,4 +267,4 @@ def test_odd_names_reach_perl_as_arguments(linux61: Path, tmp_path: Path) -> Non
                  "--date", DATE, "--from", SENDER)
     assert result.exit_code == 0, result.output
     assert "series check passed" in result.stderr
-    assert "checkpatch: 0 errors" in result.stderr
+    assert "checkpatch --strict: 0 new errors" in result.stderr
