@@ -22,9 +22,6 @@ from kfuncfix.errors import KfuncfixError
 from kfuncfix.treefiles import TreeFiles
 from kfuncfix.userfiles import LIMIT
 
-# Modes of tree entries that are a regular file's bytes (a link or submodule is not).
-_FILE_MODES = (b"100644", b"100755")
-
 
 class Snapshot:
     """One tree at one revision (None: the worktree), optionally with an overlay."""
@@ -90,17 +87,9 @@ class Snapshot:
         """The regular files among `paths` as committed at the revision (code to run,
         such as get_maintainer.pl, comes from here and never from the worktree)."""
         rev = self._commit()
-        listing = gitrun.out(self.root, "--literal-pathspecs", "ls-tree", "-z", "--full-tree",
-                             rev, "--", *paths)
-        out = {}
-        for entry in listing.split(b"\0"):
-            if not entry:
-                continue
-            meta, _, name = entry.partition(b"\t")
-            mode, kind, blob = meta.split()
-            if kind == b"blob" and mode in _FILE_MODES:
-                out[os.fsdecode(name)] = gitrun.out(self.root, "cat-file", "blob", blob.decode())
-        return out
+        # The file layer's own listing and checked cat-file reads, without the overlay.
+        files = self.files if not self.overlay else TreeFiles(self.root, None, rev)
+        return {rel: files.read(rel) for rel in paths if files.kind(rel) == "file"}
 
     def directories(self) -> list[str]:
         """Every directory of the tree at the revision (safe names only: no `..`, `.git`)."""

@@ -10,13 +10,13 @@ exactly as they are.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from kfuncfix.engine.plan import FileChange
+from kfuncfix.indexcache import blob_id
 from kfuncfix.outputs.linediff import change_script, changed_lines, compact, hunks
 
 CONTEXT = 3
@@ -36,9 +36,6 @@ Painter = Callable[[bytes | None, bytes], bytes]
 Opcodes = list[tuple[str, int, int, int, int]]
 
 
-def blob_id(data: bytes) -> str:
-    """The id git gives these bytes as a blob."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def split_lines(data: bytes) -> list[bytes]:
