@@ -39,17 +39,6 @@ KEYS: dict[str, tuple[type, str]] = {
 SPLITS = ("none", "subsystem", "list", "file")
 
 
-def load_config(tree: Path, explicit: Path | None = None) -> dict[str, Any]:
-    """The validated settings of `explicit`, else of TREE/.kfuncfix.toml, else {}.
-
-    The worktree's file: a run at a revision reads it through `Snapshot.config`.
-    """
-    path = explicit or tree / FILENAME
-    if explicit is None and not (path.exists() or path.is_symlink()):
-        return {}
-    return read_config_file(path)
-
-
 def read_config_file(path: Path) -> dict[str, Any]:
     """The validated settings of one file."""
     try:
