@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kfuncfix.discovery.expansion import MacroTable
 from kfuncfix.discovery.facts import Conventions, Facts
-from kfuncfix.discovery.reader import Reader
+from kfuncfix.discovery.reader import Reader, ScanMemo
 from kfuncfix.discovery.registrations import classify, registered_kfuncs
 from kfuncfix.discovery.resolution import Resolver
 from kfuncfix.discovery.sets import find_sets
@@ -84,8 +84,9 @@ def discover(
 
 
 def _run(files: TreeFiles, conventions: Conventions, macros: frozenset[str],
-         progress: Progress, use_cache: bool, cache_searches: bool = True) -> TreeIndex:
-    reader = Reader(files)
+         progress: Progress, use_cache: bool, cache_searches: bool = True,
+         scans: ScanMemo | None = None) -> TreeIndex:
+    reader = Reader(files, memo=scans)
     facts = Facts(conventions, reader.warnings)
     cache = None
     if use_cache and (store := Store(default_dir(), reader.warnings.append)).enabled:
@@ -145,9 +146,11 @@ def discover_in(
     tags: frozenset[str] = DEFAULT_TAGS,
     wrappers: frozenset[str] = DEFAULT_WRAPPERS,
     macros: frozenset[str] = DEFAULT_MACROS,
+    scans: ScanMemo | None = None,
 ) -> TreeIndex:
     """`discover` through a caller's own file layer (`check --git` reads each commit
-    as the worktree with what differs laid over it, see `kfuncfix.commitscope`)."""
+    as the worktree with what differs laid over it, see `kfuncfix.commitscope`);
+    `scans` shares the scans of identical files between the caller's runs."""
     if not looks_like_kernel_tree(files.root):
         files.close()
         raise KfuncfixError(f"{files.root}: not a kernel tree (no Kconfig, Kbuild, "
@@ -156,6 +159,6 @@ def discover_in(
         # Scans are kept by blob id, so a commit's files and its parent's are scanned
         # once; the caller's file layer does its own searching (no search cache).
         return _run(files, Conventions(tags, wrappers), macros, lambda _: None,
-                    not disabled_by_env(), cache_searches=False)
+                    not disabled_by_env(), cache_searches=False, scans=scans)
     finally:
         files.close()

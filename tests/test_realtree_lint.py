@@ -4,7 +4,9 @@ each revision whole finds, at a cost near that of what the commits touch.
 Prints the ratios of `check --git` over 1 and 5 commits to one whole-tree
 `check` (best of two runs each, same tree, same run), wall and CPU time.  The
 issue's targets are 0.5x and 1.25x; the assertions (on CPU time) hold what
-this path reaches without the index cache.
+this path reaches without the index cache: a commit costs one pass of git
+grep over the .c files (for the files naming what it changes), as the whole
+tree's check does, so its floor is near that, not at half of it.
 """
 
 from __future__ import annotations
@@ -67,9 +69,10 @@ def test_check_git_on_72_equals_reading_each_revision_and_costs_what_it_touches(
           f"{one[1]:.2f} s ({one[1] / whole[1]:.2f}x), 5 commits {five[1]:.2f} s "
           f"({five[1] / whole[1]:.2f}x)")
     # CPU, not wall time: the machines this runs on are shared.  Reading each
-    # revision whole (commitlint.full_plans, the old path) took 2x for one commit.
-    assert one[1] <= 1.5 * whole[1]
-    assert five[1] <= 2.5 * whole[1]
+    # revision whole (commitlint.full_plans, the old path) took 2x for one commit;
+    # three searches per commit took 1.08x and 1.24x; one takes about 0.75x and 1.0x.
+    assert one[1] <= 1.0 * whole[1]
+    assert five[1] <= 1.6 * whole[1]
 
 
 def _line(tree: Path, text: str) -> int:

@@ -246,3 +246,58 @@ def test_tree_wide_change_indexes_each_tree_whole(tree: Path,
     git(tree, "commit", "-qm", "tree-wide")
     got = lint_range(tree, "HEAD~1..HEAD", lambda cs: scoped_plans(tree, (), cs))
     assert sorted(f.kfunc or "" for c in got for f in c.findings) == ["bpf_w0", "bpf_w1"]
+
+
+def test_commit_costs_one_pass_over_the_c_files(tree: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit that adds a kfunc to a set whose other kfuncs are defined in another
+    file: the search for files naming the new function and the one resolution makes
+    for the others' definitions are one pass over the tree's .c files, and each
+    version of each file is scanned once for the commit, its parent and the scope
+    together.  The findings are those of reading each revision whole."""
+    from kfuncfix.discovery import reader as reader_module
+    from kfuncfix.source import scan as scan_module
+    from kfuncfix.treefiles import TreeFiles
+
+    (tree / "kernel/defs.c").write_text(
+        "".join(f"int bpf_far{n}(int a)\n{{\n\treturn a;\n}}\n\n" for n in range(3)))
+    far = untagged("bpf_near", "near_ids").replace(
+        "BTF_ID_FLAGS(func, bpf_near)\n",
+        "".join(f"BTF_ID_FLAGS(func, bpf_far{n})\n" for n in range(3)))
+    (tree / "kernel/near.c").write_text(far.replace("bpf_near", "bpf_near0"))
+    git(tree, "add", "-A")
+    git(tree, "commit", "-qm", "base")
+    (tree / "kernel/near.c").write_text(far.replace(
+        "BTF_ID_FLAGS(func, bpf_far0)\n",
+        "BTF_ID_FLAGS(func, bpf_far0)\nBTF_ID_FLAGS(func, bpf_new)\n").replace(
+        "\nint bpf_near0", "\nint bpf_new(int a)\n{\n\treturn a;\n}\n\nint bpf_near0"))
+    git(tree, "commit", "-qam", "add bpf_new")
+
+    searches: list[str] = []
+    scanned: list[tuple[str, int]] = []
+    real_grep, real_scan = TreeFiles.grep_start, scan_module.scan
+
+    def counting_grep(self: TreeFiles, pattern: object, files: str = "all",
+                      whole_words: bool = False):  # type: ignore[no-untyped-def]
+        if files == "c" and type(self) is TreeFiles:  # a pass over the worktree's files
+            searches.append(str(pattern))
+        return real_grep(self, pattern, files, whole_words)  # type: ignore[arg-type]
+
+    def counting_scan(path: str, data: bytes):  # type: ignore[no-untyped-def]
+        scanned.append((path, hash(data)))
+        return real_scan(path, data)
+
+    want = [(c.commit, c.findings)
+            for c in lint_range(tree, "HEAD~1..HEAD", full_plans(tree, ()))]
+    from kfuncfix import commitscope
+    with monkeypatch.context() as patch:
+        patch.setattr(TreeFiles, "grep_start", counting_grep)
+        patch.setattr(reader_module, "scan", counting_scan)
+        patch.setattr(commitscope, "scan", counting_scan)
+        got = [(c.commit, c.findings)
+               for c in lint_range(tree, "HEAD~1..HEAD", lambda cs: scoped_plans(tree, (), cs))]
+    assert got == want
+    assert [f.kfunc for _, found in got for f in found] == ["bpf_new"]
+    assert len(searches) == 1, searches
+    assert "bpf_far0" in searches[0] and "bpf_new" in searches[0]
+    assert len(scanned) == len(set(scanned)), scanned

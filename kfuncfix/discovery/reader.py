@@ -11,13 +11,19 @@ from kfuncfix.words import plural
 if TYPE_CHECKING:
     from kfuncfix.indexcache import IndexCache
 
+# (path, bytes) -> its scan, shared by the runs of one command that read the same
+# files (`check --git`: a commit, its parent and the scope all hold most of them).
+ScanMemo = dict[tuple[str, bytes], SourceFile]
+
 
 class Reader:
     """Scanned files of one tree by relative path; unreadable ones are recorded."""
 
-    def __init__(self, files: TreeFiles, cache: IndexCache | None = None) -> None:
+    def __init__(self, files: TreeFiles, cache: IndexCache | None = None,
+                 memo: ScanMemo | None = None) -> None:
         self.files = files
         self.cache = cache  # scans kept by blob id (kfuncfix.indexcache)
+        self.memo = memo
         self.sources: dict[str, SourceFile] = {}
         self.warnings: list[str] = []
         self.unreadable: list[str] = []
@@ -43,7 +49,11 @@ class Reader:
                                  "skipped")
             self.unreadable.append(rel)
             return None
-        src = self.cache.scan(rel, data) if self.cache else scan(rel, data)
+        src = self.memo.get((rel, data)) if self.memo is not None else None
+        if src is None:
+            src = self.cache.scan(rel, data) if self.cache else scan(rel, data)
+            if self.memo is not None:
+                self.memo[rel, data] = src
         self.warnings.extend(src.warnings)
         self.sources[rel] = src
         return src
