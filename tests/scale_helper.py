@@ -63,10 +63,22 @@ def long_lines(n: int) -> dict[str, str]:
     return {"kernel/long.c": _set_file(body, ["bpf_long"])}
 
 
+def macro_entries(n: int) -> dict[str, str]:
+    """n kfuncs, each after a `#define` of its own, listed by an entry macro: every
+    entry is expanded with the macros defined above it."""
+    names = [f"bpf_m{i}" for i in range(n)]
+    body = "#define KF(name) BTF_ID_FLAGS(func, name)\n\n" + "".join(
+        f"#define {name.upper()}_LIMIT {i}\n__bpf_kfunc int {name}(int flags)\n{{\n"
+        f"\treturn flags + {name.upper()}_LIMIT;\n}}\n\n" for i, name in enumerate(names))
+    text = _set_file(body, names)
+    return {"kernel/macro.c": text.replace("BTF_ID_FLAGS(func, bpf_m", "KF(bpf_m")}
+
+
 BUILDERS: dict[str, tuple[Callable[[int], dict[str, str]], str]] = {
     "kfuncs in one file": (many_kfuncs, "diff"),
     "parameters of one kfunc": (many_parameters, "diff"),
     "nested #if": (nested_conditionals, "list"),
+    "macro-made entries": (macro_entries, "list"),
     "bytes in a line": (long_lines, "diff"),
     "bytes in a line (apply)": (long_lines, "apply"),
 }

@@ -8,6 +8,7 @@ includes, then with one search of the tree for every still-missing name.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
@@ -24,23 +25,20 @@ class MacroTable:
         self.reader = reader
         self.known: dict[str, list[Macro]] = {}  # name -> definitions in the tree
         self.missing: set[str] = set()  # names an entry used and nobody defined yet
+        # Per file: name -> offsets of its #define (the macro) and #undef (None), in order.
+        self._local: dict[int, tuple[SourceFile, dict[str, _Events]]] = {}
 
     def lookup_at(self, src: SourceFile, offset: int) -> Lookup:
         """How cpp would resolve a name at `offset` of `src`, as far as we know."""
-        local: dict[str, Macro] = {}
-        for d in src.directives:
-            if d.start >= offset:
-                break
-            if d.kind == "define":
-                macro = parse_define(d.rest, src.path, d.start)
-                if macro:
-                    local[macro.name] = macro
-            elif d.kind == "undef":
-                local.pop(d.rest.strip(), None)
+        local = self._events(src)
 
         def lookup(name: str) -> Macro | None:
-            if name in local:
-                return local[name]
+            events = local.get(name)
+            if events is not None:
+                # The last #define or #undef of the name above offset decides.
+                before = bisect.bisect_left(events.starts, offset)
+                if before and events.macros[before - 1] is not None:
+                    return events.macros[before - 1]
             defs = self.known.get(name)
             if not defs:
                 return None
@@ -48,6 +46,24 @@ class MacroTable:
             return sorted(defs, key=lambda m: (not m.file.endswith(".h"), m.file))[0]
 
         return lookup
+
+    def _events(self, src: SourceFile) -> dict[str, _Events]:
+        """The file's own #define and #undef lines by name, parsed once per file (an
+        entry macro is looked up per entry: reparsing every line above each entry
+        grew with entries times lines)."""
+        kept = self._local.get(id(src))
+        if kept is not None and kept[0] is src:
+            return kept[1]
+        table: dict[str, _Events] = {}
+        for d in src.directives:
+            if d.kind == "define":
+                macro = parse_define(d.rest, src.path, d.start)
+                if macro:
+                    table.setdefault(macro.name, _Events()).add(d.start, macro)
+            elif d.kind == "undef":
+                table.setdefault(d.rest.strip(), _Events()).add(d.start, None)
+        self._local[id(src)] = (src, table)
+        return table
 
     def load_missing(self, files: Iterable[str]) -> bool:
         """Look for the missing names, starting from the headers `files` include.
@@ -97,3 +113,15 @@ class MacroTable:
                         self.reader.source(option)  # a link where cpp would look: said, not read
                     break
         return found
+
+
+class _Events:
+    """Where one name is defined (its Macro) or undefined (None) in a file, in order."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.macros: list[Macro | None] = []
+
+    def add(self, start: int, macro: Macro | None) -> None:
+        self.starts.append(start)
+        self.macros.append(macro)
