@@ -68,16 +68,18 @@ def commit_findings(c: Commit, run: Planned, parents: list[Planned],
 
 
 def brought(added: dict[str, set[int]], run: Planned, parents: list[Planned],
-            with_fix: bool = False) -> list[Finding]:
+            with_fix: bool = False, undefined: bool = True) -> list[Finding]:
     """The findings of `run` on the `added` lines, and those no plan of `parents` has
-    (for the rules linted on every side): what a commit or a patch brings."""
-    touched = findings(run.index, run.plan, added, with_fix)
+    (for the rules linted on every side): what a commit or a patch brings.  A patch
+    alone (`undefined` False) is not held to macros its series may define first;
+    a commit is (its tree is what `git bisect` builds)."""
+    touched = findings(run.index, run.plan, added, with_fix, undefined)
     rules = {r.name for r in run.plan.rules}
     for p in parents:
         rules &= {r.name for r in p.plan.rules}
     before = {key(f) for p in parents for f in findings(p.index, p.plan, None)}
     chosen = {(f.file, f.line, f.rule, f.message): f for f in touched}
-    for f in findings(run.index, run.plan, None, with_fix):
+    for f in findings(run.index, run.plan, None, with_fix, undefined):
         if f.rule in rules and key(f) not in before:
             chosen.setdefault((f.file, f.line, f.rule, f.message), f)
     return sorted(chosen.values(), key=lambda f: (f.file, f.line, f.rule))
@@ -96,7 +98,8 @@ def lint_patch(tree: Path, rule_names: tuple[str, ...], patch_text: bytes,
     else:
         run, before = scoped_patch_plans(tree, rule_names, patched.before, patched.overlay,
                                          report)
-    return Linted(None, brought(patched.added_lines, run, [before], with_fix), run)
+    return Linted(None, brought(patched.added_lines, run, [before], with_fix, undefined=False),
+                  run)
 
 
 def key(f: Finding) -> tuple[str, str, str | None, str]:

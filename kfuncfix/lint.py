@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfuncfix.engine import FileChange, Plan, Result, apply_edits
+from kfuncfix.engine.plan import ALREADY
 from kfuncfix.model import KFUNC, IdSet, Kfunc, TreeIndex
 from kfuncfix.outputs.diff import unified_diff
 from kfuncfix.pathquote import quote_path
@@ -47,10 +48,12 @@ class Finding:
 
 
 def findings(index: TreeIndex, result: Plan, added: dict[str, set[int]] | None = None,
-             with_fix: bool = False) -> list[Finding]:
+             with_fix: bool = False, undefined: bool = True) -> list[Finding]:
     """The plan's findings (and what its rules could not resolve, as warnings);
     with `added` (lines a patch adds, by file), only those the patch touches;
-    `with_fix` renders each fix as a diff (for JSON)."""
+    `with_fix` renders each fix as a diff (for JSON); `undefined` reports the
+    uses of a macro the tree does not define (off for a patch alone: an earlier
+    patch of its series may define it)."""
     out = []
     touches = _Touched(index, added) if added is not None else None
     for r in result.findings:
@@ -66,7 +69,25 @@ def findings(index: TreeIndex, result: Plan, added: dict[str, set[int]] | None =
             if r.severity == "error":
                 message += " (change it by hand)"
             out.append(Finding(r.severity, r.rule, r.file, r.line, message, r.kfunc, ""))
+    if undefined:
+        out += _undefined(result, touches)
     return sorted(out, key=lambda f: (f.file, f.line, f.rule))
+
+
+def _undefined(result: Plan, touches: _Touched | None) -> list[Finding]:
+    """Definitions that use a rule's macro the tree does not define (tagged by hand, or
+    by an `apply` without --with-definition): the file does not compile."""
+    out = []
+    for r in result.results:
+        macro = result.undefined_in_use.get(r.rule)
+        if r.status != ALREADY or macro is None or not (touches is None or touches(r)):
+            continue
+        what = f"kfunc {r.name}" if r.kfunc else r.name
+        out.append(Finding("error", r.rule, r.file, r.line,
+                           f"{what} uses {macro}, which this tree does not define: it does "
+                           "not compile (`kfuncfix apply --with-definition` adds it)",
+                           r.kfunc, ""))
+    return out
 
 
 def _fix(index: TreeIndex, r: Result) -> str:

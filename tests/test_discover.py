@@ -20,6 +20,7 @@ BTF_H = """\
 #define _LINUX_BTF_H
 struct btf_kfunc_id_set { void *owner; void *set; };
 int register_btf_kfunc_id_set(int type, const struct btf_kfunc_id_set *s);
+#define __bpf_kfunc __used noinline
 #endif
 """
 
@@ -233,6 +234,7 @@ def test_check_reports_untagged_kfuncs_only(tree: Path):
 def test_check_clean_tree_exits_0(tmp_path: Path):
     tree = write_tree(tmp_path, {
         "Kconfig": "",
+        "include/linux/btf.h": "#define __bpf_kfunc __used noinline\n",
         "k.c": "BTF_SET8_START(s)\nBTF_ID_FLAGS(func, f)\nBTF_SET8_END(s)\n"
                "static const struct btf_kfunc_id_set ks = { .set = &s };\n"
                "__bpf_kfunc int f(void) { return 0; }\n"
@@ -241,6 +243,26 @@ def test_check_clean_tree_exits_0(tmp_path: Path):
     result = CliRunner().invoke(main, ["check", str(tree)])
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
+
+
+def test_check_reports_tags_the_tree_does_not_define(tmp_path: Path):
+    """Tagged by hand, or by an `apply` without --with-definition: every tagged
+    definition is an error (the file does not compile).  Commits and patches:
+    tests/test_trust_lint.py."""
+    files = {"Kconfig": "", "include/linux/btf.h": "#define KF_ACQUIRE 1\n",
+             "k.c": "BTF_SET8_START(s)\nBTF_ID_FLAGS(func, f)\nBTF_SET8_END(s)\n"
+                    "static const struct btf_kfunc_id_set ks = { .set = &s };\n"
+                    "__bpf_kfunc int f(void) { return 0; }\n"
+                    "void init(void) { register_btf_kfunc_id_set(BPF_PROG_TYPE_XDP, &ks); }\n"}
+    tree = write_tree(tmp_path, files)
+    result = CliRunner().invoke(main, ["-q", "check", str(tree)])
+    assert result.exit_code == 1, result.output
+    assert result.stdout == (
+        "k.c:5: ERROR: bpf_kfunc_tag: f uses __bpf_kfunc, which this tree does not define: "
+        "it does not compile (`kfuncfix apply --with-definition` adds it)\n")
+    files["include/linux/btf.h"] += "#define __bpf_kfunc __used noinline\n"
+    defined = write_tree(tmp_path / "defined", files)
+    assert CliRunner().invoke(main, ["-q", "check", str(defined)]).exit_code == 0
 
 
 @pytest.mark.parametrize("path, message", [

@@ -32,7 +32,8 @@ HEAD = ("// SPDX-License-Identifier: GPL-2.0\n#include <linux/btf.h>\n"
 REGISTER = ("\nstatic const struct btf_kfunc_id_set ids_set = {\n\t.owner = THIS_MODULE,\n"
             "\t.set   = &ids,\n};\n\nstatic int __init ids_init(void)\n{\n"
             "\treturn register_btf_kfunc_id_set(BPF_PROG_TYPE_TRACING, &ids_set);\n}\n")
-BTF_H = "#ifndef _LINUX_BTF_H\n#define _LINUX_BTF_H\n#define KF_ACQUIRE (1 << 0)\n{more}#endif\n"
+BTF_H = ("#ifndef _LINUX_BTF_H\n#define _LINUX_BTF_H\n#define KF_ACQUIRE (1 << 0)\n"
+         "#define __bpf_kfunc __used noinline\n{more}#endif\n")
 WITH_FLAG = BTF_H.format(more="#define KF_TRUSTED_ARGS (1 << 4)\n")
 WITHOUT_FLAG = BTF_H.format(more="")
 

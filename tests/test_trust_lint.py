@@ -301,3 +301,25 @@ def test_commit_costs_one_pass_over_the_c_files(tree: Path,
     assert len(searches) == 1, searches
     assert "bpf_far0" in searches[0] and "bpf_new" in searches[0]
     assert len(scanned) == len(set(scanned)), scanned
+
+
+def test_a_commit_tagging_without_the_definition_is_an_error_a_patch_alone_is_not(
+        tmp_path: Path) -> None:
+    """A commit's tree is what `git bisect` builds: tagging kfuncs before the commit
+    that defines the tag breaks it.  A patch checked alone against a tree without
+    its series' earlier patches (git send-email's validate hook) may rely on patch 1
+    for the definition: not reported there."""
+    root = git_init(small_tree(tmp_path / "linux", {
+        "include/linux/btf.h": "#ifndef _BTF_H\n#define _BTF_H\n#endif\n",
+        "kernel/k.c": untagged("bpf_old", "old_ids")}))
+    (root / "kernel/k.c").write_text(TAGGED)
+    git(root, "commit", "-qam", "tag without the definition")
+    result = run("-q", "check", "--git", "HEAD", ".", cwd=root)
+    assert result.returncode == 1, result.stderr
+    assert errors(result) == [
+        "kernel/k.c:5: ERROR: bpf_kfunc_tag: bpf_old uses __bpf_kfunc, which this tree "
+        "does not define: it does not compile (`kfuncfix apply --with-definition` adds it)"]
+    patch = git(root, "format-patch", "-1", "--stdout", "HEAD")
+    git(root, "reset", "-q", "--hard", "HEAD~1")
+    alone = run("-q", "check", "--patch", "-", ".", cwd=root, stdin=patch)
+    assert (alone.returncode, alone.stdout) == (0, b""), alone.stderr

@@ -183,6 +183,9 @@ class Plan:
     # it), as ordinary file changes; `changes(True)` merges them in.
     definition: list[FileChange] = field(default_factory=list)
     needs_definition: str | None = None  # that macro's name
+    # Rules whose output the tree holds already (ALREADY results) while it lacks
+    # their macro: rule name -> the macro.  Such a tree does not compile.
+    undefined_in_use: dict[str, str] = field(default_factory=dict)
     definition_error: str | None = None  # why the definition change cannot be made
     # Kfuncs of the tree registered only as a kind the rule leaves out (fmodret
     # targets, unless its form action's `kinds` adds them): kind -> names.

@@ -197,6 +197,7 @@ def _add_definitions(result: Plan, index: TreeIndex, read: Reader, state: _State
     by_path: dict[str, FileChange] = {}
     needs: str | None = None
     error: str | None = None
+    undefined: dict[str, str] = {}
     # A rule's macro is needed where its output is in the tree: the kfuncs this
     # run changes, and those an earlier run already changed (a tree tagged by a
     # plain `apply` still lacks the definition and does not compile).
@@ -208,6 +209,8 @@ def _add_definitions(result: Plan, index: TreeIndex, read: Reader, state: _State
         if macro is None:
             continue
         needs = needs or macro
+        if rule.name in in_use:
+            undefined[rule.name] = macro
         try:
             changes = definition_changes(index, rule, read, example_kfunc(result.files.values()))
         except KfuncfixError as exc:
@@ -225,4 +228,4 @@ def _add_definitions(result: Plan, index: TreeIndex, read: Reader, state: _State
     docs = [c for c in by_path.values() if c.role != DEFINITION]
     definition = [*docs, *(c for c in by_path.values() if c.role == DEFINITION)]
     return replace(result, definition=definition, needs_definition=needs,
-                   definition_error=error)
+                   definition_error=error, undefined_in_use=undefined)
