@@ -363,7 +363,7 @@ def test_text_output_and_clean_exit(tmp_path: Path, built) -> None:
     code, out = _run("audit", "--btf", clean)
     assert code == 0
     assert out.splitlines()[:2] == [
-        "1 kfuncs in BTF (1 decl-tagged bpf_kfunc, 0 in id sets)",
+        "1 kfunc in BTF (1 decl-tagged bpf_kfunc, 0 in id sets)",
         "  int bpf_fine(void)  [tag]",
     ]
     assert out.splitlines()[-1] == "0 findings"

@@ -232,7 +232,7 @@ def test_audit_reads_no_more_than_the_header_says(tmp_path: Path) -> None:
         f.truncate(8 << 30)
     result = _audit("--btf", padded)
     assert result.returncode == 0, result.stderr
-    assert "1 kfuncs in BTF" in result.stdout
+    assert "1 kfunc in BTF" in result.stdout
 
 
 def test_audit_refuses_a_header_longer_than_the_file(tmp_path: Path) -> None:

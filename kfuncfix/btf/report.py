@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from kfuncfix.btf.audit import AuditReport, Finding, KfuncCheck
+from kfuncfix.words import plural
 
 
 def to_json(report: AuditReport, btf_path: str, tree: str | None) -> str:
@@ -18,7 +19,7 @@ def to_text(report: AuditReport, tree: bool) -> str:
         lines.extend(line for f in report.findings for line in _finding(f))
     lines.extend(f"note: {n}" for n in report.notes)
     count = len(report.findings)
-    lines.append(f"{count} finding{'' if count == 1 else 's'}")
+    lines.append(plural(count, "finding"))
     return "\n".join(lines)
 
 
@@ -26,7 +27,8 @@ def _declared(report: AuditReport) -> list[str]:
     kfuncs = report.btf_kfuncs
     tagged = sum(k.decl_tagged for k in kfuncs)
     in_sets = sum(bool(k.sets) for k in kfuncs)
-    lines = [f"{len(kfuncs)} kfuncs in BTF ({tagged} decl-tagged bpf_kfunc, {in_sets} in id sets)"]
+    lines = [f"{plural(len(kfuncs), 'kfunc')} in BTF ({tagged} decl-tagged bpf_kfunc, "
+             f"{in_sets} in id sets)"]
     for k in kfuncs:
         marks = (["tag"] if k.decl_tagged else []) + [f"set {s}" for s in k.sets]
         marks += [f"in {k.image}"] if k.image else []
