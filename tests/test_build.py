@@ -293,3 +293,26 @@ def test_missing_toolchain_is_one_error_naming_the_packages(monkeypatch, tmp_pat
     assert line.startswith("kfuncfix: error: --build needs a kernel build toolchain")
     for package in ("make", "gcc", "flex", "bison", "bc", "dwarves"):
         assert f" {package}" in line
+
+
+def test_a_configuration_that_compiles_none_of_the_changed_objects_is_no_pass(
+        tmp_path: Path) -> None:
+    """Every object the series changes is outside the configuration: no compiler ran on
+    the series, and the check says so instead of passing."""
+    from kfuncfix.outputs.build import BuildConfig, ConfigReport, StepReport, report_lines
+    from kfuncfix.outputs.buildcache import ObjectResult
+
+    config = BuildConfig(None)
+    outside = ConfigReport(config, tmp_path, StepReport(0, "b" * 40, "base"),
+                           [StepReport(1, "c" * 40, "bpf: Tag")],
+                           {"net/x.o": "CONFIG_X is not set"})
+    report = BuildReport([outside], "gcc 12", "v1.24")
+    assert not outside.ok and not report.ok
+    assert any(line.startswith("  FAIL: this configuration compiles none of the 1 object")
+               for line in report_lines(report))
+    built = ConfigReport(config, tmp_path, StepReport(0, "b" * 40, "base"),
+                         [StepReport(1, "c" * 40, "bpf: Tag", [ObjectResult("k.o", True)])],
+                         {"net/x.o": "CONFIG_X is not set"})
+    docs_only = ConfigReport(config, tmp_path, StepReport(0, "b" * 40, "base"),
+                             [StepReport(1, "c" * 40, "Documentation")], {})
+    assert built.ok and docs_only.ok  # something compiled; or nothing to compile

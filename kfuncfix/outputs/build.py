@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kfuncfix import gitrun
+from kfuncfix import __version__, gitrun
 from kfuncfix.btf.audit import SourceKfunc, from_tree
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.model import TreeIndex
@@ -113,7 +113,13 @@ class ConfigReport:
 
     @property
     def ok(self) -> bool:
-        return all(p.ok for p in self.patches)
+        return all(p.ok for p in self.patches) and not self.compiled_nothing
+
+    @property
+    def compiled_nothing(self) -> bool:
+        """The series changes objects and this configuration builds none of them:
+        nothing was proved (a pass here would only say that no compiler ran)."""
+        return bool(self.not_built) and not self.objects
 
     @property
     def objects(self) -> list[str]:
@@ -223,8 +229,10 @@ class _ConfigRun:
         self.where, self.progress, self.kfuncs = where, progress, kfuncs
         self.src, self.out, self.cache = where / "src", where / "out", where / "results"
         self.kbuild = Kbuild(self.src, self.out, jobs, progress)
+        # kfuncfix's own version too: a result holds what this version read from
+        # the object (DWARF verdicts), which CACHE_FORMAT alone may forget to cover.
         self.results = ResultCache(self.cache, [
-            base, config.digest(),
+            base, config.digest(), f"kfuncfix {__version__}",
             tool_version(["gcc", "--version"]) + tool_version(["pahole", "--version"])])
         self._worktree = False
         self._prepared = False
@@ -422,6 +430,10 @@ def report_lines(report: BuildReport) -> list[str]:
             out += [f"       {e}" for e in failed.errors[:3]]
         for obj, why in sorted(config.not_built.items()):
             out.append(f"  not built: {obj}: {why}")
+        if config.compiled_nothing:
+            out.append(f"  FAIL: this configuration compiles none of the "
+                       f"{plural(len(config.not_built), 'object')} the series changes: "
+                       "nothing was tested (choose one that builds them: --build-config)")
         for step in config.patches:
             out += _step_lines(step, len(config.patches))
     new = sum(len(p.new_warnings) for c in report.configs for p in c.patches)
