@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from kfuncfix.commitview import REGULAR, Views, entries_at, read_blobs
+from kfuncfix.commitview import Views, read_at
 from kfuncfix.commitwalk import Commit
 from kfuncfix.discover import discover_in
 from kfuncfix.discovery.reader import ScanMemo
@@ -156,10 +156,7 @@ def _scope(root: Path, views: Views, commits: list[Commit], memo: GrepMemo,
     def version(sha: str, rel: str) -> bytes | None:
         overlay = views.overlay(sha)
         if overlay is None:  # a commit the worktree cannot stand in for: ask git
-            entry = entries_at(root, sha, [rel]).get(rel)
-            if entry is None or entry[0] not in REGULAR:
-                return None
-            return read_blobs(root, [(rel, entry[1])])[rel]
+            return read_at(root, sha, [rel]).get(rel)
         return overlay[rel] if rel in overlay else _worktree(root, rel, views)
 
     pairs = [(rel, version(parent, rel) if parent else None, version(c.sha, rel))

@@ -20,10 +20,10 @@ import os
 from pathlib import Path
 
 from kfuncfix import gitrun
+from kfuncfix.treefiles import TreeFiles
 
 # Beyond this many differing files reading the revision itself is as cheap.
 MAX_DIFFERING = 3000
-REGULAR = (b"100644", b"100755")
 
 
 class Views:
@@ -69,10 +69,7 @@ class Views:
         paths = sorted(differing)
         overlay: dict[str, bytes | None] = dict.fromkeys(paths)  # gone, a link, a submodule
         if paths:
-            entries = entries_at(self.root, sha, paths)
-            overlay.update(read_blobs(self.root, [
-                (path, entries[path][1]) for path in paths
-                if path in entries and entries[path][0] in REGULAR]))
+            overlay.update(read_at(self.root, sha, paths))
         return overlay
 
 
@@ -80,35 +77,12 @@ def _names(out: bytes) -> set[str]:
     return {os.fsdecode(p) for p in out.split(b"\0") if p}
 
 
-def entries_at(root: Path, sha: str, paths: list[str]) -> dict[str, tuple[bytes, str]]:
-    """(mode, object id) of each of `paths` at sha that exists there."""
-    out = gitrun.out(root, "--literal-pathspecs", "ls-tree", "-z", "--full-tree", sha, "--",
-                     *paths)
-    found: dict[str, tuple[bytes, str]] = {}
-    for record in out.split(b"\0"):
-        if not record:
-            continue
-        meta, _, name = record.partition(b"\t")
-        mode, _, oid = meta.split(b" ")
-        found[os.fsdecode(name)] = (mode, oid.decode())
-    return found
-
-
-def read_blobs(root: Path, wanted: list[tuple[str, str]]) -> dict[str, bytes]:
-    """Contents of blobs by path, read by object id through one `git cat-file --batch`,
-    each reply checked against the id asked for."""
-    if not wanted:
-        return {}
-    request = b"".join(f"{oid}\n".encode() for _, oid in wanted)
-    data = gitrun.out(root, "cat-file", "--batch", input=request)
-    out: dict[str, bytes] = {}
-    pos = 0
-    for path, oid in wanted:
-        end = data.index(b"\n", pos)
-        header = data[pos:end].split()
-        if len(header) != 3 or header[0].decode() != oid or header[1] != b"blob":
-            raise gitrun.GitError(f"git cat-file gave {data[pos:end]!r} for blob {oid}")
-        size = int(header[2])
-        out[path] = data[end + 1:end + 1 + size]
-        pos = end + 1 + size + 1
-    return out
+def read_at(root: Path, sha: str, paths: list[str]) -> dict[str, bytes]:
+    """The regular files among `paths` as commit `sha` has them (through the file
+    layer: one `git ls-tree` for the paths, one `git cat-file --batch`)."""
+    files = TreeFiles(root, rev=sha)
+    try:
+        files.listed(paths)
+        return {path: files.read(path) for path in paths if files.kind(path) == "file"}
+    finally:
+        files.close()

@@ -119,6 +119,9 @@ class TreeFiles:
         # kernel tree, decoded only when asked for).
         self._entries: dict[bytes, tuple[bytes, bytes]] | None = None
         self._lookups = 0  # paths asked of git one by one before the whole listing
+        # Paths asked of git together (`listed`), before or instead of the whole listing:
+        # path -> (mode, object id), None where the revision has no such path.
+        self._listed: dict[bytes, tuple[bytes, bytes] | None] = {}
         self._index_listing: bytes | None = None
         # Set by discovery: answers a search from the index cache when it can
         # (kfuncfix.grepcache.Searches.start); None: every search runs git grep.
@@ -218,9 +221,32 @@ class TreeFiles:
                 self._index_listing = b"\0" + listing
         return self._index_listing
 
+    def listed(self, paths: Sequence[str]) -> None:
+        """Ask git for the entries of `paths` at rev in one call, for a caller about to
+        read a known set of files (the few a commit changes): cheaper than the whole
+        listing, and than asking path by path."""
+        wanted = [p for p in paths if os.fsencode(p) not in self._listed]
+        if self._entries is not None or not wanted:
+            return
+        found = self._ls_tree(wanted)
+        for path in wanted:
+            self._listed[os.fsencode(path)] = found.get(os.fsencode(path))
+
+    def object_ids(self) -> dict[str, str]:
+        """The object id of every entry at rev (a file's blob, a submodule's commit), by
+        path: what `--build` keys its results on."""
+        if self._entries is None:
+            self._entries = self._ls_tree(None)
+        return {os.fsdecode(path): oid.decode() for path, (_, oid) in self._entries.items()}
+
     def _entry(self, rel: str) -> tuple[str, str] | None:
-        """(mode, object id) of `rel` at rev: asked one by one for the first few
-        paths (a caller reading one file), from one listing of the tree after that."""
+        """(mode, object id) of `rel` at rev: from `listed` when asked there, else asked
+        one by one for the first few paths (a caller reading one file), from one
+        listing of the tree after that."""
+        key = os.fsencode(rel)
+        if self._entries is None and key in self._listed:
+            listed = self._listed[key]
+            return None if listed is None else (listed[0].decode(), listed[1].decode())
         if self._entries is None and self._lookups < _SINGLE_LOOKUPS:
             self._lookups += 1
             entry = self._ls_tree([rel]).get(os.fsencode(rel))

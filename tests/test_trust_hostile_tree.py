@@ -105,6 +105,28 @@ def test_every_file_at_a_revision_reads_its_own_bytes(newline_tree: Path) -> Non
                          if not rel.startswith(".git/")}
 
 
+def test_paths_listed_together_read_as_the_whole_listing_reads_them(
+        newline_tree: Path) -> None:
+    """`listed` (a commit's few files, one ls-tree) and `object_ids` (--build's keys)
+    see the names git quotes, absent paths and every file as the listing does."""
+    worktree = read_tree(newline_tree)
+    names = sorted(rel for rel in worktree if not rel.startswith(".git/"))
+    files = TreeFiles(newline_tree, rev="HEAD")
+    try:
+        files.listed([NEWLINE_NAME, "kernel/absent.c", "-n", *names[:3]])
+        assert files.kind("kernel/absent.c") is None and files.kind("-n") is None
+        assert files.read(NEWLINE_NAME) == worktree[NEWLINE_NAME]
+        assert {rel: files.read(rel) for rel in names[:3]} == {
+            rel: worktree[rel] for rel in names[:3]}
+        ids = files.object_ids()
+    finally:
+        files.close()
+    assert sorted(ids) == names
+    hashed = subprocess.run(["git", "-C", str(newline_tree), "hash-object", "--", NEWLINE_NAME],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert ids[NEWLINE_NAME] == hashed
+
+
 def test_a_newline_name_gives_the_branch_the_worktree_apply_gives(
         newline_tree: Path, tmp_path: Path) -> None:
     """apply --branch commits exactly what apply writes in a copy of the worktree."""

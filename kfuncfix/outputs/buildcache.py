@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from kfuncfix import gitrun
 from kfuncfix.btf.dwarf import DwarfFunc
 from kfuncfix.outputs.buildbtf import ObjectBTF
 from kfuncfix.outputs.kbuild import CompilerWarning
+from kfuncfix.treefiles import TreeFiles
 
 CACHE_FORMAT = 4  # bump when a stored result would mean something else
 
@@ -56,17 +57,13 @@ class Blobs:
     def __init__(self, root: Path, base: str) -> None:
         self.root = root
         self.sha = base
-        self.ids = dict(self._ls_tree(base))
+        listing = TreeFiles(root, rev=base)
+        self.ids = listing.object_ids()
+        listing.close()
         self.changed: set[str] = set()
 
     def _run(self, *args: str) -> str:
         return gitrun.out(self.root, *args).decode("utf-8", "surrogateescape")
-
-    def _ls_tree(self, sha: str) -> Iterator[tuple[str, str]]:
-        for entry in self._run("ls-tree", "-r", "-z", "--full-tree", sha).split("\0"):
-            if entry:
-                meta, path = entry.split("\t", 1)
-                yield path, meta.split()[2]
 
     def move_to(self, sha: str) -> None:
         """Step to sha; `changed` becomes the paths that differ from the previous step."""
