@@ -11,9 +11,11 @@ The rule is the built-in one the parent directory is named after, or the
 parent's own `rule.toml` (a rule written as data only, as a user would).
 
 `check_case` runs the rule on a copy of before/ and checks, in order: the
-plan's new bytes, what it reports, that its diff is a patch unidiff and
-`git apply` read as the same change, that `apply` writes exactly the
-expected tree, and that a second run finds nothing left to do.
+plan's new bytes, that every edit lies in a span the rule's actions declared
+(`Action.spans`, checked by tests/span_helper.py as on the real trees), what it
+reports, that its diff is a patch unidiff and `git apply` read as the same
+change, that `apply` writes exactly the expected tree, and that a second run
+finds nothing left to do.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from pathlib import Path
 from unidiff import PatchSet
 
 from kfuncfix.discover import discover
-from kfuncfix.engine import Plan, load_rule, plan
+from kfuncfix.engine import Plan, Rule, load_rule, plan
+from kfuncfix.model import TreeIndex
 from kfuncfix.outputs.apply import apply_changes
 from kfuncfix.outputs.diff import unified_diff
+from tests.span_helper import stray_edits, unchanged_outside
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -81,9 +85,11 @@ def check_case(case: Path, tmp_path: Path) -> Plan:
     after = read_tree(case / "after") if (case / "after").exists() else {}
     expected = {**before, **after}
 
-    result = plan(discover(tree), rule, spec.get("paths"))
+    index = discover(tree)
+    result = plan(index, rule, spec.get("paths"))
     changed = {path: data for path, data in after.items() if data != before.get(path)}
     assert_same_files({p: c.new for p, c in result.files.items()}, changed)
+    check_spans(index, rule, result)
     assert sorted(s.name for s in result.skipped) == sorted(spec.get("skipped", []))
 
     diff = unified_diff(list(result.files.values()))
@@ -101,6 +107,16 @@ def check_case(case: Path, tmp_path: Path) -> Plan:
     again = plan(discover(tree), rule, spec.get("paths"))
     assert again.files == {}
     return result
+
+
+def check_spans(index: TreeIndex, rule: Rule, result: Plan) -> None:
+    """Every edit lies inside a span the rule's actions declared (tests/span_helper.py),
+    with the text that action may put there, and the bytes outside the edits are kept."""
+    changes = list(result.files.values())
+    if not result.definition_error:
+        changes = result.changes(with_definition=True)
+    assert [s for c in changes for s in stray_edits(index, rule, c)] == []
+    assert [c.path for c in changes if not unchanged_outside(c.old, c.new, c.edits)] == []
 
 
 def kfunc_source(body: str, names: list[str], set_name: str = "test_kfunc_ids") -> str:
