@@ -4,8 +4,14 @@ A case is a directory `tests/cases/<rule>/<case>/` holding
 
     before/    a small tree (an empty Kconfig is added so discovery takes it)
     after/     the files the rule must change, byte for byte as they must end up
-    case.toml  optional: `paths = [...]` limits the rewrite, `skipped = [...]`
-               names what the rule must report as not rewritten
+    case.toml  optional: `paths = [...]` limits the rewrite; what the plan must
+               report besides its edits, each as `file:line: name: reason`, the
+               line `diff` prints: `skipped = [...]` (not rewritten, exit 1) and
+               `notes = [...]` (left alone on purpose, or a caveat); both are
+               empty unless listed.  `findings = [...]`, when given, are the
+               lines `check` prints (`file:line: SEVERITY: message`, without the
+               rule's name), in its order: where a warning's wording or its
+               severity is what the case is about.
 
 The rule is the built-in one the parent directory is named after, or the
 parent's own `rule.toml` (a rule written as data only, as a user would).
@@ -31,6 +37,8 @@ from unidiff import PatchSet
 
 from kfuncfix.discover import discover
 from kfuncfix.engine import Plan, Rule, load_rule, plan
+from kfuncfix.engine.plan import Skip
+from kfuncfix.lint import findings
 from kfuncfix.model import TreeIndex
 from kfuncfix.outputs.apply import apply_changes
 from kfuncfix.outputs.diff import unified_diff
@@ -90,7 +98,17 @@ def check_case(case: Path, tmp_path: Path) -> Plan:
     changed = {path: data for path, data in after.items() if data != before.get(path)}
     assert_same_files({p: c.new for p, c in result.files.items()}, changed)
     check_spans(index, rule, result)
-    assert sorted(s.name for s in result.skipped) == sorted(spec.get("skipped", []))
+    # A remark on the rule itself (a kfunc it names that no set lists) is placed
+    # in the rule's file: the case says `rule.toml`, wherever the checkout is.
+    def said(lines: list[Skip]) -> list[str]:
+        return sorted(str(s).replace(str(case.parent / "rule.toml"), "rule.toml")
+                      for s in lines)
+
+    assert said(result.skipped) == sorted(spec.get("skipped", []))
+    assert said(result.notes) == sorted(spec.get("notes", []))
+    if "findings" in spec:
+        assert [f"{f.file}:{f.line}: {f.severity.upper()}: {f.message}"
+                for f in findings(index, result)] == spec["findings"]
 
     diff = unified_diff(list(result.files.values()))
     patch = PatchSet(diff.decode("utf-8", "surrogateescape"))
