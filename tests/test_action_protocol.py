@@ -43,3 +43,32 @@ def test_the_check_sees_an_action_class_imported() -> None:
     tree = ast.parse("from kfuncfix.engine.actions.diag import DiagBlockAction\n"
                      "from kfuncfix.engine.actions import Action, parse_action\n")
     assert action_classes_imported(tree) == [("DiagBlockAction", 1)]
+
+
+def status_strings(tree: ast.Module) -> list[int]:
+    """Lines comparing a `.status` with a string literal (or a tuple of them)."""
+    def literal(node: ast.expr) -> bool:
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return any(literal(e) for e in node.elts)
+        return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(isinstance(s, ast.Attribute) and s.attr == "status" for s in sides) \
+                    and any(literal(s) for s in sides):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_statuses_are_compared_as_the_enum() -> None:
+    offences = [f"kfuncfix.{name}:{line}" for name, path in _modules().items()
+                for line in status_strings(ast.parse(path.read_text("utf-8")))]
+    assert offences == [], "compare with kfuncfix.engine.plan.Status:\n" + "\n".join(offences)
+
+
+def test_the_check_sees_a_status_string() -> None:
+    tree = ast.parse("if r.status != 'skipped':\n    pass\n"
+                     "x = r.status in ('note', 'changed')\ny = r.status == SKIPPED\n")
+    assert status_strings(tree) == [1, 3]
