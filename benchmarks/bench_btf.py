@@ -17,7 +17,11 @@ from pathlib import Path
 from kfuncfix.btf.kfuncs import BPF_KFUNC_TAG, index_kfuncs
 from kfuncfix.btf.reader import parse_btf_file
 from kfuncfix.btf.types import Kind
-from kfuncfix.btf.writer import BTFWriter
+
+# The BTF writer is test code (tests/btf_writer.py), not part of the package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.btf_writer import BTFWriter  # noqa: E402
 
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
 

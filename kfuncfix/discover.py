@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kfuncfix.discovery.expansion import MacroTable
-from kfuncfix.discovery.facts import Conventions, Facts
+from kfuncfix.discovery.facts import Facts, KfuncMarks
 from kfuncfix.discovery.reader import Reader, ScanMemo
 from kfuncfix.discovery.registrations import classify, registered_kfuncs
 from kfuncfix.discovery.resolution import Resolver
@@ -77,13 +77,13 @@ def discover(
             f"{root}: not a kernel tree (no Kconfig, Kbuild, include/linux or kbuild Makefile)"
         )
     try:
-        return _run(files, Conventions(tags, wrappers), macros, progress or (lambda _: None),
+        return _run(files, KfuncMarks(tags, wrappers), macros, progress or (lambda _: None),
                     cache if cache is not None else not disabled_by_env())
     finally:
         files.close()
 
 
-def _run(files: TreeFiles, conventions: Conventions, macros: frozenset[str],
+def _run(files: TreeFiles, conventions: KfuncMarks, macros: frozenset[str],
          progress: Progress, use_cache: bool, cache_searches: bool = True,
          scans: ScanMemo | None = None) -> TreeIndex:
     reader = Reader(files, memo=scans)
@@ -158,7 +158,7 @@ def discover_in(
     try:
         # Scans are kept by blob id, so a commit's files and its parent's are scanned
         # once; the caller's file layer does its own searching (no search cache).
-        return _run(files, Conventions(tags, wrappers), macros, lambda _: None,
+        return _run(files, KfuncMarks(tags, wrappers), macros, lambda _: None,
                     not disabled_by_env(), cache_searches=False, scans=scans)
     finally:
         files.close()

@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kfuncfix.engine import FileChange, Plan, Result, apply_edits
-from kfuncfix.engine.plan import ALREADY
+from kfuncfix.engine import FileChange, Plan, Result, Status, apply_edits
 from kfuncfix.model import KFUNC, IdSet, Kfunc, TreeIndex
 from kfuncfix.outputs.diff import unified_diff
 from kfuncfix.pathquote import quote_path
@@ -61,7 +60,7 @@ def findings(index: TreeIndex, result: Plan, added: dict[str, set[int]] | None =
             out.append(Finding(r.severity, r.rule, r.file, r.line, r.message, r.kfunc,
                                _fix(index, r) if with_fix else ""))
     for r in result.results:
-        if r.status != "skipped" or not r.lint:
+        if r.status != Status.SKIPPED or not r.lint:
             continue
         if touches is None or touches(r):
             what = f"kfunc {r.name}" if r.kfunc else r.name
@@ -80,7 +79,7 @@ def _undefined(result: Plan, touches: _Touched | None) -> list[Finding]:
     out = []
     for r in result.results:
         macro = result.undefined_in_use.get(r.rule)
-        if r.status != ALREADY or macro is None or not (touches is None or touches(r)):
+        if r.status != Status.ALREADY or macro is None or not (touches is None or touches(r)):
             continue
         what = f"kfunc {r.name}" if r.kfunc else r.name
         out.append(Finding("error", r.rule, r.file, r.line,

@@ -92,15 +92,6 @@ def _record(k: Kfunc, d: Definition | None) -> Record:
     )
 
 
-def needs_tag(rec: Record) -> bool:
-    """An untagged definition of a real kfunc (fmodret targets are not kfuncs).
-
-    One tagged at an earlier declaration is safe (the compiler merges the
-    attributes): not at risk, though the convention wants the tag on it too.
-    """
-    return rec.status == UNTAGGED and any(k in (KFUNC, DTOR) for k in rec.kinds)
-
-
 def summary(index: TreeIndex, recs: list[Record]) -> str:
     kfunc_sets = sum(1 for s in index.sets if s.kind in (KFUNC, DTOR, FMODRET))
     counts = {s: sum(1 for r in recs if r.status == s)

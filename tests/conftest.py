@@ -29,6 +29,11 @@ os.environ["KFUNCFIX_CACHE_DIR"] = tempfile.mkdtemp(prefix="kfuncfix-test-index-
 atexit.register(shutil.rmtree, os.environ["KFUNCFIX_CACHE_DIR"], True)
 
 
+def builtin_rule_text(name: str) -> str:
+    """The TOML text of a built-in rule (rules/NAME.toml), to start a test's own rule from."""
+    return (REPO / "rules" / f"{name}.toml").read_text(encoding="utf-8")
+
+
 def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
     """Write `files` (relative path -> text or bytes) under root; return root."""
     for rel, content in files.items():

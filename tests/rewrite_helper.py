@@ -4,16 +4,24 @@ A case is a directory `tests/cases/<rule>/<case>/` holding
 
     before/    a small tree (an empty Kconfig is added so discovery takes it)
     after/     the files the rule must change, byte for byte as they must end up
-    case.toml  optional: `paths = [...]` limits the rewrite, `skipped = [...]`
-               names what the rule must report as not rewritten
+    case.toml  optional: `paths = [...]` limits the rewrite; what the plan must
+               report besides its edits, each as `file:line: name: reason`, the
+               line `diff` prints: `skipped = [...]` (not rewritten, exit 1) and
+               `notes = [...]` (left alone on purpose, or a caveat); both are
+               empty unless listed.  `findings = [...]`, when given, are the
+               lines `check` prints (`file:line: SEVERITY: message`, without the
+               rule's name), in its order: where a warning's wording or its
+               severity is what the case is about.
 
 The rule is the built-in one the parent directory is named after, or the
 parent's own `rule.toml` (a rule written as data only, as a user would).
 
 `check_case` runs the rule on a copy of before/ and checks, in order: the
-plan's new bytes, what it reports, that its diff is a patch unidiff and
-`git apply` read as the same change, that `apply` writes exactly the
-expected tree, and that a second run finds nothing left to do.
+plan's new bytes, that every edit lies in a span the rule's actions declared
+(`Action.spans`, checked by tests/span_helper.py as on the real trees), what it
+reports, that its diff is a patch unidiff and `git apply` read as the same
+change, that `apply` writes exactly the expected tree, and that a second run
+finds nothing left to do.
 """
 
 from __future__ import annotations
@@ -28,9 +36,13 @@ from pathlib import Path
 from unidiff import PatchSet
 
 from kfuncfix.discover import discover
-from kfuncfix.engine import Plan, load_rule, plan
+from kfuncfix.engine import Plan, Rule, load_rule, plan
+from kfuncfix.engine.plan import Skip
+from kfuncfix.lint import findings
+from kfuncfix.model import TreeIndex
 from kfuncfix.outputs.apply import apply_changes
 from kfuncfix.outputs.diff import unified_diff
+from tests.span_helper import stray_edits, unchanged_outside
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -81,10 +93,22 @@ def check_case(case: Path, tmp_path: Path) -> Plan:
     after = read_tree(case / "after") if (case / "after").exists() else {}
     expected = {**before, **after}
 
-    result = plan(discover(tree), rule, spec.get("paths"))
+    index = discover(tree)
+    result = plan(index, rule, spec.get("paths"))
     changed = {path: data for path, data in after.items() if data != before.get(path)}
     assert_same_files({p: c.new for p, c in result.files.items()}, changed)
-    assert sorted(s.name for s in result.skipped) == sorted(spec.get("skipped", []))
+    check_spans(index, rule, result)
+    # A remark on the rule itself (a kfunc it names that no set lists) is placed
+    # in the rule's file: the case says `rule.toml`, wherever the checkout is.
+    def said(lines: list[Skip]) -> list[str]:
+        return sorted(str(s).replace(str(case.parent / "rule.toml"), "rule.toml")
+                      for s in lines)
+
+    assert said(result.skipped) == sorted(spec.get("skipped", []))
+    assert said(result.notes) == sorted(spec.get("notes", []))
+    if "findings" in spec:
+        assert [f"{f.file}:{f.line}: {f.severity.upper()}: {f.message}"
+                for f in findings(index, result)] == spec["findings"]
 
     diff = unified_diff(list(result.files.values()))
     patch = PatchSet(diff.decode("utf-8", "surrogateescape"))
@@ -101,6 +125,16 @@ def check_case(case: Path, tmp_path: Path) -> Plan:
     again = plan(discover(tree), rule, spec.get("paths"))
     assert again.files == {}
     return result
+
+
+def check_spans(index: TreeIndex, rule: Rule, result: Plan) -> None:
+    """Every edit lies inside a span the rule's actions declared (tests/span_helper.py),
+    with the text that action may put there, and the bytes outside the edits are kept."""
+    changes = list(result.files.values())
+    if not result.definition_error:
+        changes = result.changes(with_definition=True)
+    assert [s for c in changes for s in stray_edits(index, rule, c)] == []
+    assert [c.path for c in changes if not unchanged_outside(c.old, c.new, c.edits)] == []
 
 
 def kfunc_source(body: str, names: list[str], set_name: str = "test_kfunc_ids") -> str:

@@ -33,7 +33,6 @@ from kfuncfix.btf.compare import compare, normalize
 from kfuncfix.btf.kfuncs import BPF_KFUNC_TAG, KfuncIndex, index_kfuncs
 from kfuncfix.btf.reader import parse_btf
 from kfuncfix.btf.types import Kind
-from kfuncfix.btf.writer import BTFWriter
 from kfuncfix.cli import main
 from kfuncfix.discover import discover
 from kfuncfix.model import (
@@ -43,6 +42,7 @@ from kfuncfix.model import (
     RISK_UNUSED_PARAMS,
 )
 from kfuncfix.source.prototype import parse_prototype_text
+from tests.btf_writer import BTFWriter
 
 FIXTURES = Path(__file__).parent / "btf_fixtures"
 UNTAGGED_LOST_IN_OBJECT = {"kf_static", "kf_static_unused"}

@@ -23,7 +23,7 @@ from kfuncfix.btf.errors import BTFError
 from kfuncfix.btf.kfuncs import BPF_KFUNC_TAG, open_kfuncs
 from kfuncfix.btf.reader import BTF, load_btf, parse_btf, parse_btf_file
 from kfuncfix.btf.types import BTFType, Kind
-from kfuncfix.btf.writer import BTFWriter
+from tests.btf_writer import BTFWriter
 
 FIXTURES = Path(__file__).parent / "btf_fixtures"
 VMLINUX = Path("/sys/kernel/btf/vmlinux")

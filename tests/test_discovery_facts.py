@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from kfuncfix.cli import main
 from kfuncfix.discover import discover
 from kfuncfix.model import DTOR, RISK_GLOBAL_NO_USED
-from kfuncfix.report import needs_tag, records
+from kfuncfix.report import records
 from kfuncfix.source.prototype import parse_prototype_text
 from kfuncfix.source.scan import scan
 from tests.conftest import write_tree
@@ -124,7 +124,6 @@ def test_tagged_at_declaration_is_its_own_status_and_not_at_risk(tmp_path: Path)
     recs = {r.name: r for r in records(discover(root))}
     assert recs["declared_tagged"].status == "tagged-at-declaration"
     assert recs["declared_tagged"].risks == []
-    assert not needs_tag(recs["declared_tagged"])
     assert recs["declared_plain"].status == "untagged"
     assert recs["declared_plain"].risks == [RISK_GLOBAL_NO_USED]
     result = CliRunner().invoke(main, ["list", str(root)])

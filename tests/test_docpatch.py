@@ -22,7 +22,7 @@ from docutils import nodes
 from docutils.core import publish_doctree
 
 from kfuncfix.discover import discover
-from kfuncfix.engine import FileChange, Plan, Rule, load_rule, plan
+from kfuncfix.engine import FileChange, Plan, Rule, load_rule, parse_rule, plan
 from kfuncfix.engine.docpatch import (
     CONF_PY,
     ExampleKfunc,
@@ -33,6 +33,7 @@ from kfuncfix.engine.edits import apply_edits
 from kfuncfix.engine.plan import DEFINITION
 from kfuncfix.model import TreeIndex
 from kfuncfix.sample import copy_sample_tree
+from tests.conftest import builtin_rule_text
 
 
 def definition_change(index: TreeIndex, rule: Rule) -> FileChange | None:
@@ -351,3 +352,55 @@ def test_without_an_example_the_text_stands_alone() -> None:
 
 def test_rules_without_documentation_give_nothing() -> None:
     assert rule_change({DOC: SMALL_DOC}, load_rule("btf_kfuncs_set")) == {}
+
+
+DIAG_DOC = b"""=====
+kfunc
+=====
+
+Defining
+========
+
+Write them::
+
+        /* Disables missing prototype warnings */
+        __diag_push();
+        __diag_ignore_all("-Wmissing-prototypes",
+                          "Global kfuncs as their definitions will be in BTF");
+
+        int bpf_x(int a)
+        {
+                return a;
+        }
+
+        __diag_pop();
+
+Registering
+===========
+
+Register it.
+"""
+WRITE_THEM = "Write them::\n\n"
+
+
+def test_wrapping_rule_drops_the_examples_diag_pair_with_its_comment() -> None:
+    """The diag_block action treats the example's pair as the code's: the wrapper
+    declares the function, so the pair goes, its comment and trailing blank too."""
+    doc = rule_change({DOC: DIAG_DOC}, load_rule("bpf_kfunc_macro"), None)[DOC]
+    assert_edits_make_new(doc)
+    text = doc.new.decode()
+    assert WRITE_THEM + ("        BPF_KFUNC(int bpf_x(int a))\n        {\n"
+                         "                return a;\n        }\n\nkfuncs should") in text
+    assert "__diag" not in text.replace("``__diag_push()``", "")
+
+
+def test_a_rule_naming_the_pair_renames_it_in_the_example() -> None:
+    text = builtin_rule_text("bpf_kfunc_macro").replace(
+        "# No start/end texts: the pair is removed.",
+        'start = "__bpf_kfunc_start_defs();"\nend = "__bpf_kfunc_end_defs();"')
+    doc = rule_change({DOC: DIAG_DOC}, parse_rule(text.encode(), "own.toml"), None)[DOC]
+    assert_edits_make_new(doc)
+    assert WRITE_THEM + ("        /* Disables missing prototype warnings */\n"
+                         "        __bpf_kfunc_start_defs();\n\n"
+                         "        BPF_KFUNC(int bpf_x(int a))\n") in doc.new.decode()
+    assert "        }\n\n        __bpf_kfunc_end_defs();\n\nkfuncs" in doc.new.decode()

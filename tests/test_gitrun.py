@@ -24,8 +24,8 @@ SUBPROCESS_CALLS = {"run", "Popen", "call", "check_call", "check_output", "getou
 # below, never above.  (cli -> pipeline -> snapshot -> discover -> plan -> outputs.)
 LAYERS = [
     ("errors", "words", "userfiles", "safematch", "pathquote", "mailheaders", "gitrun",
-     "gitrepo", "gitpath", "sample",
-     "source", "btf.errors", "btf.elf", "btf.types", "btf.reader", "btf.writer",
+     "gitpath", "sample",
+     "source", "btf.errors", "btf.elf", "btf.types", "btf.reader",
      "btf.btf_ids"),
     ("model", "notes", "config", "treefiles", "btf", "indexcache", "grepcache"),
     ("snapshot",),

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from kfuncfix.errors import KfuncfixError
-from kfuncfix.outputs.checkseries import check_series, send_email_dry_run
+from kfuncfix.outputs.checkseries import check_series
 from kfuncfix.outputs.formatpatch import CoverLetter, MailOptions, write_series
 from kfuncfix.outputs.gitseries import Identity, PlannedPatch, Series, build_series
 from kfuncfix.outputs.maintainers import Recipients, recipients_for_patch
 from tests.conftest import git_init, write_tree
+from tests.mail_dryrun import send_email_dry_run
 
 ANN = Identity("Ann Example", "ann@example.org")
 DATE = "2024-02-02T00:00:00Z"

@@ -10,7 +10,7 @@ import pytest
 
 from kfuncfix.discover import discover
 from kfuncfix.engine import RuleError, load_rule, parse_rule, plan
-from kfuncfix.engine.rule import builtin_rule_text
+from tests.conftest import builtin_rule_text
 
 CASE = Path(__file__).resolve().parent / "cases/bpf_kfunc_tag/fmodret_and_dtor/before"
 

@@ -36,12 +36,11 @@ import kfuncfix
 from kfuncfix.cli import main
 from kfuncfix.cli.series import build_from_plan
 from kfuncfix.engine import RuleError, parse_rule
-from kfuncfix.engine.rule import builtin_rule_text
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.outputs import formatpatch
 from kfuncfix.pipeline import Request, run_plan
 from kfuncfix.sample import copy_sample_tree
-from tests.conftest import git_init
+from tests.conftest import builtin_rule_text, git_init
 from tests.rewrite_helper import kfunc_source, read_tree, small_tree
 
 if sys.version_info >= (3, 11):

@@ -34,7 +34,7 @@ from click.testing import CliRunner
 from kfuncfix.cli import main
 from kfuncfix.discover import discover
 from kfuncfix.errors import KfuncfixError
-from kfuncfix.gitrepo import work_tree
+from kfuncfix.gitrun import work_tree
 from kfuncfix.outputs.apply import ApplyResult, Refusal
 from kfuncfix.outputs.gitseries import PlannedPatch, build_series
 from kfuncfix.pathquote import quote_path

@@ -28,7 +28,7 @@ from click.testing import CliRunner, Result
 from kfuncfix.cli import main
 from kfuncfix.cli.series import build_from_plan
 from kfuncfix.engine import RuleError, parse_rule
-from kfuncfix.engine.rule import builtin_rule_text, list_rules
+from kfuncfix.engine.rule import list_rules
 from kfuncfix.errors import KfuncfixError
 from kfuncfix.mailheaders import check_address, check_header_value, check_message_id
 from kfuncfix.outputs import formatpatch
@@ -36,7 +36,7 @@ from kfuncfix.outputs.formatpatch import MailOptions, write_series
 from kfuncfix.outputs.maintainers import Recipients
 from kfuncfix.pipeline import Request, run_plan
 from kfuncfix.sample import copy_sample_tree
-from tests.conftest import git_init
+from tests.conftest import builtin_rule_text, git_init
 from tests.rewrite_helper import kfunc_source, small_tree
 
 DATE = "2024-01-01 00:00 +0000"

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 from kfuncfix.engine import RuleError, parse_rule
-from kfuncfix.engine.rule import builtin_rule_text
 from kfuncfix.outputs.maintainers import Maintainers
 from kfuncfix.safematch import PatternError, safe_pattern
-from tests.conftest import git_init
+from tests.conftest import builtin_rule_text, git_init
 from tests.rewrite_helper import kfunc_source, small_tree
 
 SENDER = "Test Sender <sender@example.org>"

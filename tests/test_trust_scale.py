@@ -31,12 +31,12 @@ from pathlib import Path
 import pytest
 
 from kfuncfix.btf.kfuncs import BPF_KFUNC_TAG
-from kfuncfix.btf.writer import BTFWriter
 from kfuncfix.discover import discover
 from kfuncfix.discovery import reader as reader_module
 from kfuncfix.engine import load_rule, plan
 from kfuncfix.source.scan import scan
 from kfuncfix.treefiles import TreeFiles
+from tests.btf_writer import BTFWriter
 from tests.conftest import REPO, git_init
 from tests.rewrite_helper import small_tree
 from tests.scale_helper import BUILDERS, best_time, run

@@ -18,7 +18,7 @@ from kfuncfix.btf.btf_ids import IdSet8, kfunc_sets, read_id_sets
 from kfuncfix.btf.cdecl import func_prototype
 from kfuncfix.btf.dwarf import DwarfFunc, is_relocatable, read_functions
 from kfuncfix.btf.errors import BTFError
-from kfuncfix.btf.reader import BTF, parse_btf_file, read_btf_file
+from kfuncfix.btf.reader import BTF, load_btf, parse_btf_file, read_btf_file
 from kfuncfix.btf.types import Kind
 from kfuncfix.source.prototype import Prototype
 
@@ -133,7 +133,7 @@ def index_kfuncs(
 def open_kfuncs(path: Path, base: Path | None = None) -> KfuncIndex:
     """Read a BTF file (raw or ELF) and index its kfuncs."""
     try:
-        base_btf = parse_btf_file(read_btf_file(Path(base))) if base else None
+        base_btf = load_btf(base) if base else None
     except BTFError as exc:
         raise BTFError(f"base {base}: {exc}") from None
     data = read_btf_file(Path(path))

@@ -21,7 +21,7 @@ DECLARED_NAME_RE = re.compile(rb"([A-Za-z_]\w*)\s*\(")
 
 
 @dataclass(frozen=True)
-class Conventions:
+class KfuncMarks:
     """Words that mark a definition as a kfunc: tags on its header, macros around it."""
 
     tags: frozenset[str]
@@ -31,7 +31,7 @@ class Conventions:
 class Facts:
     """Definitions with their facts, each built once (several sets may name one)."""
 
-    def __init__(self, conventions: Conventions, warnings: list[str],
+    def __init__(self, conventions: KfuncMarks, warnings: list[str],
                  parse: Callable[[SourceFile, FunctionDef], Prototype] = prototype_of) -> None:
         self.conventions = conventions
         self.warnings = warnings

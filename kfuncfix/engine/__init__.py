@@ -10,7 +10,7 @@
 
 from kfuncfix.engine.edits import Edit, apply_edits
 from kfuncfix.engine.messages import commit_message, cover_letter, definition_message
-from kfuncfix.engine.plan import FileChange, Plan, Result, Skip
+from kfuncfix.engine.plan import FileChange, Plan, Result, Skip, Status
 from kfuncfix.engine.planner import plan
 from kfuncfix.engine.rule import (
     DEFAULT_RULE,
@@ -35,6 +35,7 @@ __all__ = [
     "RuleError",
     "SeriesText",
     "Skip",
+    "Status",
     "apply_edits",
     "commit_message",
     "cover_letter",

@@ -25,15 +25,13 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from kfuncfix.engine.actions.diag import DiagBlockAction
 from kfuncfix.engine.definitions import CannotRewrite, DefinitionStyle, rewrite_header
-from kfuncfix.engine.diagblocks import diag_blocks, remove_edits
 from kfuncfix.engine.edits import Edit, apply_edits
 from kfuncfix.engine.plan import FileChange
 from kfuncfix.engine.rule import Rule
 from kfuncfix.engine.sentences import respace, sentence_spacing
 from kfuncfix.safematch import SafePattern
-from kfuncfix.source.scan import SourceFile, scan
+from kfuncfix.source.scan import scan
 
 CONF_PY = "Documentation/conf.py"
 # A section title's underline (or overline): one punctuation character repeated.
@@ -201,57 +199,9 @@ def _tag_block(path: str, doc: bytes, start: int, end: int, rule: Rule,
         edits.append(rewrite.edit)
         names.append(func.name)
         tagged.append(func.start)
-    edits += _diag_edits(src, rule, tagged)
+    for action in rule.actions:
+        edits += action.example_edits(src, tagged, rule)
     return [Edit(e.start + start, e.end + start, e.text, e.why) for e in edits], names
-
-
-def _diag_edits(src: SourceFile, rule: Rule, tagged: list[int]) -> list[Edit]:
-    """What the rule's diag_block action does to the example's __diag_push() block,
-    when every definition inside was rewritten (a wrapper declares them all)."""
-    action = next((a for a in rule.actions if isinstance(a, DiagBlockAction)), None)
-    if action is None:
-        return []
-    edits: list[Edit] = []
-    for block in diag_blocks(src):
-        inside = [f.start for f in src.functions
-                  if block.push_end <= f.start < block.pop_start]
-        if not inside or any(f not in tagged for f in inside):
-            continue
-        if any(w not in action.warnings for w in block.warnings):
-            continue
-        start, end = action.start, action.end
-        if start:
-            edits += [Edit(block.push_start, block.push_end, start.encode(), "example diag"),
-                      Edit(block.pop_start, block.pop_end, end.encode(), "example diag")]
-        elif rule.style is not None and rule.style.wrap:
-            edits += _tidy(src.data, remove_edits(src, block, "example diag") or [])
-    return edits
-
-
-def _tidy(data: bytes, edits: list[Edit]) -> list[Edit]:
-    """A removed push takes the one-line comment above it along (`/* Disables missing
-    prototype warnings */` says what the pair is for); a removed pop that ends the
-    example takes the blank lines before it, so the example ends at its last code."""
-    if len(edits) != 2:
-        return edits
-    push, pop = edits
-    before = data.rfind(b"\n", 0, max(push.start - 1, 0)) + 1 if push.start else 0
-    comment = data[before:push.start].strip()
-    if push.start and comment.startswith(b"/*") and comment.endswith(b"*/") \
-            and b"*/" not in comment[2:-2]:
-        end = push.end
-        if before == 0 and data[end:data.find(b"\n", end) + 1].strip() == b"":
-            end = data.find(b"\n", end) + 1  # nor a blank line to start the example
-        push = Edit(before, end, push.text, push.why)
-    start = pop.start
-    if data[pop.end:].strip() == b"":
-        while start and data[:start].endswith(b"\n") and (
-                data[data.rfind(b"\n", 0, start - 1) + 1:start].strip() == b""):
-            start = data.rfind(b"\n", 0, start - 1) + 1
-        # The example's last line keeps its end of line: take the one before it instead.
-        pop = Edit(max(start - 1, push.end), pop.end - 1 if data.endswith(b"\n") else pop.end,
-                   pop.text, pop.why)
-    return [push, pop]
 
 
 def _block_indent(lines: list[_Line], blocks: list[tuple[int, int]]) -> bytes:

@@ -212,14 +212,6 @@ def load_rules(names: Sequence[str]) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-def builtin_rule_text(name: str) -> str:
-    """The TOML text of a built-in rule (to start a rule of one's own from)."""
-    for entry in _builtin_files():
-        if entry.name == f"{name}.toml":
-            return str(entry.read_text(encoding="utf-8"))
-    raise RuleError(f"no built-in rule named {name!r}")
-
-
 def _builtin_files() -> list[Traversable]:
     try:
         folder: Traversable = files(RULES_PACKAGE)

@@ -7,7 +7,9 @@ reports through the `Recorder` (`edit`, `skip`, `note`, `done`).  The planner
 owns everything else: unresolved kfuncs, overlaps between rules, the final
 bytes.  Each action also declares the spans it may change (`spans`), each
 with a check of the text it may put there, so that the whole-tree span
-tests check any action without knowing its class.
+tests check any action without knowing its class.  What an action does to the C
+examples of the rule's documentation (`example_edits`) is asked of every action
+too: the documentation patch knows no action by its class.
 
 A new action is one module in this package: every module here is imported
 below, and every `Action` subclass with a `kind` registers itself.
@@ -18,13 +20,18 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
+from kfuncfix.engine.edits import Edit
 from kfuncfix.engine.plan import ActionInputs, Recorder
 from kfuncfix.engine.schema import IDENT_RE, Table
 from kfuncfix.model import DTOR, KFUNC, TreeIndex
+from kfuncfix.source.scan import SourceFile
+
+if TYPE_CHECKING:
+    from kfuncfix.engine.rule import Rule
 
 # A span's check: the old and new bytes of an edit inside it -> a problem, or None.
 DEFAULT_TARGET_KINDS: tuple[str, ...] = (KFUNC, DTOR)
@@ -71,6 +78,13 @@ class Action(ABC):
 
     def spans(self, index: TreeIndex, path: str) -> list[AllowedSpan]:
         """Where in `path` this action may change bytes, before any rule ran."""
+        return []
+
+    def example_edits(self, src: SourceFile, rewritten: Sequence[int],
+                      rule: Rule) -> list[Edit]:
+        """What this action does to a C example of the rule's documentation (a literal
+        block, scanned), once the form rewrote the definitions starting at `rewritten`:
+        the examples follow the rule as the code does.  Most actions leave them alone."""
         return []
 
 

@@ -4,16 +4,21 @@ that silences missing-prototype warnings around kfunc definitions."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from kfuncfix.engine.actions import DEFAULT_TARGET_KINDS, Action, AllowedSpan
 from kfuncfix.engine.diagblocks import DiagBlock, diag_blocks, remove_edits, replace_edits
+from kfuncfix.engine.edits import Edit
 from kfuncfix.engine.layout import after_eol, is_blank_line, line_start
 from kfuncfix.engine.plan import ActionInputs, Recorder
 from kfuncfix.engine.schema import Table
 from kfuncfix.model import TreeIndex
 from kfuncfix.source.scan import SourceFile
+
+if TYPE_CHECKING:
+    from kfuncfix.engine.rule import Rule
 
 WARNING_FLAG_RE = re.compile(r"-W[\w=+-]+\Z")
 ONE_LINE_RE = re.compile(r"[^\n\r]*\Z")
@@ -120,6 +125,28 @@ class DiagBlockAction(Action):
                 spans.append(AllowedSpan("diag", line_start(data, start), stop, "", check))
         return spans
 
+    def example_edits(self, src: SourceFile, rewritten: Sequence[int],
+                      rule: Rule) -> list[Edit]:
+        """The example's __diag_push() block, when every definition inside was
+        rewritten: renamed, or (a wrapper declares them all) removed, tidily."""
+        edits: list[Edit] = []
+        for block in diag_blocks(src):
+            inside = [f.start for f in src.functions
+                      if block.push_end <= f.start < block.pop_start]
+            if not inside or any(f not in rewritten for f in inside):
+                continue
+            if any(w not in self.warnings for w in block.warnings):
+                continue
+            if self.start:
+                edits += [Edit(block.push_start, block.push_end, self.start.encode(),
+                               "example diag"),
+                          Edit(block.pop_start, block.pop_end, self.end.encode(),
+                               "example diag")]
+            elif rule.style is not None and rule.style.wrap:
+                edits += _tidy_example(src.data,
+                                       remove_edits(src, block, "example diag") or [])
+        return edits
+
 
 def _still_needed(inputs: ActionInputs, src: SourceFile, block: DiagBlock) -> list[str]:
     """Global functions in the block that would warn without it."""
@@ -135,3 +162,29 @@ def _still_needed(inputs: ActionInputs, src: SourceFile, block: DiagBlock) -> li
             continue  # the wrapper declares it
         needing.append(func.name)
     return needing
+
+
+def _tidy_example(data: bytes, edits: list[Edit]) -> list[Edit]:
+    """A removed push takes the one-line comment above it along (`/* Disables missing
+    prototype warnings */` says what the pair is for); a removed pop that ends the
+    example takes the blank lines before it, so the example ends at its last code."""
+    if len(edits) != 2:
+        return edits
+    push, pop = edits
+    before = data.rfind(b"\n", 0, max(push.start - 1, 0)) + 1 if push.start else 0
+    comment = data[before:push.start].strip()
+    if push.start and comment.startswith(b"/*") and comment.endswith(b"*/") \
+            and b"*/" not in comment[2:-2]:
+        end = push.end
+        if before == 0 and data[end:data.find(b"\n", end) + 1].strip() == b"":
+            end = data.find(b"\n", end) + 1  # nor a blank line to start the example
+        push = Edit(before, end, push.text, push.why)
+    start = pop.start
+    if data[pop.end:].strip() == b"":
+        while start and data[:start].endswith(b"\n") and (
+                data[data.rfind(b"\n", 0, start - 1) + 1:start].strip() == b""):
+            start = data.rfind(b"\n", 0, start - 1) + 1
+        # The example's last line keeps its end of line: take the one before it instead.
+        pop = Edit(max(start - 1, push.end), pop.end - 1 if data.endswith(b"\n") else pop.end,
+                   pop.text, pop.why)
+    return [push, pop]

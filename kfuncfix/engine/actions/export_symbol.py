@@ -41,8 +41,10 @@ class ExportSymbol(Action):
                 continue
             name, func, data = d.func.name, d.func, d.source.data
             if func.macro or func.body_end < 0:
-                rec.skip(name, d.file, d.line, "defined through a macro; export it by hand",
-                         kfunc=name)
+                # func.name is then the macro's: say which kfunc, and through what.
+                how = f"the macro {name}()" if func.macro else "a macro"
+                rec.skip(target.names[0], d.file, d.line,
+                         f"defined through {how}; export it by hand", kfunc=target.names[0])
                 continue
             if func.is_static:
                 rec.note(name, d.file, d.line, f"static: not exported with {self.macro}()")

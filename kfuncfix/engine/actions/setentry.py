@@ -146,13 +146,16 @@ class SetEntryFlags(Action):
         flags = next((e.flags for _, e in group.entries
                       if self.change.apply(e.flags) != e.flags), None)
         label = site.macro or names[0]
+        # What a skip is about: the kfuncs, and the macro that writes their entries
+        # (the macro alone would read as a kfunc's name in `check`).
+        who = f"{', '.join(names)} (written by macro {site.macro})" if site.macro else label
         if flags is None:
             if self.kfuncs:
                 for name in names:
                     rec.done(name, site.path, site.line)
             return
         if group.others:
-            rec.skip(label, site.path, site.line,
+            rec.skip(who, site.path, site.line,
                      f"the macro also makes the entries of {', '.join(group.others)}, which "
                      "the rule does not select; change it by hand", kfunc=names[0])
             return
@@ -170,10 +173,10 @@ class SetEntryFlags(Action):
                              and not too_long(data, start, end, data[start:end], limit))
                 edits.append(Edit(start, end, text, f"flags of {label}"))
         except CannotRewrite as exc:
-            rec.skip(label, site.path, site.line, str(exc), kfunc=names[0])
+            rec.skip(who, site.path, site.line, str(exc), kfunc=names[0])
             return
         if not edits:
-            rec.skip(label, site.path, site.line, f"its flags come from the arguments of "
+            rec.skip(who, site.path, site.line, f"its flags come from the arguments of "
                      f"{group.entries[0][1].via_macro}(); change them by hand", kfunc=names[0])
             return
         rec.edit(site.path, edits, kfuncs=names, sets=sets, name=label, line=site.line,
