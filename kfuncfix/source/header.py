@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kfuncfix.source import ctokens
+
 if TYPE_CHECKING:
     from kfuncfix.source.scan import SourceFile
 
-ITEM_RE = re.compile(rb"(?P<id>[A-Za-z_]\w*)|(?P<num>\d\w*)|(?P<sp>\s+)|(?P<ch>.)", re.S)
 MACRO_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 
 # Identifiers that are never a function's name even when '(' follows them.
@@ -85,30 +86,22 @@ class _Item:
 def _items(masked: bytes, start: int, end: int) -> list[_Item]:
     """Split header text into identifiers, `*`, balanced paren groups and others."""
     items: list[_Item] = []
-    depth = 0
-    group_start = 0
-    for m in ITEM_RE.finditer(masked, start, end):
-        kind = m.lastgroup
-        if kind == "sp":
-            continue
-        ch = m.group()
-        if depth:
-            if ch == b"(":
-                depth += 1
-            elif ch == b")":
-                depth -= 1
-                if depth == 0:
-                    items.append(_Item("group", group_start, m.end()))
-            continue
-        if ch == b"(":
-            depth = 1
-            group_start = m.start()
-        elif kind == "id":
-            items.append(_Item("id", m.start(), m.end(), ch.decode("ascii")))
-        elif ch == b"*":
+    pos = start
+    while (m := ctokens.byte_token_at(masked, pos, end)) is not None:
+        tok = m.group()
+        pos = m.end()
+        if tok == b"(":
+            close = ctokens.closing(masked, m.start(), end)
+            if close < 0:
+                break  # an unclosed group takes the rest of the text
+            items.append(_Item("group", m.start(), close + 1))
+            pos = close + 1
+        elif ctokens.is_identifier(tok):
+            items.append(_Item("id", m.start(), m.end(), tok.decode("ascii")))
+        elif tok == b"*":
             items.append(_Item("star", m.start(), m.end(), "*"))
         else:
-            items.append(_Item("other", m.start(), m.end(), ch.decode("latin-1")))
+            items.append(_Item("other", m.start(), m.end(), tok.decode("latin-1")))
     return items
 
 
@@ -168,7 +161,7 @@ def analyze_header(
     items = _items(bytes(masked[start:brace]), 0, brace - start)
     if not items:
         return None
-    if any(it.kind == "other" and it.text in "=" for it in items):
+    if any(it.kind == "other" and "=" in it.text for it in items):
         return None  # an initializer: `struct x y = {`
     items = items[_statement_start(bytes(masked[start:brace]), items) :]
     for i, item in enumerate(items):
