@@ -86,22 +86,23 @@ class _Item:
 def _items(masked: bytes, start: int, end: int) -> list[_Item]:
     """Split header text into identifiers, `*`, balanced paren groups and others."""
     items: list[_Item] = []
-    pos = start
-    while (m := ctokens.byte_token_at(masked, pos, end)) is not None:
-        tok = m.group()
-        pos = m.end()
-        if tok == b"(":
-            close = ctokens.closing(masked, m.start(), end)
-            if close < 0:
-                break  # an unclosed group takes the rest of the text
-            items.append(_Item("group", m.start(), close + 1))
-            pos = close + 1
-        elif ctokens.is_identifier(tok):
-            items.append(_Item("id", m.start(), m.end(), tok.decode("ascii")))
-        elif tok == b"*":
-            items.append(_Item("star", m.start(), m.end(), "*"))
-        else:
-            items.append(_Item("other", m.start(), m.end(), tok.decode("latin-1")))
+    pos: int | None = start
+    while pos is not None:
+        tokens, pos = ctokens.BYTES_TOKEN_RE.finditer(masked, pos, end), None
+        for m in tokens:
+            tok = m.group()
+            if tok == b"(":
+                close = ctokens.closing(masked, m.start(), end)
+                if close >= 0:  # an unclosed group takes the rest of the text
+                    items.append(_Item("group", m.start(), close + 1))
+                    pos = close + 1  # go on after the group, not through it
+                break
+            if tok[0] in ctokens.IDENT_START:
+                items.append(_Item("id", m.start(), m.end(), tok.decode("ascii")))
+            elif tok == b"*":
+                items.append(_Item("star", m.start(), m.end(), "*"))
+            else:
+                items.append(_Item("other", m.start(), m.end(), tok.decode("latin-1")))
     return items
 
 
