@@ -35,9 +35,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "kfuncfix"
         ("a || b && c != d", ["a", "||", "b", "&&", "c", "!=", "d"]),
         ("a |= b", ["a", "|=", "b"]),
         ("a /* ( */ b // )\nc", ["a", "/* ( */", "b", "// )", "c"]),
-        # Unterminated literals and comments are single characters: nothing is swallowed.
+        # As the scan masks: an unterminated literal is its quote alone, an unterminated
+        # comment runs to the end, a `//` comment goes on after a backslash-newline.
         ('"abc\nd', ['"', "abc", "d"]),
-        ("/* open", ["/", "*", "open"]),
+        ("x /* open", ["x", "/* open"]),
+        ("a // c \\\n d\ne", ["a", "// c \\\n d", "e"]),
         ("__user*p", ["__user", "*", "p"]),
     ],
 )
@@ -45,6 +47,17 @@ def test_tokens_of_tricky_inputs(text: str, expected: list[str]) -> None:
     assert ctokens.tokens(text) == expected
     # One grammar for text and bytes.
     assert ctokens.byte_tokens(text.encode()) == [t.encode() for t in expected]
+
+
+def test_the_scan_masks_what_the_lexer_calls_comments_and_literals() -> None:
+    text = b"a // c \\\n d\ne \"s(\" 'c' /* open"
+    masked = scan("t.c", text).masked
+    literal = {t for t in ctokens.byte_tokens(text) if t[:1] in b"/\"'"}
+    assert literal == {b"// c \\\n d", b'"s("', b"'c'", b"/* open"}
+    assert ctokens.byte_tokens(masked) == [b"a", b"e", b'"  "']
+    # Macro bodies, which the scan leaves as they are, are masked the same way (the
+    # string's quotes blanked too).
+    assert mask(text) == masked.replace(b'"', b" ")
 
 
 def test_byte_tokens_between_offsets() -> None:

@@ -24,8 +24,8 @@ CALL_RE = re.compile(rb"\bBTF_ID_FLAGS\s*\(")
 IDENT_RE = re.compile(rb"[A-Za-z_]\w*\Z")
 # Comments and literals (blanked), and a backslash ending a macro line (a blank
 # between tokens inside a #define).
-MASK_RE = re.compile(rb"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|\\(?=\r?\n)",
-                     re.S)
+MASK_RE = re.compile(
+    f"{ctokens.COMMENT}|{ctokens.STRING}|{ctokens.CHAR}".encode("ascii") + rb"|\\(?=\r?\n)", re.S)
 BACKSLASH_RE = re.compile(rb"\\(?=\r?\n)")
 # A line break inside a call, with the blanks around it (and a macro's backslash).
 BREAK_RE = re.compile(rb"[ \t]*\\?\r?\n[ \t]*")

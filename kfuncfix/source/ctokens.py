@@ -31,14 +31,18 @@ _PUNCTUATORS = (
     r"\.\.\.|<<=|>>=|->|\+\+|--|<<|>>|<=|>=|==|!=|&&|\|\||##"
     r"|[-+*/%&|^]="
 )
+# Comments and literals as the scan masks them (it compiles these same patterns): a
+# `//` comment goes on over a backslash-newline, an unterminated `/*` to the end;
+# a literal ends at its line's end, else its quote is a character alone.
+COMMENT = r"//(?:\\\r?\n|[^\n])*|/\*.*?(?:\*/|\Z)"
+STRING = r'"(?:\\.|[^"\\\n])*"'
+CHAR = r"'(?:\\.|[^'\\\n])*'"
 # No two alternatives start alike but a comment and `/`, `/=`: identifiers, the
 # most common token, first.
 PATTERN = (
     r"[A-Za-z_]\w*"  # identifier or keyword
     r"|\.?\d(?:[eEpP][+-]|[\w.])*"  # pp-number
-    r"|//[^\n]*|/\*.*?\*/"  # comments (an unterminated `/*` is a `/` then a `*`)
-    r'|"(?:\\.|[^"\\\n])*"'  # string literal
-    r"|'(?:\\.|[^'\\\n])*'"  # character literal
+    rf"|{COMMENT}|{STRING}|{CHAR}"
     rf"|{_PUNCTUATORS}"
     r"|\S"  # any other character, alone
 )
