@@ -63,18 +63,8 @@ def byte_tokens(data: bytes, start: int = 0, end: int | None = None) -> list[byt
     return BYTES_TOKEN_RE.findall(data, start, len(data) if end is None else end)
 
 
-def byte_token_at(data: bytes, pos: int, end: int) -> re.Match[bytes] | None:
-    """The first token at or after `pos` (blanks skipped), before `end`."""
-    return BYTES_TOKEN_RE.search(data, pos, end)
-
-
 # The bytes an identifier starts with (a bytes token's first byte is an int).
 IDENT_START = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-
-
-def is_identifier(token: str | bytes) -> bool:
-    first = token[:1]
-    return first.isalpha() or first in ("_", b"_")
 
 
 # --- bracket matching ------------------------------------------------------------------

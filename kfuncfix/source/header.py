@@ -114,25 +114,26 @@ def _is_attribute_word(text: str) -> bool:
     )
 
 
-def _attributes_only(items: list[_Item], start: int) -> bool:
-    """True if items[start:] are only annotations: `__acquires(x) __must_check NOKPROBE`.
+def _attributes_only(items: list[_Item]) -> list[bool]:
+    """For each index i (and len(items)): True if items[i:] are only annotations,
+    `__acquires(x) __must_check NOKPROBE`, a group only right after a word.
 
-    An index, not a slice: a slice per candidate name is quadratic on a long line.
+    One pass from the end for all of them: asked per candidate name, walking the
+    rest each time was quadratic in a header of many attribute groups.
     """
-    prev_attr = False
-    for index in range(start, len(items)):
+    # after_word[i]: items[i:] are annotations when items[i - 1] was a word.
+    only = [True] * (len(items) + 1)
+    after_word = [True] * (len(items) + 1)
+    for index in range(len(items) - 1, -1, -1):
         item = items[index]
         if item.kind == "id":
-            prev_attr = _is_attribute_word(item.text)
-            if not prev_attr:
-                return False
+            only[index] = after_word[index] = (_is_attribute_word(item.text)
+                                               and after_word[index + 1])
         elif item.kind == "group":
-            if not prev_attr:
-                return False
-            prev_attr = False
+            only[index], after_word[index] = False, only[index + 1]
         else:
-            return False
-    return True
+            only[index] = after_word[index] = False
+    return only
 
 
 def _statement_start(masked: bytes, items: list[_Item]) -> int:
@@ -165,13 +166,14 @@ def analyze_header(
     if any(it.kind == "other" and "=" in it.text for it in items):
         return None  # an initializer: `struct x y = {`
     items = items[_statement_start(bytes(masked[start:brace]), items) :]
+    attributes_only = _attributes_only(items)
     for i, item in enumerate(items):
         if item.kind != "group" or i == 0:
             continue
         name = items[i - 1]
         if name.kind != "id" or name.text in NOT_A_NAME:
             continue
-        if not _attributes_only(items, i + 1):
+        if not attributes_only[i + 1]:
             continue
         if any(it.kind == "other" for it in items[: i - 1]):
             return None  # `x = y, z(...) {` or similar: not a definition header
