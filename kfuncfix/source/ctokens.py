@@ -37,10 +37,11 @@ _PUNCTUATORS = (
 COMMENT = r"//(?:\\\r?\n|[^\n])*|/\*.*?(?:\*/|\Z)"
 STRING = r'"(?:\\.|[^"\\\n])*"'
 CHAR = r"'(?:\\.|[^'\\\n])*'"
-# No two alternatives start alike but a comment and `/`, `/=`: identifiers, the
-# most common token, first.
+# No two alternatives start alike but a comment and `/`, `/=`: the most common
+# tokens first, identifiers and the punctuators that are never longer than one.
 PATTERN = (
     r"[A-Za-z_]\w*"  # identifier or keyword
+    r"|[()\[\]{},;]"
     r"|\.?\d(?:[eEpP][+-]|[\w.])*"  # pp-number
     rf"|{COMMENT}|{STRING}|{CHAR}"
     rf"|{_PUNCTUATORS}"
