@@ -53,8 +53,8 @@ MAX_BYTES = 512 * 2**20
 MAX_PROTOTYPES = 50_000
 STALE_TEMP = 3600.0  # seconds after which a temporary file is another run's leftover
 # The modules whose code decides what an entry holds: a change to them is a new format.
-_PRODUCERS = ("source/scan.py", "source/header.py", "source/prototype.py", "indexcache.py",
-              "grepcache.py")
+_PRODUCERS = ("source/scan.py", "source/header.py", "source/prototype.py", "source/ctokens.py",
+              "indexcache.py", "grepcache.py")
 
 Warn = Callable[[str], None]
 

@@ -121,3 +121,31 @@ def test_brackets_follow_the_first_live_branch():
     )
     assert list(found) == ["f", "after"]
     assert src.warnings == []
+
+
+def test_attributes_after_the_name_are_read_in_one_pass() -> None:
+    """`_attributes_only` answers for every index at once; each answer is the forward
+    reading's: words that are annotations, a group only right after such a word."""
+    import itertools
+
+    from kfuncfix.source.header import _attributes_only, _is_attribute_word, _Item
+
+    def forward(items: list[_Item], start: int) -> bool:
+        prev_attr = False
+        for item in items[start:]:
+            if item.kind == "id":
+                prev_attr = _is_attribute_word(item.text)
+                if not prev_attr:
+                    return False
+            elif item.kind == "group" and prev_attr:
+                prev_attr = False
+            else:
+                return False
+        return True
+
+    kinds = [_Item("id", 0, 0, "__rcu"), _Item("id", 0, 0, "int"), _Item("group", 0, 0),
+             _Item("other", 0, 0, "*")]
+    for length in range(6):
+        for combo in itertools.product(kinds, repeat=length):
+            items = list(combo)
+            assert _attributes_only(items) == [forward(items, i) for i in range(length + 1)]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kfuncfix.source.ctokens import tokens
 from kfuncfix.source.prototype import Prototype
 
-TOKEN_RE = re.compile(r"[A-Za-z_]\w*|\d+|\S")
 INT_WORDS = frozenset({"signed", "unsigned", "short", "long", "int", "char"})
 # A source type with one of these cannot be checked against DWARF's spelling:
 # macros, typeof, and function types (the source spelling keeps parameter names).
@@ -54,7 +54,7 @@ def normalize(ctype: str, param: bool = False) -> str:
         ctype = f"{m.group('elem')} *"  # an array parameter is a pointer
     out: list[str] = []
     run: list[str] = []
-    for tok in [*TOKEN_RE.findall(ctype), ""]:
+    for tok in [*tokens(ctype), ""]:
         if tok in INT_WORDS:
             run.append(tok)
             continue

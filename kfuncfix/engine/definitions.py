@@ -24,6 +24,7 @@ from kfuncfix.engine.layout import (
     line_start,
     width,
 )
+from kfuncfix.source.ctokens import ROUND_AND_SQUARE, separators
 from kfuncfix.source.header import FunctionDef, Specifier
 from kfuncfix.source.scan import SourceFile
 
@@ -286,24 +287,20 @@ class _Layout:
         bytes).
         """
         end = line_end(self.text, pos)
-        depth = self._depth_at(pos)
+        # The parameter commas of this line: where it may break.
+        commas = set(separators(self.masked, max(pos, self.paren), end, self._depth_at(pos),
+                                ROUND_AND_SQUARE)[0])
         pieces: list[bytes | bytearray] = []
         start = i = pos  # the piece being measured begins at `start`
         col = 0  # columns of text[start-of-its-line:i]
         fit = -1  # the last comma of this piece where it could end
         stuck = False
-        text, masked, limit = self.text, self.masked, self.limit
+        text, limit = self.text, self.limit
         while i < end:
             byte = text[i]
             col += TAB_WIDTH - col % TAB_WIDTH if byte == 0x09 else byte != 0x0D
-            if i >= self.paren:
-                ch = masked[i]
-                if ch in b"([":
-                    depth += 1
-                elif ch in b")]":
-                    depth -= 1
-                elif ch == 0x2C and depth == 1 and col <= limit and indent_end(text, i + 1) < end:
-                    fit = i
+            if i in commas and col <= limit and indent_end(text, i + 1) < end:
+                fit = i
             i += 1
             if col > limit:
                 if fit < 0:
@@ -312,7 +309,7 @@ class _Layout:
                 pieces.append(text[start:fit + 1])
                 pieces.append(self.eol + indent(self.col + 1))
                 start = i = indent_end(text, fit + 1)
-                col, depth, fit = self.col + 1, 1, -1  # a break comma is at depth 1
+                col, fit = self.col + 1, -1
         last = pos + sum(len(p) for p in pieces)
         pieces.append(text[start:end])
         self._replace(pos, end, b"".join(pieces))
@@ -329,7 +326,7 @@ class _Layout:
             return 0
         if pos < self._depth_pos:
             self._depth_pos, self._depth = self.paren, 0
-        seg = bytes(self.masked[self._depth_pos:pos])
-        self._depth += seg.count(b"(") + seg.count(b"[") - seg.count(b")") - seg.count(b"]")
+        _, self._depth = separators(self.masked, self._depth_pos, pos, self._depth,
+                                    ROUND_AND_SQUARE)
         self._depth_pos = pos
         return self._depth

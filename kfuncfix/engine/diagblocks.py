@@ -53,25 +53,14 @@ def _ignores(src: SourceFile, pos: int) -> tuple[int, tuple[str, ...]]:
     """End of the `__diag_ignore*()` calls right after a push, and their warnings."""
     warnings: list[str] = []
     while m := IGNORE_RE.match(src.masked, pos):
-        close = _closing_paren(src.masked, m.end() - 1)
+        # The scan matched every bracket outside function bodies: the call's `)`.
+        close = src.closer.get(m.end() - 1, 0) - 1
         if close < 0:
             break
         warnings += [w.decode() for w in WARNING_RE.findall(src.data[m.end():close])]
         semi = SEMICOLON_RE.match(src.masked, close + 1)
         pos = semi.end() if semi else close + 1
     return pos, tuple(warnings)
-
-
-def _closing_paren(masked: bytes, open_at: int) -> int:
-    depth = 0
-    for i in range(open_at, len(masked)):
-        if masked[i] == 0x28:
-            depth += 1
-        elif masked[i] == 0x29:
-            depth -= 1
-            if depth == 0:
-                return i
-    return -1
 
 
 def replace_edits(block: DiagBlock, start: bytes, end: bytes, why: str) -> list[Edit]:

@@ -21,7 +21,9 @@ Pure: `read` gives a file's committed bytes; nothing is written.
 
 from __future__ import annotations
 
+import ast
 import re
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -294,7 +296,7 @@ def _conf_change(old: bytes, macro: str, header: str) -> FileChange | None:
     found = _C_ID_ATTRIBUTES.search(old)
     if found is None:
         return None
-    close = _list_end(old, found.end())
+    close = _list_end(old, found.end() - 1)
     if close < 0 or f'"{macro}"'.encode() in old[found.end():close]:
         return None
     eol = b"\r\n" if b"\r\n" in old[:4096] else b"\n"
@@ -309,25 +311,21 @@ def _conf_change(old: bytes, macro: str, header: str) -> FileChange | None:
     return FileChange(CONF_PY, old, apply_edits(old, [edit], CONF_PY), [], [edit])
 
 
-def _list_end(data: bytes, pos: int) -> int:
-    """The `]` closing the list opened just before pos (strings and comments skipped)."""
-    depth = 1
-    i = pos
-    while i < len(data):
-        ch = data[i:i + 1]
-        if ch in (b'"', b"'"):
-            i = data.find(ch, i + 1)
-            if i < 0:
-                return -1
-        elif ch == b"#":
-            i = data.find(b"\n", i)
-            if i < 0:
-                return -1
-        elif ch == b"[":
-            depth += 1
-        elif ch == b"]":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
+def _list_end(data: bytes, open_at: int) -> int:
+    """The `]` closing the list whose `[` is at `open_at`, as Python reads conf.py
+    (-1 when it does not parse): Python's own parser, not a bracket count."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # conf.py's own escapes are not our business
+            tree = ast.parse(data)
+    except (SyntaxError, ValueError):
+        return -1
+    starts = [0]  # byte offset of each line: ast's columns count UTF-8 bytes
+    for line in data.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.List) and node.end_lineno is not None \
+                and node.end_col_offset is not None \
+                and starts[node.lineno - 1] + node.col_offset == open_at:
+            return starts[node.end_lineno - 1] + node.end_col_offset - 1
     return -1

@@ -17,15 +17,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kfuncfix.engine.layout import line_end, line_start, width
+from kfuncfix.source import ctokens
 
 ENTRY_MACRO = b"BTF_ID_FLAGS"
 CALL_RE = re.compile(rb"\bBTF_ID_FLAGS\s*\(")
 IDENT_RE = re.compile(rb"[A-Za-z_]\w*\Z")
-FLAG_TOKEN_RE = re.compile(rb"[A-Za-z_]\w*|\||\S")
 # Comments and literals (blanked), and a backslash ending a macro line (a blank
 # between tokens inside a #define).
-MASK_RE = re.compile(rb"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|\\(?=\r?\n)",
-                     re.S)
+MASK_RE = re.compile(
+    f"{ctokens.COMMENT}|{ctokens.STRING}|{ctokens.CHAR}".encode("ascii") + rb"|\\(?=\r?\n)", re.S)
 BACKSLASH_RE = re.compile(rb"\\(?=\r?\n)")
 # A line break inside a call, with the blanks around it (and a macro's backslash).
 BREAK_RE = re.compile(rb"[ \t]*\\?\r?\n[ \t]*")
@@ -94,9 +94,6 @@ def mask(data: bytes) -> bytes:
 def parse_call(data: bytes, masked: bytes, start: int, end: int) -> Call:
     """The call written at data[start:end] (`end` just past its `)`); `masked` is
     data[start:end] with comments and literals blanked."""
-    def at(pos: int) -> int:
-        return masked[pos - start]
-
     def chunk(a: int, b: int) -> bytes:
         return masked[a - start:b - start]
 
@@ -106,19 +103,11 @@ def parse_call(data: bytes, masked: bytes, start: int, end: int) -> Call:
     macro = chunk(start, open_at).strip()
     if macro != ENTRY_MACRO:
         raise CannotRewrite(f"a {macro.decode('latin-1')}() entry takes no flags")
-    bounds = [open_at]
-    depth = 0
-    for pos in range(open_at, end):
-        ch = at(pos)
-        if ch == 0x28:
-            depth += 1
-        elif ch == 0x29:
-            depth -= 1
-            if depth == 0 and pos != end - 1:
-                raise CannotRewrite("unbalanced parentheses in the entry")
-        elif ch == 0x2C and depth == 1:
-            bounds.append(pos)
-    bounds.append(end - 1)
+    close = ctokens.closing(masked, open_at - start, end - start)
+    if 0 <= close != end - 1 - start:
+        raise CannotRewrite("unbalanced parentheses in the entry")
+    commas, _ = ctokens.separators(masked, open_at - start, end - start)
+    bounds = [open_at, *(c + start for c in commas), end - 1]
     args = tuple(_trimmed(masked, start, a + 1, b)
                  for a, b in zip(bounds, bounds[1:], strict=False))
     if len(args) < 2:
@@ -131,9 +120,9 @@ def parse_call(data: bytes, masked: bytes, start: int, end: int) -> Call:
     if len(args) == 3:
         s, e = args[2]
         expect_flag = True
-        for m in FLAG_TOKEN_RE.finditer(masked, s - start, e - start):
+        for m in ctokens.BYTES_TOKEN_RE.finditer(masked, s - start, e - start):
             token = m.group()
-            if expect_flag != bool(IDENT_RE.match(token)):
+            if not (IDENT_RE.match(token) if expect_flag else token == b"|"):
                 raise CannotRewrite(f"flags {data[s:e].decode('latin-1')!r} are not a plain "
                                     "A | B list; change them by hand")
             if expect_flag:

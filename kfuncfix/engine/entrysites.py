@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from kfuncfix.engine.entryflags import CALL_RE, mask
 from kfuncfix.model import IdSet, SetEntry, TreeIndex
+from kfuncfix.source import ctokens
 from kfuncfix.source.macros import Macro, parse_define
 from kfuncfix.source.scan import Directive, SourceFile
 
@@ -41,13 +42,9 @@ class Site:
         """(start, end) of each BTF_ID_FLAGS call in the site, `end` past its `)`."""
         masked = mask(data[self.start:self.end])
         for m in CALL_RE.finditer(masked):
-            depth, pos = 0, m.end() - 1
-            while pos < len(masked):
-                depth += {0x28: 1, 0x29: -1}.get(masked[pos], 0)
-                if depth == 0:
-                    yield self.start + m.start(), self.start + pos + 1
-                    break
-                pos += 1
+            close = ctokens.closing(masked, m.end() - 1)
+            if close >= 0:
+                yield self.start + m.start(), self.start + close + 1
 
 
 class MacroSites:

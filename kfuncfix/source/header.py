@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kfuncfix.source import ctokens
+
 if TYPE_CHECKING:
     from kfuncfix.source.scan import SourceFile
 
-ITEM_RE = re.compile(rb"(?P<id>[A-Za-z_]\w*)|(?P<num>\d\w*)|(?P<sp>\s+)|(?P<ch>.)", re.S)
 MACRO_NAME_RE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
 
 # Identifiers that are never a function's name even when '(' follows them.
@@ -85,30 +86,23 @@ class _Item:
 def _items(masked: bytes, start: int, end: int) -> list[_Item]:
     """Split header text into identifiers, `*`, balanced paren groups and others."""
     items: list[_Item] = []
-    depth = 0
-    group_start = 0
-    for m in ITEM_RE.finditer(masked, start, end):
-        kind = m.lastgroup
-        if kind == "sp":
-            continue
-        ch = m.group()
-        if depth:
-            if ch == b"(":
-                depth += 1
-            elif ch == b")":
-                depth -= 1
-                if depth == 0:
-                    items.append(_Item("group", group_start, m.end()))
-            continue
-        if ch == b"(":
-            depth = 1
-            group_start = m.start()
-        elif kind == "id":
-            items.append(_Item("id", m.start(), m.end(), ch.decode("ascii")))
-        elif ch == b"*":
-            items.append(_Item("star", m.start(), m.end(), "*"))
-        else:
-            items.append(_Item("other", m.start(), m.end(), ch.decode("latin-1")))
+    pos: int | None = start
+    while pos is not None:
+        tokens, pos = ctokens.BYTES_TOKEN_RE.finditer(masked, pos, end), None
+        for m in tokens:
+            tok = m.group()
+            if tok == b"(":
+                close = ctokens.closing(masked, m.start(), end)
+                if close >= 0:  # an unclosed group takes the rest of the text
+                    items.append(_Item("group", m.start(), close + 1))
+                    pos = close + 1  # go on after the group, not through it
+                break
+            if tok[0] in ctokens.IDENT_START:
+                items.append(_Item("id", m.start(), m.end(), tok.decode("ascii")))
+            elif tok == b"*":
+                items.append(_Item("star", m.start(), m.end(), "*"))
+            else:
+                items.append(_Item("other", m.start(), m.end(), tok.decode("latin-1")))
     return items
 
 
@@ -120,25 +114,26 @@ def _is_attribute_word(text: str) -> bool:
     )
 
 
-def _attributes_only(items: list[_Item], start: int) -> bool:
-    """True if items[start:] are only annotations: `__acquires(x) __must_check NOKPROBE`.
+def _attributes_only(items: list[_Item]) -> list[bool]:
+    """For each index i (and len(items)): True if items[i:] are only annotations,
+    `__acquires(x) __must_check NOKPROBE`, a group only right after a word.
 
-    An index, not a slice: a slice per candidate name is quadratic on a long line.
+    One pass from the end for all of them: asked per candidate name, walking the
+    rest each time was quadratic in a header of many attribute groups.
     """
-    prev_attr = False
-    for index in range(start, len(items)):
+    # after_word[i]: items[i:] are annotations when items[i - 1] was a word.
+    only = [True] * (len(items) + 1)
+    after_word = [True] * (len(items) + 1)
+    for index in range(len(items) - 1, -1, -1):
         item = items[index]
         if item.kind == "id":
-            prev_attr = _is_attribute_word(item.text)
-            if not prev_attr:
-                return False
+            only[index] = after_word[index] = (_is_attribute_word(item.text)
+                                               and after_word[index + 1])
         elif item.kind == "group":
-            if not prev_attr:
-                return False
-            prev_attr = False
+            only[index], after_word[index] = False, only[index + 1]
         else:
-            return False
-    return True
+            only[index] = after_word[index] = False
+    return only
 
 
 def _statement_start(masked: bytes, items: list[_Item]) -> int:
@@ -168,16 +163,17 @@ def analyze_header(
     items = _items(bytes(masked[start:brace]), 0, brace - start)
     if not items:
         return None
-    if any(it.kind == "other" and it.text in "=" for it in items):
+    if any(it.kind == "other" and "=" in it.text for it in items):
         return None  # an initializer: `struct x y = {`
     items = items[_statement_start(bytes(masked[start:brace]), items) :]
+    attributes_only = _attributes_only(items)
     for i, item in enumerate(items):
         if item.kind != "group" or i == 0:
             continue
         name = items[i - 1]
         if name.kind != "id" or name.text in NOT_A_NAME:
             continue
-        if not _attributes_only(items, i + 1):
+        if not attributes_only[i + 1]:
             continue
         if any(it.kind == "other" for it in items[: i - 1]):
             return None  # `x = y, z(...) {` or similar: not a definition header

@@ -15,9 +15,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+# TOKEN_RE stays importable from here (discovery's set reader lexes with it).
+from kfuncfix.source.ctokens import TOKEN_RE as TOKEN_RE
+from kfuncfix.source.ctokens import split_tokens, token_closing
 from kfuncfix.words import plural
 
-TOKEN_RE = re.compile(r"[A-Za-z_]\w*|\d\w*|##|#|\"(?:\\.|[^\"\\])*\"|\S", re.S)
 DEFINE_RE = re.compile(r"([A-Za-z_]\w*)(\()?", re.S)
 IDENT_RE = re.compile(r"[A-Za-z_]\w*\Z")
 MAX_DEPTH = 16
@@ -55,27 +57,14 @@ Lookup = Callable[[str], "Macro | None"]
 
 
 def split_args(tokens: list[str], open_at: int) -> tuple[list[list[str]], int]:
-    """Arguments of a call whose '(' is tokens[open_at]; returns (args, index after ')')."""
-    args: list[list[str]] = [[]]
-    depth = 0
-    i = open_at
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok == "(":
-            depth += 1
-            if depth > 1:
-                args[-1].append(tok)
-        elif tok == ")":
-            depth -= 1
-            if depth == 0:
-                return ([] if args == [[]] else args), i + 1
-            args[-1].append(tok)
-        elif tok == "," and depth == 1:
-            args.append([])
-        else:
-            args[-1].append(tok)
-        i += 1
-    raise ExpansionError("unbalanced parentheses in macro call")
+    """Arguments of a call whose '(' is tokens[open_at]; returns (args, index after ')').
+
+    Only parentheses nest here, as in cpp: `X([a, b])` has two arguments."""
+    close = token_closing(tokens, open_at)
+    if close < 0:
+        raise ExpansionError("unbalanced parentheses in macro call")
+    args = split_tokens(tokens, open_at + 1, close)
+    return ([] if args == [[]] else args), close + 1
 
 
 def expand(text: str, lookup: Lookup, keep: frozenset[str]) -> list[str]:

@@ -15,10 +15,10 @@ from typing import Any
 
 from pycparser import c_generator, c_parser
 
+from kfuncfix.source import ctokens
 from kfuncfix.source.header import FunctionDef
 from kfuncfix.source.scan import SourceFile
 
-TOKEN_RE = re.compile(r"[A-Za-z_]\w*|\d[\w.]*|\.\.\.|\S")
 KEEP_DUNDER_RE = re.compile(
     r"__(?:[us]\d+|be\d+|le\d+|wsum|sum16|poll_t|kernel_\w+|int128\w*|[us]128)\Z"
 )
@@ -81,7 +81,7 @@ def clean_tokens(text: str, name: str = "") -> list[str]:
 
     `name`, the function's own, is kept even when it looks like one (`__bpf_trap`).
     """
-    raw = TOKEN_RE.findall(text)
+    raw = ctokens.tokens(text)
     out: list[str] = []
     i = 0
     while i < len(raw):
@@ -89,31 +89,16 @@ def clean_tokens(text: str, name: str = "") -> list[str]:
         if tok != name and _is_annotation(tok) and not (out and out[-1] in TAG_WORDS):
             i += 1
             if i < len(raw) and raw[i] == "(":
-                depth = 0
-                while i < len(raw):
-                    depth += {"(": 1, ")": -1}.get(raw[i], 0)
-                    i += 1
-                    if depth == 0:
-                        break
+                close = ctokens.token_closing(raw, i)  # unbalanced: the rest is its argument
+                i = close + 1 if close >= 0 else len(raw)
             continue
         out.append(tok)
         i += 1
     return out
 
 
-def _split_params(tokens: list[str]) -> list[list[str]]:
-    params: list[list[str]] = [[]]
-    depth = 0
-    for tok in tokens:
-        if tok in "([":
-            depth += 1
-        elif tok in ")]":
-            depth -= 1
-        if tok == "," and depth == 0:
-            params.append([])
-        else:
-            params[-1].append(tok)
-    return [p for p in params if p]
+def _split_params(toks: list[str]) -> list[list[str]]:
+    return [p for p in ctokens.split_tokens(toks, brackets=ctokens.ROUND_AND_SQUARE) if p]
 
 
 def _param_name(tokens: list[str]) -> str | None:

@@ -17,6 +17,7 @@ import gc
 import re
 from dataclasses import dataclass, field
 
+from kfuncfix.source import ctokens
 from kfuncfix.source.header import FunctionDef, analyze_header
 from kfuncfix.words import plural
 
@@ -27,9 +28,9 @@ from kfuncfix.words import plural
 # its parentheses and semicolons, most of a file's punctuation, are skipped.
 START_RE = re.compile(rb"[/\"'#{}()\[\];]")
 BODY_START_RE = re.compile(rb"[/\"'#{}]")
-COMMENT_RE = re.compile(rb"//(?:\\\r?\n|[^\n])*|/\*.*?(?:\*/|\Z)", re.S)
-STRING_RE = re.compile(rb'"(?:\\.|[^"\\\n])*"', re.S)
-CHAR_RE = re.compile(rb"'(?:\\.|[^'\\\n])*'", re.S)
+COMMENT_RE = re.compile(ctokens.COMMENT.encode("ascii"), re.S)
+STRING_RE = re.compile(ctokens.STRING.encode("ascii"), re.S)
+CHAR_RE = re.compile(ctokens.CHAR.encode("ascii"), re.S)
 PP_RE = re.compile(rb"\#(?:\\\r?\n|/\*.*?\*/|[^\n])*", re.S)
 HSPACE = b" \t"
 DIRECTIVE_RE = re.compile(rb"^[ \t]*#[ \t]*(\w*)[ \t]*(.*)", re.S)

@@ -18,8 +18,8 @@ from kfuncfix.engine.layout import after_eol, line_start
 from kfuncfix.engine.plan import ActionInputs, Recorder
 from kfuncfix.engine.schema import IDENT_RE, Table
 from kfuncfix.model import DTOR, FMODRET, KFUNC, TreeIndex
+from kfuncfix.source.ctokens import byte_tokens
 
-TOKEN_RE = re.compile(rb"[A-Za-z_]\w*|\d\w*|\S")
 KINDS = (KFUNC, DTOR, FMODRET)
 # `/**` on its own line, then ` * name - what it does` (or `name()`, `DOC: ...`).
 _KERNEL_DOC_OPENING = re.compile(rb"/\*\*[ \t]*\r?\n[ \t]*\*[ \t]*([A-Za-z_]\w*:?)")
@@ -132,7 +132,7 @@ def kernel_doc_above(data: bytes, header: int) -> bool:
 
 
 def _tokens(data: bytes) -> list[bytes]:
-    return TOKEN_RE.findall(data)
+    return byte_tokens(data)
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ class InsertPrefix(_Form):
         return f"kfunc {name} is not tagged {self.text}"
 
     def check_header(self, before: bytes, after: bytes) -> str | None:
-        kept = [t for t in _tokens(before) if t.decode() not in self.drop]
+        kept = [t for t in _tokens(before) if t.decode("latin-1") not in self.drop]
         new = [t for t in _tokens(after) if t != self.text.encode()]
         if len(_tokens(after)) - len(new) != 1:
             return f"{self.text} not added exactly once"
@@ -202,7 +202,7 @@ class WrapPrototype(_Form):
         return None
 
     def check_header(self, before: bytes, after: bytes) -> str | None:
-        kept = [t for t in _tokens(before) if t.decode() not in self.drop]
+        kept = [t for t in _tokens(before) if t.decode("latin-1") not in self.drop]
         new = _tokens(after)
         macro = self.macro.encode()
         at = new.index(macro) if macro in new else -1
