@@ -90,6 +90,24 @@ def linux72() -> Path:
     return _real_tree("7.2")
 
 
+FETCH_IMAGE = REPO / "scripts" / "fetch-linux-image.sh"
+
+
+@pytest.fixture(scope="session")
+def linux61_image(linux61: Path) -> Path:
+    """Debian's built 6.1 kernel of linux61's version (vmlinuz + modules) as its .deb (read only!).
+
+    Fetched once into $KFUNCFIX_TEST_CACHE/debs by scripts/fetch-linux-image.sh (~70 MB).
+    """
+    out = subprocess.run([str(FETCH_IMAGE), "6.1", str(CACHE)], capture_output=True, text=True)
+    if out.returncode == 3:
+        why = (out.stderr.strip().splitlines() or ["no reason given"])[-1]
+        pytest.skip(f"linux-image-6.1 (linux-image-6.1.0-*-amd64-unsigned) not available: {why}")
+    if out.returncode != 0:
+        pytest.fail(f"{FETCH_IMAGE.name} 6.1 failed (exit {out.returncode}): {out.stderr.strip()}")
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
 def git_worktree(repo: Path, dest: Path) -> Path:
     """A detached worktree of repo at HEAD in dest: a writable copy of a real tree."""
     subprocess.run(["git", "-C", str(repo), "worktree", "prune"], check=True)
