@@ -29,6 +29,17 @@ os.environ["KFUNCFIX_CACHE_DIR"] = tempfile.mkdtemp(prefix="kfuncfix-test-index-
 atexit.register(shutil.rmtree, os.environ["KFUNCFIX_CACHE_DIR"], True)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`lto` tests build a whole ThinLTO kernel (~26 min): only when asked for by name
+    (`-m lto`), never in a plain run, CI's included."""
+    if "lto" in (config.getoption("markexpr", "") or ""):
+        return
+    skip = pytest.mark.skip(reason="a ~26 min ThinLTO kernel build: run it with -m lto")
+    for item in items:
+        if item.get_closest_marker("lto"):
+            item.add_marker(skip)
+
+
 def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
     """Write `files` (relative path -> text or bytes) under root; return root."""
     for rel, content in files.items():
