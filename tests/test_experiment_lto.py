@@ -90,6 +90,13 @@ def test_source_farm_adds_the_probe_and_never_writes_the_tree(tmp_path: Path) ->
     with pytest.raises(KfuncfixError, match="not kfuncfix's source farm"):
         source_farm(tree, mine)
     assert (mine / "notes.txt").read_text() == "keep\n"
+    # A farm half made by a run that was stopped is made again.
+    stopped = tmp_path / "again" / "src.partial"
+    write_tree(stopped, {".kfuncfix-source-farm": "", "kernel/Makefile": "half"})
+    source_farm(tree, tmp_path / "again" / "src")
+    assert (tmp_path / "again" / "src" / "kernel" / "Makefile").read_text().startswith(
+        "obj-y = fork.o")
+    assert not stopped.exists()
 
 
 def test_resolve_btfids_warnings_name_the_functions() -> None:

@@ -84,8 +84,9 @@ def source_farm(tree: Path, farm: Path) -> None:
     partial = farm.with_name(farm.name + ".partial")
     if partial.exists() and not (partial / FARM_MARKER).is_file():
         raise KfuncfixError(f"{partial} exists and is not kfuncfix's; move it away")
-    shutil.rmtree(partial, ignore_errors=True)
+    shutil.rmtree(partial, ignore_errors=True)  # ours, left by a run that was stopped
     (partial / "kernel").mkdir(parents=True)
+    (partial / FARM_MARKER).write_text("")  # marked first: only the rename makes it the farm
     tree = tree.resolve()
     for entry in sorted(tree.iterdir()):
         if entry.name not in (".git", "kernel"):
@@ -97,7 +98,6 @@ def source_farm(tree: Path, farm: Path) -> None:
     (partial / "kernel" / "Makefile").write_bytes(
         makefile.rstrip(b"\n") + f"\n\nobj-y += {PROBE_OBJECT}.o\n".encode())
     (partial / "kernel" / f"{PROBE_OBJECT}.c").write_bytes(probe_source())
-    (partial / FARM_MARKER).write_text("")
     partial.rename(farm)
 
 
