@@ -31,8 +31,8 @@ from kfuncfix.experiment.run import Result
 @click.option("--mode", type=click.Choice(["object", "lto"]), default="object",
               show_default=True,
               help="object: each file compiled alone; lto: the probe linked into a clang "
-                   "ThinLTO vmlinux of TREE, relinked per marker (long: the first build "
-                   "took 26 min on 2 cores).")
+                   "ThinLTO vmlinux of TREE, relinked per marker (long: about 20 min for "
+                   "the first marker on 2 cores, then 2-3 min each).")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json", "csv"]),
               default="markdown", show_default=True, help="Output format.")
 def experiment(tree: Path | None, files: tuple[str, ...], markers: tuple[str, ...],
