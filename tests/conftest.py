@@ -34,6 +34,17 @@ def builtin_rule_text(name: str) -> str:
     return (REPO / "rules" / f"{name}.toml").read_text(encoding="utf-8")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`lto` tests build a whole ThinLTO kernel (~26 min): only when asked for by name
+    (`-m lto`), never in a plain run, CI's included."""
+    if "lto" in (config.getoption("markexpr", "") or ""):
+        return
+    skip = pytest.mark.skip(reason="a ~26 min ThinLTO kernel build: run it with -m lto")
+    for item in items:
+        if item.get_closest_marker("lto"):
+            item.add_marker(skip)
+
+
 def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
     """Write `files` (relative path -> text or bytes) under root; return root."""
     for rel, content in files.items():
@@ -93,6 +104,24 @@ def linux612() -> Path:
 def linux72() -> Path:
     """Debian's linux-source-7.2 (trixie-backports) as a git repository (read only!)."""
     return _real_tree("7.2")
+
+
+FETCH_IMAGE = REPO / "scripts" / "fetch-linux-image.sh"
+
+
+@pytest.fixture(scope="session")
+def linux61_image(linux61: Path) -> Path:
+    """Debian's built 6.1 kernel of linux61's version (vmlinuz + modules) as its .deb (read only!).
+
+    Fetched once into $KFUNCFIX_TEST_CACHE/debs by scripts/fetch-linux-image.sh (~70 MB).
+    """
+    out = subprocess.run([str(FETCH_IMAGE), "6.1", str(CACHE)], capture_output=True, text=True)
+    if out.returncode == 3:
+        why = (out.stderr.strip().splitlines() or ["no reason given"])[-1]
+        pytest.skip(f"linux-image-6.1 (linux-image-6.1.0-*-amd64-unsigned) not available: {why}")
+    if out.returncode != 0:
+        pytest.fail(f"{FETCH_IMAGE.name} 6.1 failed (exit {out.returncode}): {out.stderr.strip()}")
+    return Path(out.stdout.strip().splitlines()[-1])
 
 
 def git_worktree(repo: Path, dest: Path) -> Path:

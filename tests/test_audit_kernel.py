@@ -128,6 +128,20 @@ def test_tree_kfuncs_checked_where_they_live(kernel: tuple[Path, Path, Path]) ->
     assert text.splitlines()[0].split()[:2] == ["KFUNC", "IMAGE"]
 
 
+def test_a_kfunc_no_image_has_is_not_built_in_the_whole_kernel(
+        kernel: tuple[Path, Path, Path]) -> None:
+    # A module's kfunc that the kernel read does not ship (as bpf_testmod's): in no image.
+    tree, vmlinux, modules = kernel
+    (tree / "drivers/testmod.c").write_text(MODULE.replace("mod_", "testmod_"))
+    result = CliRunner().invoke(main, ["audit", "--btf", str(vmlinux), "--modules", str(modules),
+                                       str(tree)])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("testmod_kfunc"))
+    assert row.split()[1:5] == ["vmlinux", "no", "-", "not"]
+    assert ("note: 1 kfuncs of the tree are in no id set of vmlinux or its 1 modules: "
+            "not built, or their module not shipped") in result.output
+
+
 def test_a_module_lost_kfunc_is_reported_in_its_module(kernel: tuple[Path, Path, Path],
                                                        tmp_path: Path) -> None:
     tree, vmlinux, modules = kernel

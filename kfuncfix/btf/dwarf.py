@@ -78,9 +78,13 @@ def is_relocatable(data: bytes) -> bool:
 
 
 def read_functions(
-    data: bytes, names: Collection[str] | None = None
+    data: bytes, names: Collection[str] | None = None, unit: str | None = None
 ) -> dict[str, DwarfFunc] | None:
-    """Per function name (all, or only `names`): its DWARF evidence; None without DWARF."""
+    """Per function name (all, or only `names`): its DWARF evidence; None without DWARF.
+
+    `unit`: only the compilation units whose name ends with it (one source file
+    of a vmlinux: the others' DIEs are never parsed).
+    """
     try:
         elf = ELFFile(io.BytesIO(data))
         if not elf.has_dwarf_info() or elf.get_section_by_name(".debug_info") is None:
@@ -88,8 +92,11 @@ def read_functions(
         dwarf = elf.get_dwarf_info()
         out: dict[str, DwarfFunc] = {}
         for cu in dwarf.iter_CUs():
+            top = cu.get_top_DIE()
+            if unit is not None and not (_name(top) or "").endswith(unit):
+                continue
             # C functions are children of the unit: their bodies need not be parsed.
-            for die in cu.get_top_DIE().iter_children():
+            for die in top.iter_children():
                 if die.tag != "DW_TAG_subprogram":
                     continue
                 name = _name(die)

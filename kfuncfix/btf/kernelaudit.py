@@ -26,6 +26,15 @@ def _home(name: str, images: list[Image]) -> Image:
     return images[0]
 
 
+def _whole(note: str, images: int) -> str:
+    """vmlinux holds the kfuncs no image declares: say that no module had them either."""
+    if images < 2 or "in no id set of the image" not in note:
+        return note
+    return note.replace("in no id set of the image: not built",
+                        f"in no id set of vmlinux or its {images - 1} modules: "
+                        "not built, or their module not shipped")
+
+
 def audit_kernel(kernel: Images, sources: Iterable[SourceKfunc] | None) -> AuditReport:
     report = AuditReport([])
     wanted = list(sources) if sources is not None else None
@@ -44,7 +53,9 @@ def audit_kernel(kernel: Images, sources: Iterable[SourceKfunc] | None) -> Audit
         report.findings += [replace(f, image=image.name) for f in sub.findings
                             if not (f.problem == NOT_IN_TREE and f.kfunc in names)]
         prefix = "" if image.name == "vmlinux" else f"{image.name}: "
-        notes.update((prefix + n if "kfuncs of the tree" in n else n, None) for n in sub.notes)
+        notes.update((_whole(n, len(kernel.images)) if image.name == "vmlinux"
+                      else prefix + n if "kfuncs of the tree" in n else n, None)
+                     for n in sub.notes)
     report.notes = list(notes)
     if kernel.skipped:
         report.notes.append(f"{len(kernel.skipped)} modules without readable BTF skipped "

@@ -28,11 +28,16 @@ from kfuncfix.experiment.run import Result
               help="Stop starting compiles after this long; the rest are `not-run`.")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the prepared Kbuild directories live (default: the user's cache).")
+@click.option("--mode", type=click.Choice(["object", "lto"]), default="object",
+              show_default=True,
+              help="object: each file compiled alone; lto: the probe linked into a clang "
+                   "ThinLTO vmlinux of TREE, relinked per marker (long: about 20 min for "
+                   "the first marker on 2 cores, then 2-3 min each).")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json", "csv"]),
               default="markdown", show_default=True, help="Output format.")
 def experiment(tree: Path | None, files: tuple[str, ...], markers: tuple[str, ...],
                compilers: str, no_probe: bool, budget: float | None, build_dir: Path | None,
-               fmt: str) -> None:
+               mode: str, fmt: str) -> None:
     """Compile kfunc files under each marker and compiler; judge each kfunc's BTF.
 
     \b
@@ -44,13 +49,18 @@ def experiment(tree: Path | None, files: tuple[str, ...], markers: tuple[str, ..
     with `cc -O2 -g -c` and kernel-like flags: no kernel tree needed.  With
     TREE, its files are compiled through its own Kbuild (a prepared
     allnoconfig + BPF/BTF build directory, cached), replaying Kbuild's
-    command line with the marker.  Exit 1 when the budget cut the run short.
+    command line with the marker.  `--mode lto` links the probe into a
+    clang ThinLTO vmlinux of TREE instead (same configuration plus
+    CONFIG_LTO_CLANG_THIN), relinked per marker, and adds resolve_btfids'
+    warnings.  Exit 1 when the budget cut the run short.
 
     \b
     Examples:
       kfuncfix experiment
       kfuncfix experiment --cc gcc,clang-16 --format csv
       kfuncfix experiment ~/linux --file net/ipv4/tcp_cubic.c --budget 600
+      kfuncfix experiment ~/linux --mode lto --cc clang-16 --marker none= \
+          --marker 'noinline=noinline' --marker 'kfunc=__used noinline'
     """
     from kfuncfix.cli.planning import StatusLine
     from kfuncfix.experiment import compilers as cc
@@ -63,6 +73,9 @@ def experiment(tree: Path | None, files: tuple[str, ...], markers: tuple[str, ..
         raise KfuncfixError("--file names files of a kernel tree: give TREE")
     if no_probe and not tree:
         raise KfuncfixError("--no-probe leaves nothing to measure without TREE")
+    if mode == "lto" and (tree is None or files or no_probe):
+        raise KfuncfixError("--mode lto links the probe into TREE's vmlinux: give TREE, "
+                            "without --file or --no-probe")
     chosen_markers = [parse_marker(m) for m in markers] or default_markers()
     result = Result()
     found = []
@@ -78,8 +91,12 @@ def experiment(tree: Path | None, files: tuple[str, ...], markers: tuple[str, ..
         raise KfuncfixError(f"--cc {compilers}: none of these compilers is installed")
     status = StatusLine(enabled=sys.stderr.isatty() and not global_flag("quiet"))
     try:
-        targets: list[Target] = [] if no_probe else [ProbeTarget()]
-        if tree is not None:
+        targets: list[Target] = [] if no_probe or mode == "lto" else [ProbeTarget()]
+        if mode == "lto" and tree is not None:
+            from kfuncfix.experiment.lto import run_lto
+
+            run_lto(tree, found, chosen_markers, build_dir, budget, status, result)
+        elif tree is not None:
             from kfuncfix.experiment.realtree import tree_runs
 
             for compiler, tree_targets in tree_runs(tree, list(files), found, build_dir,

@@ -10,11 +10,22 @@
  * kfuncfix reads these definitions as it reads a kernel's).
  */
 
+/* The kernel's own words where it defines them (--mode lto links this in). */
+#ifndef __used
 #define __used		__attribute__((__used__))
+#endif
+#ifndef __weak
 #define __weak		__attribute__((__weak__))
+#endif
+#ifndef noinline
 #define noinline	__attribute__((__noinline__))
+#endif
+#ifndef __retain
 #define __retain	__attribute__((__retain__))
+#endif
+#ifndef noipa
 #define noipa		__attribute__((__noipa__))
+#endif
 
 #ifndef __kfunc_marker
 #define __kfunc_marker
