@@ -29,8 +29,9 @@ import time
 from pathlib import Path
 
 from kfuncfix.btf.audit import from_tree
-from kfuncfix.btf.images import load_kernel
+from kfuncfix.btf.images import load_kernel, needs_extractor
 from kfuncfix.btf.kernelaudit import audit_kernel
+from kfuncfix.cli.audit import extractor
 from kfuncfix.discover import discover
 
 
@@ -43,7 +44,8 @@ def main() -> int:
     start = time.perf_counter()
     sources = from_tree(discover(args.tree)) if args.tree else None
     discovered = time.perf_counter()
-    images = load_kernel(args.kernel, args.modules, args.tree)
+    script = extractor(args.tree) if args.tree and needs_extractor(args.kernel) else None
+    images = load_kernel(args.kernel, args.modules, script)
     loaded = time.perf_counter()
     report = audit_kernel(images, sources)
     done = time.perf_counter()

@@ -185,3 +185,24 @@ def test_boot_image_and_deb_errors_are_one_line(tmp_path: Path) -> None:
     out = CliRunner().invoke(main, ["audit", "--btf", str(deb)])
     assert out.exit_code == 2 and "dpkg-deb -x" in out.output
     assert len(out.output.strip().splitlines()) == 1
+
+
+def test_boot_image_is_unpacked_by_the_committed_extractor_only(tmp_path: Path) -> None:
+    """A modified (or untracked) scripts/extract-vmlinux in the worktree never runs: the
+    script comes from the tree as committed at HEAD, run from a scratch directory."""
+    from kfuncfix.sample import copy_sample_tree
+    from tests.conftest import git_init
+
+    tree = copy_sample_tree(tmp_path / "tree")
+    script = tree / "scripts/extract-vmlinux"
+    script.parent.mkdir(exist_ok=True)
+    script.write_text("echo 'the committed extractor ran' >&2\nexit 1\n")
+    git_init(tree)
+    marker = tmp_path / "worktree-script-ran"
+    script.write_text(f"touch '{marker}'\nexit 1\n")
+    image = tmp_path / "vmlinuz"
+    image.write_bytes(b"\0" * 0x202 + b"HdrS" + b"\0" * 64)
+    out = CliRunner().invoke(main, ["audit", "--btf", str(image), str(tree)])
+    assert out.exit_code == 2, out.output
+    assert "the committed extractor ran" in out.output
+    assert not marker.exists()

@@ -97,22 +97,25 @@ def is_boot_image(path: Path) -> bool:
         return False
 
 
-def extract_vmlinux(image: Path, tree: Path | None, dest: Path) -> Path:
-    """The ELF vmlinux inside a bzImage, by the tree's scripts/extract-vmlinux."""
-    script = tree / "scripts" / "extract-vmlinux" if tree is not None else None
-    if script is None or not script.is_file():
+def extract_vmlinux(image: Path, script: bytes | None, dest: Path) -> Path:
+    """The ELF vmlinux inside a bzImage, by the tree's scripts/extract-vmlinux, whose
+    text the caller took from the tree (as committed, in a git tree): it runs from
+    `dest`, never from the tree."""
+    if script is None:
         raise KfuncfixError(f"{image} is a compressed boot image: give TREE, whose "
                             "scripts/extract-vmlinux unpacks it")
+    runnable = dest / "extract-vmlinux"
+    runnable.write_bytes(script)
     out = dest / "vmlinux"
     with out.open("wb") as f:
-        done = subprocess.run(["sh", str(script), str(image)], stdout=f,
+        done = subprocess.run(["sh", str(runnable), str(image)], stdout=f,
                               stderr=subprocess.PIPE, text=True, check=False)
     if done.returncode != 0 or out.stat().st_size == 0:
         raise KfuncfixError(f"scripts/extract-vmlinux {image} failed: {done.stderr.strip()}")
     return out
 
 
-def unpack_deb(deb: Path, tree: Path | None, dest: Path) -> tuple[Path, Path]:
+def unpack_deb(deb: Path, script: bytes | None, dest: Path) -> tuple[Path, Path]:
     """(vmlinux, modules directory) of a Debian linux-image package."""
     if shutil.which("dpkg-deb") is None:
         raise KfuncfixError("reading a .deb needs dpkg-deb (Debian package dpkg)")
@@ -126,15 +129,21 @@ def unpack_deb(deb: Path, tree: Path | None, dest: Path) -> tuple[Path, Path]:
     modules = dest / "root" / "lib" / "modules"
     if not modules.is_dir():
         modules = dest / "root" / "usr" / "lib" / "modules"
-    return extract_vmlinux(kernels[0], tree, dest), modules
+    return extract_vmlinux(kernels[0], script, dest), modules
 
 
-def load_kernel(path: Path, modules: Path | None, tree: Path | None) -> Images:
-    """load_images for any accepted input: vmlinux, BTF directory, bzImage or .deb."""
+def needs_extractor(path: Path) -> bool:
+    """Does reading `path` take scripts/extract-vmlinux (a .deb or a bzImage)?"""
+    return not path.is_dir() and (path.name.endswith(".deb") or is_boot_image(path))
+
+
+def load_kernel(path: Path, modules: Path | None, script: bytes | None) -> Images:
+    """load_images for any accepted input: vmlinux, BTF directory, bzImage or .deb;
+    `script` is the text of the tree's scripts/extract-vmlinux (for the last two)."""
     if path.is_dir() or not (path.name.endswith(".deb") or is_boot_image(path)):
         return load_images(path, modules)
     with tempfile.TemporaryDirectory(prefix="kfuncfix-kernel-") as tmp:
         if path.name.endswith(".deb"):
-            vmlinux, shipped = unpack_deb(path, tree, Path(tmp))
+            vmlinux, shipped = unpack_deb(path, script, Path(tmp))
             return load_images(vmlinux, modules or shipped)
-        return load_images(extract_vmlinux(path, tree, Path(tmp)), modules)
+        return load_images(extract_vmlinux(path, script, Path(tmp)), modules)

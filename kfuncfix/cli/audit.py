@@ -31,7 +31,8 @@ def _default_base(btf: Path) -> Path | None:
     type=click.Path(path_type=Path),
     help="BTF to audit: /sys/kernel/btf/*, a raw .BTF dump, or vmlinux/.ko/.o (ELF); "
     "a directory like /sys/kernel/btf audits vmlinux and every module in it; "
-    "a Debian linux-image-*.deb or a bzImage is unpacked (with TREE's scripts/extract-vmlinux).",
+    "a Debian linux-image-*.deb or a bzImage is unpacked (by TREE's "
+    "scripts/extract-vmlinux, as committed).",
 )
 @click.option(
     "--modules",
@@ -83,11 +84,12 @@ def audit(btf_path: Path, modules_dir: Path | None, base_path: Path | None, fmt:
         raise KfuncfixError(f"--btf {btf_path}: a directory must hold vmlinux (as /sys/kernel/btf)")
     try:
         if kernel:
-            from kfuncfix.btf.images import load_kernel
+            from kfuncfix.btf.images import load_kernel, needs_extractor
             from kfuncfix.btf.kernelaudit import audit_kernel
 
             sources = from_tree(planned(tree, (), lint=True).index) if tree is not None else None
-            report = audit_kernel(load_kernel(btf_path, modules_dir, tree), sources)
+            script = extractor(tree) if tree is not None and needs_extractor(btf_path) else None
+            report = audit_kernel(load_kernel(btf_path, modules_dir, script), sources)
         elif tree is None:
             report = audit_btf(open_kfuncs(btf_path, base_path or _default_base(btf_path)))
         else:
@@ -102,6 +104,24 @@ def audit(btf_path: Path, modules_dir: Path | None, base_path: Path | None, fmt:
     else:
         click.echo(to_text(report, tree is not None))
     click.get_current_context().exit(RunReport().found(len(report.findings)).return_code)
+
+
+def extractor(tree: Path) -> bytes | None:
+    """scripts/extract-vmlinux of TREE: as committed at HEAD in a git tree (an untracked
+    or modified copy in the worktree never runs), the file itself in a plain tree."""
+    from kfuncfix import gitrun
+    from kfuncfix.snapshot import Snapshot
+    from kfuncfix.treefiles import TreeFiles
+    from kfuncfix.userfiles import read_small_file
+
+    script = "scripts/extract-vmlinux"
+    files = TreeFiles(tree)
+    head = gitrun.resolve_commit(files.root, "HEAD") if files.is_git else None
+    if head is not None:
+        return Snapshot(files.root, head).committed([script]).get(script)
+    if files.kind(script) != "file":
+        return None
+    return read_small_file(files.root / script, "the kernel image extractor")
 
 
 COMMANDS = [audit]
