@@ -142,3 +142,21 @@ def test_verdict_on_a_thin_lto_link(tmp_path: Path, marker: Marker,
     print(clang, marker.name, verdicts)
     for shape, allowed in expected.items():
         assert verdicts[shape] in allowed, (shape, verdicts)
+
+
+def test_a_configuration_the_toolchain_drops_is_one_error_naming_it(tmp_path: Path) -> None:
+    """Kconfig silently drops LTO or BTF a toolchain cannot do: said, with the likely
+    reason, before anything is built (both modes share the check)."""
+    from kfuncfix.experiment.realtree import allnoconfig_with
+
+    class Make:
+        def make(self, args: list[str], what: str) -> None:
+            fragment = Path(args[0].partition("=")[2]).read_text()
+            kept = [line for line in fragment.splitlines() if "LTO" not in line]
+            (tmp_path / ".config").write_text("\n".join(kept) + "\n")
+
+    wanted = {"CONFIG_DEBUG_INFO_BTF=y": "pahole", "CONFIG_LTO_CLANG_THIN=y": "ld.lld needed"}
+    with pytest.raises(KfuncfixError, match=r"CONFIG_LTO_CLANG_THIN did not stick \(ld.lld"):
+        allnoconfig_with(Make(), tmp_path, FRAGMENT + "CONFIG_LTO_CLANG_THIN=y\n",  # type: ignore[arg-type]
+                         wanted)
+    allnoconfig_with(Make(), tmp_path, FRAGMENT, {"CONFIG_DEBUG_INFO_BTF=y": "pahole"})  # type: ignore[arg-type]

@@ -32,7 +32,13 @@ from kfuncfix.errors import KfuncfixError
 from kfuncfix.experiment.compilers import Compiler
 from kfuncfix.experiment.markers import Marker
 from kfuncfix.experiment.probe import first_error, probe_kfuncs, probe_source
-from kfuncfix.experiment.realtree import FRAGMENT, MARKER_MACRO, _Kbuild, _missing_llvm_tools
+from kfuncfix.experiment.realtree import (
+    FRAGMENT,
+    MARKER_MACRO,
+    _Kbuild,
+    _missing_llvm_tools,
+    allnoconfig_with,
+)
 from kfuncfix.experiment.run import Result, Row
 from kfuncfix.experiment.verdict import COMPILE_ERROR, NOT_RUN, Evidence, classify
 from kfuncfix.outputs.build import default_build_root
@@ -130,16 +136,10 @@ def configured_kbuild(tree: Path, compiler: Compiler, build_dir: Path | None,
     kbuild = _Kbuild(farm, out, make_variables(compiler), progress)
     if (out / CONFIGURED).is_file():
         return kbuild
-    out.mkdir(parents=True, exist_ok=True)
-    fragment = out / "kfuncfix-experiment-lto.config"
-    fragment.write_text(LTO_FRAGMENT, encoding="utf-8")
     progress(f"{compiler.label}: make allnoconfig + fragment + ThinLTO in {out}")
-    kbuild.make([f"KCONFIG_ALLCONFIG={fragment}", "allnoconfig"], what="make allnoconfig")
-    config = (out / ".config").read_text(encoding="utf-8", errors="replace")
-    for wanted in ("CONFIG_LTO_CLANG_THIN=y", "CONFIG_DEBUG_INFO_BTF=y"):
-        if wanted not in config:
-            raise KfuncfixError(f"{out}/.config: {wanted} did not stick "
-                                f"({compiler.label} with ld.lld and llvm-ar/nm needed)")
+    needs = f"{compiler.label} with ld.lld and llvm-ar/nm needed"
+    allnoconfig_with(kbuild, out, LTO_FRAGMENT, {"CONFIG_LTO_CLANG_THIN=y": needs,
+                                                 "CONFIG_DEBUG_INFO_BTF=y": needs})
     (out / CONFIGURED).write_text("")
     return kbuild
 

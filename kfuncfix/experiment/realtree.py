@@ -207,18 +207,28 @@ def prepared_kbuild(tree: Path, compiler: Compiler, build_dir: Path | None,
     kbuild = _Kbuild(tree.resolve(), out, variables, progress)
     if (out / PREPARED).is_file():
         return kbuild
-    out.mkdir(parents=True, exist_ok=True)
-    fragment = out / "kfuncfix-experiment.config"
-    fragment.write_text(FRAGMENT, encoding="utf-8")
     progress(f"{compiler.label}: make allnoconfig + fragment in {out}")
-    kbuild.make([f"KCONFIG_ALLCONFIG={fragment}", "allnoconfig"], what="make allnoconfig")
-    config = (out / ".config").read_text(encoding="utf-8", errors="replace")
-    if "CONFIG_DEBUG_INFO_BTF=y" not in config:
-        raise KfuncfixError(f"{out}/.config: DEBUG_INFO_BTF did not stick (pahole too old?)")
+    allnoconfig_with(kbuild, out, FRAGMENT, {"CONFIG_DEBUG_INFO_BTF=y": "pahole too old?"})
     progress(f"{compiler.label}: make prepare (once per tree and compiler)")
     kbuild.prepare()
     (out / PREPARED).write_text("")
     return kbuild
+
+
+def allnoconfig_with(kbuild: _Kbuild, out: Path, fragment: str,
+                     wanted: dict[str, str]) -> None:
+    """`make allnoconfig` with `fragment` (KCONFIG_ALLCONFIG) in `out`, then each of
+    `wanted` (a .config line -> what its absence usually means) checked: Kconfig drops
+    what the toolchain cannot do without a word."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "kfuncfix-experiment.config"
+    path.write_text(fragment, encoding="utf-8")
+    kbuild.make([f"KCONFIG_ALLCONFIG={path}", "allnoconfig"], what="make allnoconfig")
+    config = (out / ".config").read_text(encoding="utf-8", errors="replace")
+    for line, hint in wanted.items():
+        if line not in config:
+            raise KfuncfixError(f"{out}/.config: {line.partition('=')[0]} did not stick "
+                                f"({hint})")
 
 
 def tree_runs(tree: Path, files: list[str], compilers: Sequence[Compiler],
