@@ -72,3 +72,19 @@ def test_the_check_sees_a_status_string() -> None:
     tree = ast.parse("if r.status != 'skipped':\n    pass\n"
                      "x = r.status in ('note', 'changed')\ny = r.status == SKIPPED\n")
     assert status_strings(tree) == [1, 3]
+
+
+def test_action_modules_import_the_protocol_not_the_package() -> None:
+    """The package's __init__ loads every action module; an action module that imported
+    the package back would be a circle the loader holds together (invisible to the
+    import graph of test_gitrun, which does not see importlib)."""
+    offences = []
+    for name, path in _modules().items():
+        if not name.startswith(ACTIONS_PACKAGE + ".") or name == ACTIONS_PACKAGE + ".base":
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "kfuncfix." + ACTIONS_PACKAGE:
+                offences.append(f"kfuncfix.{name}:{node.lineno}")
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and not node.module:
+                offences.append(f"kfuncfix.{name}:{node.lineno}")
+    assert offences == [], "import kfuncfix.engine.actions.base instead:\n" + "\n".join(offences)

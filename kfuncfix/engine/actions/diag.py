@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from kfuncfix.engine.actions import DEFAULT_TARGET_KINDS, Action, AllowedSpan
+from kfuncfix.engine.actions.base import DEFAULT_TARGET_KINDS, Action, AllowedSpan
 from kfuncfix.engine.diagblocks import DiagBlock, diag_blocks, remove_edits, replace_edits
 from kfuncfix.engine.edits import Edit
 from kfuncfix.engine.layout import after_eol, is_blank_line, line_start

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from kfuncfix.engine.actions import DEFAULT_TARGET_KINDS, Action, AllowedSpan
+from kfuncfix.engine.actions.base import DEFAULT_TARGET_KINDS, Action, AllowedSpan
 from kfuncfix.engine.edits import Edit
 from kfuncfix.engine.layout import after_eol, eol_of
 from kfuncfix.engine.plan import ActionInputs, Recorder

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar
 
-from kfuncfix.engine.actions import Action, AllowedSpan
+from kfuncfix.engine.actions.base import Action, AllowedSpan
 from kfuncfix.engine.includes import CannotPlace, include_edit, includes
 from kfuncfix.engine.plan import ActionInputs, Recorder
 from kfuncfix.engine.schema import Table

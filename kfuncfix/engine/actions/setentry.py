@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from kfuncfix.engine.actions import Action, AllowedSpan
+from kfuncfix.engine.actions.base import Action, AllowedSpan
 from kfuncfix.engine.edits import Edit
 from kfuncfix.engine.entryflags import (
     CannotRewrite,

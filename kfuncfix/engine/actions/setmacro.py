@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from kfuncfix.engine.actions import Action, AllowedSpan
+from kfuncfix.engine.actions.base import Action, AllowedSpan
 from kfuncfix.engine.plan import ActionInputs, Recorder
 from kfuncfix.engine.schema import IDENT_RE, Table
 from kfuncfix.engine.setmacros import refusal, rename_edits
