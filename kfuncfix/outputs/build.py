@@ -103,6 +103,16 @@ class StepReport:
         return [k for k in self.kfuncs if k.before is not None and k.before.ok and k.broken]
 
 
+# Kbuild's reasons (outputs.kbuild.why_not_built) that no configuration changes.
+_OUTSIDE_KBUILD = ("is not part of the kernel build", "has no Kbuild file",
+                   "not in a directory Kbuild builds")
+
+
+def outside_kbuild(reason: str) -> bool:
+    """Is an object left out for a reason no .config changes (tools/, no Kbuild file)?"""
+    return any(part in reason for part in _OUTSIDE_KBUILD)
+
+
 @dataclass
 class ConfigReport:
     config: BuildConfig
@@ -117,9 +127,16 @@ class ConfigReport:
 
     @property
     def compiled_nothing(self) -> bool:
-        """The series changes objects and this configuration builds none of them:
-        nothing was proved (a pass here would only say that no compiler ran)."""
-        return bool(self.not_built) and not self.objects
+        """The series changes objects another configuration would build and this one
+        builds none at all: nothing was proved (a pass would only say that no compiler
+        ran).  Objects no configuration builds (tools/) do not count."""
+        return not self.objects and any(not outside_kbuild(why)
+                                        for why in self.not_built.values())
+
+    @property
+    def configurable(self) -> int:
+        """How many objects this configuration leaves out that another could build."""
+        return sum(1 for why in self.not_built.values() if not outside_kbuild(why))
 
     @property
     def objects(self) -> list[str]:
@@ -432,7 +449,7 @@ def report_lines(report: BuildReport) -> list[str]:
             out.append(f"  not built: {obj}: {why}")
         if config.compiled_nothing:
             out.append(f"  FAIL: this configuration compiles none of the "
-                       f"{plural(len(config.not_built), 'object')} the series changes: "
+                       f"{plural(config.configurable, 'object')} the series changes: "
                        "nothing was tested (choose one that builds them: --build-config)")
         for step in config.patches:
             out += _step_lines(step, len(config.patches))
