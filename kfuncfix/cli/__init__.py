@@ -20,7 +20,7 @@ from kfuncfix.errors import KfuncfixError
 
 # Command name -> module of this package defining it (in its COMMANDS list).
 # Modules are imported only when their command runs: `kfuncfix list` need not
-# load GitPython.  tests/test_cli.py checks this table against the modules.
+# load the series, mail and build machinery.  tests/test_cli.py checks this table.
 COMMAND_MODULES = {
     "list": "tree",
     "check": "tree",

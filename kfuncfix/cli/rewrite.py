@@ -211,7 +211,7 @@ def _apply_to_branch(tree: Path, paths: tuple[Path, ...], rule_names: tuple[str,
                      force: bool, interactive: bool, b4: bool = False,
                      b4_cc_trailers: bool = False,
                      build_opts: dict[str, Any] | None = None) -> RunReport:
-    # Git machinery (GitPython) only when a branch is asked for: diff stays light.
+    # The series machinery only when a branch is asked for: diff stays light.
     from kfuncfix.cli.series import git_root
     from kfuncfix.gitrun import branch_name
     from kfuncfix.outputs.gitseries import (
