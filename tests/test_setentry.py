@@ -252,7 +252,7 @@ def _macro_tree(root: Path, n: int) -> Path:
 def test_cost_grows_linearly_with_entries(tmp_path: Path) -> None:
     rule = load_rule(RULE)
     times = []
-    for n in (2000, 4000):
+    for n in (1000, 4000):  # 4x the entries: 4x the time if linear, 16x if quadratic
         index = discover(_macro_tree(tmp_path / str(n), n))
         best = float("inf")
         for _ in range(3):
@@ -267,4 +267,4 @@ def test_cost_grows_linearly_with_entries(tmp_path: Path) -> None:
                 gc.enable()
         assert len(result.findings) == n + 10
         times.append(best)
-    assert times[1] < 5.0 and times[1] < 2.5 * times[0], times
+    assert times[1] < 5.0 and times[1] < 8 * times[0], times
