@@ -274,13 +274,8 @@ def _wider(memo: GrepMemo, words: set[str], files: str, whole_words: bool) -> li
 def _matches(root: Path, rel: str, regex: re.Pattern[bytes]) -> bool:
     """Does the worktree's rel match?  A file that cannot be read as a regular file
     stays a candidate: the wider search named it, and the reader reports it."""
-    path = root / rel
-    if os.path.islink(path):
-        return True
-    try:
-        return regex.search(path.read_bytes()) is not None
-    except OSError:
-        return True
+    data = _worktree(root, rel, None)
+    return data is None or regex.search(data) is not None
 
 
 def _worktree(root: Path, rel: str, views: Views | None) -> bytes | None:

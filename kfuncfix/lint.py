@@ -60,33 +60,24 @@ def findings(index: TreeIndex, result: Plan, added: dict[str, set[int]] | None =
             out.append(Finding(r.severity, r.rule, r.file, r.line, r.message, r.kfunc,
                                _fix(index, r) if with_fix else ""))
     for r in result.results:
-        if r.status != Status.SKIPPED or not r.lint:
-            continue
-        if touches is None or touches(r):
-            what = f"kfunc {r.name}" if r.kfunc else r.name
-            message = f"{what}: {r.message}"
-            if r.severity == "error":
-                message += " (change it by hand)"
-            out.append(Finding(r.severity, r.rule, r.file, r.line, message, r.kfunc, ""))
-    if undefined:
-        out += _undefined(result, touches)
-    return sorted(out, key=lambda f: (f.file, f.line, f.rule))
-
-
-def _undefined(result: Plan, touches: _Touched | None) -> list[Finding]:
-    """Definitions that use a rule's macro the tree does not define (tagged by hand, or
-    by an `apply` without --with-definition): the file does not compile."""
-    out = []
-    for r in result.results:
-        macro = result.undefined_in_use.get(r.rule)
-        if r.status != Status.ALREADY or macro is None or not (touches is None or touches(r)):
+        macro = result.undefined_in_use.get(r.rule) if undefined else None
+        skipped = r.status == Status.SKIPPED and r.lint
+        uses_undefined = r.status == Status.ALREADY and macro is not None
+        if not (skipped or uses_undefined) or not (touches is None or touches(r)):
             continue
         what = f"kfunc {r.name}" if r.kfunc else r.name
-        out.append(Finding("error", r.rule, r.file, r.line,
-                           f"{what} uses {macro}, which this tree does not define: it does "
-                           "not compile (`kfuncfix apply --with-definition` adds it)",
-                           r.kfunc, ""))
-    return out
+        if uses_undefined:
+            # Tagged by hand, or by an `apply` without --with-definition.
+            out.append(Finding("error", r.rule, r.file, r.line,
+                               f"{what} uses {macro}, which this tree does not define: it "
+                               "does not compile (`kfuncfix apply --with-definition` adds it)",
+                               r.kfunc, ""))
+            continue
+        message = f"{what}: {r.message}"
+        if r.severity == "error":
+            message += " (change it by hand)"
+        out.append(Finding(r.severity, r.rule, r.file, r.line, message, r.kfunc, ""))
+    return sorted(out, key=lambda f: (f.file, f.line, f.rule))
 
 
 def _fix(index: TreeIndex, r: Result) -> str:

@@ -118,7 +118,11 @@ def extractor(tree: Path) -> bytes | None:
     files = TreeFiles(tree)
     head = gitrun.resolve_commit(files.root, "HEAD") if files.is_git else None
     if head is not None:
-        return Snapshot(files.root, head).committed([script]).get(script)
+        snapshot = Snapshot(files.root, head)
+        try:
+            return snapshot.committed([script]).get(script)
+        finally:
+            snapshot.close()
     if files.kind(script) != "file":
         return None
     return read_small_file(files.root / script, "the kernel image extractor")
