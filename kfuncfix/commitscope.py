@@ -26,7 +26,10 @@ from pathlib import Path
 from kfuncfix.commitview import Views, read_at
 from kfuncfix.commitwalk import Commit
 from kfuncfix.discover import discover_in
+from kfuncfix.discovery.facts import PrototypeMemo
 from kfuncfix.discovery.reader import ScanMemo
+from kfuncfix.grepcache import Searches
+from kfuncfix.indexcache import Store, default_dir, disabled_by_env
 from kfuncfix.model import TreeIndex
 from kfuncfix.pipeline import Conventions, Planned, Request, run_plan
 from kfuncfix.snapshot import Snapshot
@@ -38,6 +41,10 @@ GrepMemo = dict[tuple[object, str, bool], list[str]]
 # The names a set entry registers, as most entries are written (entries an X-macro
 # makes are searched for when resolution asks, as before).
 ENTRY_NAME_RE = re.compile(rb"\bBTF_ID(?:_FLAGS)?\s*\(\s*func\s*,\s*([A-Za-z_]\w*)")
+# Up to this many names (changed definitions, and what the touched sets register
+# from elsewhere), one git grep of every .c file finds the files naming them: its
+# cost grows with the names, past the cost of reading the files with sets.
+FEW_WORDS = 8
 # More C files touched than this (by all the commits together): each tree is
 # indexed whole instead.
 MAX_SCOPED = 400
@@ -52,12 +59,13 @@ class ScopedFiles(TreeFiles):
     shared through `memo` by every view of the range."""
 
     def __init__(self, root: Path, overlay: dict[str, bytes | None], views: Views | None,
-                 scope: frozenset[str], memo: GrepMemo, scans: ScanMemo) -> None:
+                 scope: Scope, memo: GrepMemo, scans: ScanMemo) -> None:
         super().__init__(root, overlay)
         self.views = views
         self.scope = scope
         self.memo = memo
         self.scans = scans
+        self.prototypes = scope.prototypes
 
     def gitlinks(self) -> list[str]:
         # The worktree's submodules, as every view of the run has them: listed once.
@@ -84,7 +92,7 @@ class ScopedFiles(TreeFiles):
         wanted = FILE_SETS[files]
         if files == "c" and not whole_words and not isinstance(pattern, str):
             # The search for sets and registrations: the scope's files, as this view has them.
-            found = sorted(f for f in self.scope if in_scope(f) and wanted(f)
+            found = sorted(f for f in self.scope.files(pattern) if in_scope(f) and wanted(f)
                            and self._has(f, regex))
             return lambda: found
         # The worktree's answer holds for every file this view does not replace.
@@ -132,6 +140,7 @@ def scoped_plans(tree: Path, rule_names: tuple[str, ...], commits: list[Commit],
             run = _scoped_plan(tree, rule_names,
                                ScopedFiles(root, overlay, views, scope, memo, scans))
         if report is not None and sha in mine:
+            run.index.warnings.extend(scope.take_warnings())
             report(run.index)
         return run
 
@@ -141,17 +150,15 @@ def scoped_plans(tree: Path, rule_names: tuple[str, ...], commits: list[Commit],
 def _scoped_plan(tree: Path, rule_names: tuple[str, ...], files: ScopedFiles) -> Planned:
     def index(snapshot: Snapshot, conventions: Conventions) -> TreeIndex:
         return discover_in(snapshot.files, conventions.tags, conventions.wrappers,
-                           conventions.macros, files.scans)
+                           conventions.macros, files.scans, files.prototypes)
 
     return run_plan(Request(tree, rule_names, overlay=files.overlay, lint=True), index,
                     Snapshot(files.root, None, files.overlay, files=files))
 
 
 def _scope(root: Path, views: Views, commits: list[Commit], memo: GrepMemo,
-           scans: ScanMemo) -> frozenset[str]:
-    """The files the commits touch, and the .c files naming a function whose
-    definition a commit adds, removes or changes the header of (relative to any
-    parent): only those can become, or stop being, an untagged kfunc."""
+           scans: ScanMemo) -> Scope:
+    """The scope of the commits: their files at each commit and each parent."""
 
     def version(sha: str, rel: str) -> bytes | None:
         overlay = views.overlay(sha)
@@ -163,58 +170,127 @@ def _scope(root: Path, views: Views, commits: list[Commit], memo: GrepMemo,
              for c in commits for rel in c.paths if in_scope(rel)
              for parent in c.parents or ("",)]
     overlays = [views.overlay(s) or {} for s in {s for c in commits for s in (c.sha, *c.parents)}]
-    return _scope_of(root, pairs, overlays, memo, scans)
+    return Scope(root, views, pairs, overlays, memo, scans)
 
 
-def _scope_of(root: Path, pairs: list[tuple[str, bytes | None, bytes | None]],
-              overlays: list[dict[str, bytes | None]], memo: GrepMemo,
-              scans: ScanMemo) -> frozenset[str]:
-    """The touched files (each as (path, before, after)) and the .c files that name a
-    function whose definitions differ between before and after, in the worktree or
-    in any of the `overlays` laid over it.
+class Scope:
+    """The files a view searches for sets and registrations: the touched files (each
+    as (path, before, after)), and the .c files that name a function whose
+    definitions differ between before and after, in the worktree or in any of the
+    `overlays` laid over it.
 
-    The one search of the tree for those names also looks for the names the
-    touched files' set entries register and do not define: resolution asks for
+    The names are looked for in one of two ways, whichever costs less.  Few of
+    them: one git grep of every .c file, which also looks for the names the
+    touched files' set entries register and do not define (resolution asks for
     their definitions, and answering from this search's files saves it a second
-    pass over every .c file (a third of `check --git HEAD`).  Only those: every
-    name more slows git grep -P's alternation down."""
-    touched = {rel for rel, _, _ in pairs}
-    headers: dict[tuple[str, bytes], dict[str, list[bytes]]] = {}
+    pass over every .c file).  Many (a file renamed changes all its definitions),
+    or whenever the search cache holds it: the search discovery makes for the
+    files with sets, registrations and tags (the only files the scope matters
+    for), then the names in those files alone, read in Python; the files among
+    them naming a registered name join the scope, so that resolution finds its
+    definitions there, as reading the tree whole does."""
 
-    def defined(rel: str, data: bytes | None) -> dict[str, list[bytes]]:
+    def __init__(self, root: Path, views: Views | None,
+                 pairs: list[tuple[str, bytes | None, bytes | None]],
+                 overlays: list[dict[str, bytes | None]], memo: GrepMemo,
+                 scans: ScanMemo) -> None:
+        self.root = root
+        self.views = views
+        self.overlays = overlays
+        self.memo = memo
+        self.scans = scans
+        self.touched = frozenset(rel for rel, _, _ in pairs)
+        self.warnings: list[str] = []  # the search cache's, shown with the first index
+        self.prototypes: PrototypeMemo = {}  # parsed once for every view of the run
+        self._headers: dict[tuple[str, bytes], dict[str, list[bytes]]] = {}
+        self.names: set[str] = set()
+        for rel, before, after in pairs:
+            old, new = self._defined(rel, before), self._defined(rel, after)
+            self.names.update(n for n in old.keys() | new.keys()
+                              if sorted(old.get(n, [])) != sorted(new.get(n, [])))
+        # Those defined in the touched files themselves are found there, without a search.
+        versions = [(rel, data) for rel, *both in pairs for data in both if data is not None]
+        self.registered = {m.group(1).decode() for _, data in versions
+                           for m in ENTRY_NAME_RE.finditer(data)}
+        self.registered -= {n for rel, data in versions for n in self._defined(rel, data)}
+        self._files: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def files(self, pattern: Sequence[str]) -> frozenset[str]:
+        """The scope for discovery's search for `pattern` (its words for sets,
+        registrations and the conventions' tags)."""
+        key = tuple(pattern)
+        if key not in self._files:
+            self._files[key] = self._find(key) if self.names else self.touched
+        return self._files[key]
+
+    def take_warnings(self) -> list[str]:
+        """The search cache's warnings, once."""
+        taken, self.warnings = self.warnings, []
+        return taken
+
+    def _defined(self, rel: str, data: bytes | None) -> dict[str, list[bytes]]:
         """Name -> the header texts of its definitions in this version of rel."""
         if data is None:
             return {}
-        if (rel, data) not in headers:
+        if (rel, data) not in self._headers:
             found: dict[str, list[bytes]] = {}
-            if (rel, data) not in scans:
-                scans[rel, data] = scan(rel, data)
-            for f in scans[rel, data].functions:
+            if (rel, data) not in self.scans:
+                self.scans[rel, data] = scan(rel, data)
+            for f in self.scans[rel, data].functions:
                 found.setdefault(f.name, []).append(data[f.start:f.brace])
-            headers[rel, data] = found
-        return headers[rel, data]
+            self._headers[rel, data] = found
+        return self._headers[rel, data]
 
-    names: set[str] = set()
-    for rel, before, after in pairs:
-        old, new = defined(rel, before), defined(rel, after)
-        names.update(n for n in old.keys() | new.keys()
-                     if sorted(old.get(n, [])) != sorted(new.get(n, [])))
-    if not names:
-        return frozenset(touched)
-    # Those defined in the touched files themselves are found there, without a search.
-    versions = [(rel, data) for rel, *both in pairs for data in both if data is not None]
-    registered = {m.group(1).decode() for _, data in versions
-                  for m in ENTRY_NAME_RE.finditer(data)}
-    registered -= {n for rel, data in versions for n in defined(rel, data)}
-    _grep(root, memo, sorted(names | registered), "c", True)
-    naming = set(_grep(root, memo, sorted(names), "c", True))
-    # Files an overlay replaces are searched in each version of them.
-    word = re.compile(_as_regex(sorted(names), True).encode(), re.M)
-    for overlay in overlays:
-        for rel, data in overlay.items():
-            if data is not None and in_scope(rel) and rel.endswith(".c") and word.search(data):
-                naming.add(rel)
-    return frozenset(touched | naming)
+    def _find(self, pattern: tuple[str, ...]) -> frozenset[str]:
+        words = self.names | self.registered
+        worktree = TreeFiles(self.root)
+        try:
+            if not disabled_by_env() and (store := Store(default_dir(),
+                                                         self.warnings.append)).enabled:
+                worktree.searches = Searches(store, worktree)
+            stored = worktree.grep_stored(pattern, "c")
+            if stored is None and len(words) <= FEW_WORDS:
+                _grep(self.root, self.memo, sorted(words), "c", True)
+                naming = set(_grep(self.root, self.memo, sorted(self.names), "c", True))
+                naming |= self._in_overlays(self.names)
+                return self.touched | naming
+            candidates = set(stored() if stored is not None else worktree.grep(pattern, "c"))
+        finally:
+            if worktree.searches is not None:
+                worktree.searches.close()
+            worktree.close()
+        regex = re.compile(_as_regex(pattern, False).encode(), re.M)
+        candidates |= {rel for overlay in self.overlays for rel, data in overlay.items()
+                       if data is not None and in_scope(rel) and FILE_SETS["c"](rel)
+                       and regex.search(data)}
+        return self.touched | self._naming(candidates, words)
+
+    def _in_overlays(self, names: set[str]) -> set[str]:
+        """The .c files an overlay replaces that name one of `names` in a version."""
+        word = re.compile(_as_regex(sorted(names), True).encode(), re.M)
+        return {rel for overlay in self.overlays for rel, data in overlay.items()
+                if data is not None and in_scope(rel) and rel.endswith(".c")
+                and word.search(data)}
+
+    def _naming(self, candidates: set[str], words: set[str]) -> set[str]:
+        """Those of `candidates` naming one of `words` in any version of them (the
+        worktree's, or an overlay's); a file that cannot be read as a regular file
+        stays in (the reader reports it)."""
+        raw = [w.encode() for w in words]
+        word = re.compile(_as_regex(sorted(words), True).encode(), re.M)
+
+        def names_one(data: bytes) -> bool:
+            # `in` first: a substring test is many times faster than the alternation.
+            return any(w in data for w in raw) and word.search(data) is not None
+
+        found = set()
+        for rel in candidates:
+            data = _worktree(self.root, rel, self.views)
+            if (data is None and not any(rel in o for o in self.overlays)) \
+                    or (data is not None and names_one(data)) \
+                    or any(names_one(o[rel] or b"") for o in self.overlays if rel in o):
+                found.add(rel)
+        return found
 
 
 def scoped_patch_plans(tree: Path, rule_names: tuple[str, ...],
@@ -231,16 +307,16 @@ def scoped_patch_plans(tree: Path, rule_names: tuple[str, ...],
         return overlay[rel] if rel in overlay else _worktree(root, rel, None)
 
     pairs = [(rel, version(before, rel), version(after, rel)) for rel in touched]
-    scope = _scope_of(root, pairs, [before, after], memo, scans)
+    scope = Scope(root, None, pairs, [before, after], memo, scans)
 
     after_run = _scoped_plan(tree, rule_names,
                              ScopedFiles(root, after, None, scope, memo, scans))
     if report is not None:
+        after_run.index.warnings.extend(scope.take_warnings())
         report(after_run.index)
     before_run = _scoped_plan(tree, rule_names,
                               ScopedFiles(root, before, None, scope, memo, scans))
     return after_run, before_run
-
 
 
 def _grep(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files: str,

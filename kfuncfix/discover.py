@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kfuncfix.discovery.expansion import MacroTable
-from kfuncfix.discovery.facts import Facts, KfuncMarks
+from kfuncfix.discovery.facts import Facts, KfuncMarks, PrototypeMemo, remembered
 from kfuncfix.discovery.reader import Reader, ScanMemo
 from kfuncfix.discovery.registrations import classify, registered_kfuncs
 from kfuncfix.discovery.resolution import Resolver
@@ -85,7 +85,7 @@ def discover(
 
 def _run(files: TreeFiles, conventions: KfuncMarks, macros: frozenset[str],
          progress: Progress, use_cache: bool, cache_searches: bool = True,
-         scans: ScanMemo | None = None) -> TreeIndex:
+         scans: ScanMemo | None = None, prototypes: PrototypeMemo | None = None) -> TreeIndex:
     reader = Reader(files, memo=scans)
     facts = Facts(conventions, reader.warnings)
     cache = None
@@ -94,6 +94,8 @@ def _run(files: TreeFiles, conventions: KfuncMarks, macros: frozenset[str],
         facts.parse = cache.prototype
         if files.is_git and cache_searches:  # the tree's state is read while discovery starts
             files.searches = Searches(store, files)
+    if prototypes is not None:
+        facts.parse = remembered(facts.parse, prototypes)
     try:
         index = _passes(files, reader, facts, macros, progress)
     finally:
@@ -147,10 +149,12 @@ def discover_in(
     wrappers: frozenset[str] = DEFAULT_WRAPPERS,
     macros: frozenset[str] = DEFAULT_MACROS,
     scans: ScanMemo | None = None,
+    prototypes: PrototypeMemo | None = None,
 ) -> TreeIndex:
     """`discover` through a caller's own file layer (`check --git` reads each commit
     as the worktree with what differs laid over it, see `kfuncfix.commitscope`);
-    `scans` shares the scans of identical files between the caller's runs."""
+    `scans` and `prototypes` share the scans of identical files and the parsed
+    prototypes between the caller's runs."""
     if not looks_like_kernel_tree(files.root):
         files.close()
         raise KfuncfixError(f"{files.root}: not a kernel tree (no Kconfig, Kbuild, "
@@ -159,6 +163,7 @@ def discover_in(
         # Scans are kept by blob id, so a commit's files and its parent's are scanned
         # once; the caller's file layer does its own searching (no search cache).
         return _run(files, KfuncMarks(tags, wrappers), macros, lambda _: None,
-                    not disabled_by_env(), cache_searches=False, scans=scans)
+                    not disabled_by_env(), cache_searches=False, scans=scans,
+                    prototypes=prototypes)
     finally:
         files.close()

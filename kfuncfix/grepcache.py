@@ -153,20 +153,29 @@ class Searches:
     def start(self, options: Sequence[str], files: str, regex_text: str,
               run: Callable[[], Wait]) -> Wait:
         """A search's result: stored, brought up to date, or from `run` (git grep)."""
-        key = ("grep", str(self.files.root), self.files.rev is None, tuple(options), files)
+        started = time.time()
+        found = self.stored(options, files, regex_text)
+        return found if found is not None else self._search(self._key(options, files),
+                                                            started, run)
+
+    def stored(self, options: Sequence[str], files: str, regex_text: str) -> Wait | None:
+        """A search's result from the store, brought up to date by searching the
+        files changed since; None where only a search of the tree can answer (nothing
+        stored, or the tree's state cannot be compared)."""
+        key = self._key(options, files)
         started = time.time()
         stored = self.store.load("grep", key)
         if not isinstance(stored, dict):
-            return self._search(key, started, run)
+            return None
         state = self.states.state()
         if not state.usable:
-            return run()
+            return None
         if stored.get("ident") == state.ident:
             found = set(stored["matches"])
             return lambda: found
         changed = self._changed(stored, state)
         if changed is None:
-            return self._search(key, started, run)
+            return None
         regex = re.compile(regex_text.encode(), re.M)
         found = {f for f in stored["matches"] if f not in changed}
         for rel in changed:
@@ -179,6 +188,9 @@ class Searches:
         if state.settled(started) and not at_commit_patched:
             self._save(key, state, found)
         return lambda: found
+
+    def _key(self, options: Sequence[str], files: str) -> tuple[object, ...]:
+        return ("grep", str(self.files.root), self.files.rev is None, tuple(options), files)
 
     def _search(self, key: tuple[object, ...], started: float,
                 run: Callable[[], Wait]) -> Wait:

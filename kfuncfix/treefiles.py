@@ -310,7 +310,6 @@ class TreeFiles:
         of strings is searched as fixed strings (grep -F: several times faster
         than a regex alternation), as whole words with `whole_words`.
         """
-        wanted = FILE_SETS[files]
         options = _options(pattern, whole_words)
         regex_text = _as_regex(pattern, whole_words)
         if self.is_git and self.searches is not None:
@@ -321,8 +320,26 @@ class TreeFiles:
         else:
             found = self._gnu_grep(options, files) if shutil.which("grep") else None
             if found is None:
-                found = self._python_grep(regex_text, (f for f in self._walk() if wanted(f)))
+                found = self._python_grep(regex_text,
+                                          (f for f in self._walk() if FILE_SETS[files](f)))
             wait = lambda: found  # noqa: E731
+        return self._result(wait, files, regex_text)
+
+    def grep_stored(self, pattern: str | Sequence[str],
+                    files: str = "all") -> Callable[[], list[str]] | None:
+        """`grep_start`'s answer where the search cache holds it (for this tree's
+        state, or one a few files away); None where only a pass over the tree can
+        answer.  Lets a caller choose the cheaper of two searches."""
+        if not (self.is_git and self.searches is not None):
+            return None
+        regex_text = _as_regex(pattern, False)
+        wait = self.searches.stored(_options(pattern, False), files, regex_text)
+        return None if wait is None else self._result(wait, files, regex_text)
+
+    def _result(self, wait: Callable[[], set[str]], files: str,
+                regex_text: str) -> Callable[[], list[str]]:
+        """The search's files in scope and of the file set, the overlay laid over."""
+        wanted = FILE_SETS[files]
 
         def result() -> list[str]:
             found = {f for f in wait() if in_scope(f) and wanted(f)}

@@ -20,10 +20,12 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kfuncfix import commitscope
 from kfuncfix.commitlint import full_plans, lint_patch, lint_range
 from kfuncfix.commitscope import scoped_plans
 from kfuncfix.lint import Finding, findings
@@ -177,6 +179,8 @@ def _lint_patch(root: Path, patch: bytes) -> list[Finding]:
     """check --patch, whose scoped indexes must find what whole ones find."""
     found = lint_patch(root, (), patch).findings
     assert found == lint_patch(root, (), patch, whole=True).findings
+    with mock.patch.object(commitscope, "FEW_WORDS", 0):
+        assert found == lint_patch(root, (), patch).findings
     return found
 
 
@@ -197,10 +201,14 @@ def test_every_new_untagged_kfunc_is_reported(plan: list[tuple[object, ...]]) ->
         span = f"{base}..HEAD"
         if history.git("rev-list", span).strip() == b"":
             return  # every step was skipped
-        fast = lint_range(root, span, lambda cs: scoped_plans(root, (), cs))
         reference = lint_range(root, span, full_plans(root, ()))
-        assert [(c.commit, c.findings) for c in fast] == [
-            (c.commit, c.findings) for c in reference]
+        # Both ways the scope finds the files naming a commit's functions: one git
+        # grep for the names, and the names read in the files with sets.
+        for few_words in (commitscope.FEW_WORDS, 0):
+            with mock.patch.object(commitscope, "FEW_WORDS", few_words):
+                fast = lint_range(root, span, lambda cs: scoped_plans(root, (), cs))
+            assert [(c.commit, c.findings) for c in fast] == [
+                (c.commit, c.findings) for c in reference], few_words
         reported = set().union(*(untagged(c.findings) for c in fast))
         assert new <= reported, (plan, new - reported)
 

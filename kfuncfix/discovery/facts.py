@@ -28,11 +28,36 @@ class KfuncMarks:
     wrappers: frozenset[str]
 
 
+# (name, prototype text) -> the prototype, or why it could not be parsed
+PrototypeMemo = dict[tuple[str, str], "Prototype | str"]
+Parse = Callable[[SourceFile, FunctionDef], Prototype]
+
+
+def remembered(parse: Parse, memo: PrototypeMemo) -> Parse:
+    """`parse` answered from `memo` for a prototype text seen before: the trees
+    `check --git` indexes share most definitions, and pycparser is the costly part."""
+
+    def parse_once(src: SourceFile, func: FunctionDef) -> Prototype:
+        key = (func.name, src.masked[func.start:func.params_end].decode("utf-8",
+                                                                        "surrogateescape"))
+        if key not in memo:
+            try:
+                memo[key] = parse(src, func)
+            except PrototypeError as exc:
+                memo[key] = str(exc)
+        found = memo[key]
+        if isinstance(found, str):
+            raise PrototypeError(found)
+        return found
+
+    return parse_once
+
+
 class Facts:
     """Definitions with their facts, each built once (several sets may name one)."""
 
     def __init__(self, conventions: KfuncMarks, warnings: list[str],
-                 parse: Callable[[SourceFile, FunctionDef], Prototype] = prototype_of) -> None:
+                 parse: Parse = prototype_of) -> None:
         self.conventions = conventions
         self.warnings = warnings
         self.parse = parse  # prototype_of, or the index cache's memory of it

@@ -223,8 +223,16 @@ def _builtin_files() -> list[Traversable]:
                   key=lambda e: e.name)
 
 
+# Built-in rules parsed once per process (`check --git` plans a tree per commit);
+# keyed by their bytes, so an edited file is parsed again.
+_BUILTIN: dict[tuple[str, bytes], Rule] = {}
+
+
 def _load_builtin(entry: Traversable) -> Rule:
-    return parse_rule(entry.read_bytes(), f"rules/{entry.name}")
+    data = entry.read_bytes()
+    if (entry.name, data) not in _BUILTIN:
+        _BUILTIN[entry.name, data] = parse_rule(data, f"rules/{entry.name}")
+    return _BUILTIN[entry.name, data]
 
 
 def parse_rule(data: bytes, source: str) -> Rule:
