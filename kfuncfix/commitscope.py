@@ -25,7 +25,7 @@ from pathlib import Path
 
 from kfuncfix.commitview import Views, read_at
 from kfuncfix.commitwalk import Commit
-from kfuncfix.discover import DEFAULT_TAGS, DEFAULT_WRAPPERS, candidate_words, discover_in
+from kfuncfix.discover import discover_in
 from kfuncfix.discovery.facts import PrototypeMemo
 from kfuncfix.discovery.reader import ScanMemo
 from kfuncfix.grepcache import Searches
@@ -36,8 +36,8 @@ from kfuncfix.snapshot import Snapshot
 from kfuncfix.source.scan import scan
 from kfuncfix.treefiles import FILE_SETS, TreeFiles, _as_regex, in_scope
 
-# (pattern, file set, whole words) -> files of the worktree that match (when called)
-GrepMemo = dict[tuple[object, str, bool], Callable[[], list[str]]]
+# (pattern, file set, whole words) -> files of the worktree that match
+GrepMemo = dict[tuple[object, str, bool], list[str]]
 # The names a set entry registers, as most entries are written (entries an X-macro
 # makes are searched for when resolution asks, as before).
 ENTRY_NAME_RE = re.compile(rb"\bBTF_ID(?:_FLAGS)?\s*\(\s*func\s*,\s*([A-Za-z_]\w*)")
@@ -96,14 +96,11 @@ class ScopedFiles(TreeFiles):
                            and self._has(f, regex))
             return lambda: found
         # The worktree's answer holds for every file this view does not replace.
-        worktree = _grep_start(self.root, self.memo, pattern, files, whole_words)
-
-        def laid_over() -> list[str]:
-            return sorted({*(f for f in worktree() if f not in self.overlay),
-                           *(f for f, data in self.overlay.items() if data is not None
-                             and in_scope(f) and wanted(f) and regex.search(data))})
-
-        return _once(laid_over)
+        worktree = _grep(self.root, self.memo, pattern, files, whole_words)
+        found = sorted({*(f for f in worktree if f not in self.overlay),
+                        *(f for f, data in self.overlay.items() if data is not None
+                          and in_scope(f) and wanted(f) and regex.search(data))})
+        return lambda: found
 
     def _has(self, rel: str, regex: re.Pattern[bytes]) -> bool:
         try:
@@ -217,11 +214,6 @@ class Scope:
                            for m in ENTRY_NAME_RE.finditer(data)}
         self.registered -= {n for rel, data in versions for n in self._defined(rel, data)}
         self._files: dict[tuple[str, ...], frozenset[str]] = {}
-        # pattern -> the worktree's files matching it, searched while the views are built
-        self._candidates: dict[tuple[str, ...], Callable[[], list[str]]] = {}
-        self._by_names = False  # the names' search of every .c file has started
-        if self.names:
-            self._start(tuple(candidate_words(DEFAULT_TAGS, DEFAULT_WRAPPERS)))
 
     def files(self, pattern: Sequence[str]) -> frozenset[str]:
         """The scope for discovery's search for `pattern` (its words for sets,
@@ -249,47 +241,29 @@ class Scope:
             self._headers[rel, data] = found
         return self._headers[rel, data]
 
-    def _start(self, pattern: tuple[str, ...]) -> None:
-        """Start the search the scope for `pattern` needs (module docstring): the
-        worktree's files matching `pattern` when the search cache holds them or the
-        names are many, else the files naming the names."""
+    def _find(self, pattern: tuple[str, ...]) -> frozenset[str]:
         words = self.names | self.registered
         worktree = TreeFiles(self.root)
-        if not disabled_by_env() and (store := Store(default_dir(),
-                                                     self.warnings.append)).enabled:
-            worktree.searches = Searches(store, worktree)
         try:
+            if not disabled_by_env() and (store := Store(default_dir(),
+                                                         self.warnings.append)).enabled:
+                worktree.searches = Searches(store, worktree)
             stored = worktree.grep_stored(pattern, "c")
             if stored is None and len(words) <= FEW_WORDS:
-                _grep_start(self.root, self.memo, sorted(words), "c", True)
-                self._by_names = True
-                worktree.close()
-                return
-            wait = stored if stored is not None else worktree.grep_start(pattern, "c")
-        except BaseException:
+                _grep(self.root, self.memo, sorted(words), "c", True)
+                naming = set(_grep(self.root, self.memo, sorted(self.names), "c", True))
+                naming |= self._in_overlays(self.names)
+                return self.touched | naming
+            candidates = set(stored() if stored is not None else worktree.grep(pattern, "c"))
+        finally:
+            if worktree.searches is not None:
+                worktree.searches.close()
             worktree.close()
-            raise
-
-        def candidates() -> list[str]:
-            try:
-                return wait()
-            finally:
-                worktree.close()
-
-        self._candidates[pattern] = _once(candidates)
-
-    def _find(self, pattern: tuple[str, ...]) -> frozenset[str]:
-        if pattern not in self._candidates and not self._by_names:
-            self._start(pattern)  # conventions of the config's own (other tags)
-        if pattern not in self._candidates:
-            naming = set(_grep(self.root, self.memo, sorted(self.names), "c", True))
-            return self.touched | naming | self._in_overlays(self.names)
-        candidates = set(self._candidates[pattern]())
         regex = re.compile(_as_regex(pattern, False).encode(), re.M)
         candidates |= {rel for overlay in self.overlays for rel, data in overlay.items()
                        if data is not None and in_scope(rel) and FILE_SETS["c"](rel)
                        and regex.search(data)}
-        return self.touched | self._naming(candidates, self.names | self.registered)
+        return self.touched | self._naming(candidates, words)
 
     def _in_overlays(self, names: set[str]) -> set[str]:
         """The .c files an overlay replaces that name one of `names` in a version."""
@@ -347,14 +321,9 @@ def scoped_patch_plans(tree: Path, rule_names: tuple[str, ...],
 
 def _grep(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files: str,
           whole_words: bool) -> list[str]:
-    return _grep_start(root, memo, pattern, files, whole_words)()
-
-
-def _grep_start(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files: str,
-                whole_words: bool) -> Callable[[], list[str]]:
-    """The files of the worktree that match, searched once per run (started now,
-    waited for when called).  Many words are searched as one PCRE alternation: git
-    grep -F with a hundred words takes 20 times the CPU."""
+    """The files of the worktree that match, searched once per run.  Many words are
+    searched as one PCRE alternation: git grep -F with a hundred words takes 20
+    times the CPU."""
     key = (pattern if isinstance(pattern, str) else tuple(pattern), files, whole_words)
     if key in memo:
         return memo[key]
@@ -362,37 +331,14 @@ def _grep_start(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files:
     if wider is not None:
         # A search for more words has run: its files are the only candidates.
         regex = re.compile(_as_regex(pattern, whole_words).encode(), re.M)
-        found = [f for f in wider() if _matches(root, f, regex)]
-        memo[key] = lambda: found
+        memo[key] = [f for f in wider if _matches(root, f, regex)]
     else:
-        worktree = TreeFiles(root)
-        wait = worktree.grep_start(
+        memo[key] = TreeFiles(root).grep(
             pattern if isinstance(pattern, str) else _as_regex(pattern, whole_words), files)
-
-        def searched() -> list[str]:
-            try:
-                return wait()
-            finally:
-                worktree.close()
-
-        memo[key] = _once(searched)
     return memo[key]
 
 
-def _once(wait: Callable[[], list[str]]) -> Callable[[], list[str]]:
-    """`wait`, called at most once: its answer is kept."""
-    answer: list[list[str]] = []
-
-    def waited() -> list[str]:
-        if not answer:
-            answer.append(wait())
-        return answer[0]
-
-    return waited
-
-
-def _wider(memo: GrepMemo, words: set[str], files: str,
-           whole_words: bool) -> Callable[[], list[str]] | None:
+def _wider(memo: GrepMemo, words: set[str], files: str, whole_words: bool) -> list[str] | None:
     """The result of a search already run for a superset of `words`, if any."""
     for (pattern, where, whole), found in memo.items():
         if (where, whole) == (files, whole_words) and isinstance(pattern, tuple) \

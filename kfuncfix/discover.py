@@ -38,12 +38,6 @@ CANDIDATE_WORDS = ("BTF_SET8_START", "BTF_KFUNCS_START", "BTF_SET_START", "BTF_I
 Progress = Callable[[str], None]
 
 
-def candidate_words(tags: frozenset[str], wrappers: frozenset[str]) -> list[str]:
-    """What discovery's one search of the .c files looks for: the words of sets and
-    registrations, and the conventions' tags (see `_passes`)."""
-    return [*CANDIDATE_WORDS, *sorted(tags | wrappers)]
-
-
 def looks_like_kernel_tree(root: Path) -> bool:
     """A kernel tree, a subsystem directory or an out-of-tree module directory."""
     if any((root / name).exists() for name in ("Kconfig", "Kbuild", "include/linux")):
@@ -126,7 +120,7 @@ def _passes(files: TreeFiles, reader: Reader, facts: Facts, macros: frozenset[st
     ) if macro_names else list
     # Files with the conventions' tags are read too: they hold most definitions
     # of kfuncs whose set is in another file (see discovery.resolution).
-    found = files.grep(candidate_words(conventions.tags, conventions.wrappers), "c")
+    found = files.grep([*CANDIDATE_WORDS, *sorted(conventions.tags | conventions.wrappers)], "c")
     found += [h for h in macro_headers() if h not in found]
     progress(f"reading {len(found)} files with sets and registrations")
     candidates = reader.sources_of(found)
