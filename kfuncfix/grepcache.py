@@ -36,10 +36,10 @@ MAX_CHANGED = 2000
 # A worktree file changed this close to a search (or during it) may have been read
 # before its last write: file times are coarse.
 RACY_SECONDS = 2.0
-# "TAG MODE OID STAGE\tPATH" after a NUL; a lowercase tag is an assume-unchanged
-# entry, which git's own check never looks at: hashed every time.
+# "TAG MODE OID STAGE\tPATH" after a NUL.  (No -v: an assume-unchanged entry is
+# neither checked by diff-files nor read from the worktree by git grep, which
+# takes its blob from the index; the listing's blob id is its state, as for git.)
 _INDEX_ENTRY = re.compile(rb"\0(\w) (\d+) (\w+) (\d)\t([^\0]*)")
-_ASSUMED = re.compile(rb"\0[a-z] \d+ \w+ \d\t([^\0]*)")
 _C_FILES = ":(glob)**/*.[ch]"
 
 Wait = Callable[[], "set[str]"]
@@ -104,7 +104,6 @@ class StateReader:
         out = gitrun.finish(self._diff, self._args)
         self._diff = None
         names = {os.fsdecode(n) for n in out.split(b"\0") if n}
-        names.update(os.fsdecode(n) for n in _ASSUMED.findall(listing))
         state = TreeState("index", hashlib.sha1(listing).hexdigest())
         index = gitrun.out(files.root, "rev-parse", "--git-path", "index").decode().strip()
         try:

@@ -195,6 +195,20 @@ def test_committed_and_uncommitted_changes_are_searched_again(
     assert '"c_one"' not in listing(root)
 
 
+def test_an_assume_unchanged_file_is_searched_as_git_grep_does(tmp_path: Path,
+                                                                cache_dir: Path) -> None:
+    """git grep reads an assume-unchanged entry from the index, not from the edited
+    file (git's word is taken for it); a warm search must answer the same."""
+    root = make_tree(tmp_path / "t")
+    subprocess.run(["git", "-C", str(root), "update-index", "--assume-unchanged", "kernel/c.c"],
+                   check=True)
+    age_index(root)
+    cold = listing(root)
+    assert '"c_one"' not in cold
+    (root / "kernel/c.c").write_text(SHOWN)
+    assert listing(root) == listing(root, cache=False) == cold
+
+
 def test_at_a_revision_only_the_commits_changes_are_searched(
         tmp_path: Path, cache_dir: Path) -> None:
     root = make_tree(tmp_path / "t")
