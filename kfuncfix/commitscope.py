@@ -29,7 +29,7 @@ from kfuncfix.discover import discover_in
 from kfuncfix.discovery.facts import PrototypeMemo
 from kfuncfix.discovery.reader import ScanMemo
 from kfuncfix.grepcache import Searches
-from kfuncfix.indexcache import Store, default_dir, disabled_by_env
+from kfuncfix.indexcache import IndexCache, Store, default_dir, disabled_by_env
 from kfuncfix.model import TreeIndex
 from kfuncfix.pipeline import Conventions, Planned, Request, run_plan
 from kfuncfix.snapshot import Snapshot
@@ -96,7 +96,8 @@ class ScopedFiles(TreeFiles):
                            and self._has(f, regex))
             return lambda: found
         # The worktree's answer holds for every file this view does not replace.
-        worktree = _grep(self.root, self.memo, pattern, files, whole_words)
+        worktree = _grep(self.root, self.memo, pattern, files, whole_words,
+                         self.scope.worktree())
         found = sorted({*(f for f in worktree if f not in self.overlay),
                         *(f for f, data in self.overlay.items() if data is not None
                           and in_scope(f) and wanted(f) and regex.search(data))})
@@ -200,8 +201,13 @@ class Scope:
         self.memo = memo
         self.scans = scans
         self.touched = frozenset(rel for rel, _, _ in pairs)
-        self.warnings: list[str] = []  # the search cache's, shown with the first index
+        self.warnings: list[str] = []  # the index cache's, shown with the first index
         self.prototypes: PrototypeMemo = {}  # parsed once for every view of the run
+        store = None if disabled_by_env() else Store(default_dir(), self.warnings.append)
+        self.store = store if store is not None and store.enabled else None
+        # Scans of the touched files' versions, by blob id (a warm run scans none).
+        self.cache = IndexCache(self.store) if self.store is not None else None
+        self._worktree: TreeFiles | None = None
         self._headers: dict[tuple[str, bytes], dict[str, list[bytes]]] = {}
         self.names: set[str] = set()
         for rel, before, after in pairs:
@@ -213,6 +219,8 @@ class Scope:
         self.registered = {m.group(1).decode() for _, data in versions
                            for m in ENTRY_NAME_RE.finditer(data)}
         self.registered -= {n for rel, data in versions for n in self._defined(rel, data)}
+        if self.cache is not None:
+            self.cache.flush()
         self._files: dict[tuple[str, ...], frozenset[str]] = {}
 
     def files(self, pattern: Sequence[str]) -> frozenset[str]:
@@ -222,6 +230,15 @@ class Scope:
         if key not in self._files:
             self._files[key] = self._find(key) if self.names else self.touched
         return self._files[key]
+
+    def worktree(self) -> TreeFiles:
+        """The worktree as every view's searches of it see it, through the search
+        cache when there is one (its state is read once per run)."""
+        if self._worktree is None:
+            self._worktree = TreeFiles(self.root)
+            if self.store is not None:
+                self._worktree.searches = Searches(self.store, self._worktree)
+        return self._worktree
 
     def take_warnings(self) -> list[str]:
         """The search cache's warnings, once."""
@@ -235,7 +252,8 @@ class Scope:
         if (rel, data) not in self._headers:
             found: dict[str, list[bytes]] = {}
             if (rel, data) not in self.scans:
-                self.scans[rel, data] = scan(rel, data)
+                self.scans[rel, data] = (self.cache.scan(rel, data) if self.cache is not None
+                                         else scan(rel, data))
             for f in self.scans[rel, data].functions:
                 found.setdefault(f.name, []).append(data[f.start:f.brace])
             self._headers[rel, data] = found
@@ -243,22 +261,15 @@ class Scope:
 
     def _find(self, pattern: tuple[str, ...]) -> frozenset[str]:
         words = self.names | self.registered
-        worktree = TreeFiles(self.root)
-        try:
-            if not disabled_by_env() and (store := Store(default_dir(),
-                                                         self.warnings.append)).enabled:
-                worktree.searches = Searches(store, worktree)
-            stored = worktree.grep_stored(pattern, "c")
-            if stored is None and len(words) <= FEW_WORDS:
-                _grep(self.root, self.memo, sorted(words), "c", True)
-                naming = set(_grep(self.root, self.memo, sorted(self.names), "c", True))
-                naming |= self._in_overlays(self.names)
-                return self.touched | naming
-            candidates = set(stored() if stored is not None else worktree.grep(pattern, "c"))
-        finally:
-            if worktree.searches is not None:
-                worktree.searches.close()
-            worktree.close()
+        worktree = self.worktree()
+        stored = worktree.grep_stored(pattern, "c")
+        if stored is None and len(words) <= FEW_WORDS:
+            _grep(self.root, self.memo, sorted(words), "c", True, worktree)
+            naming = set(_grep(self.root, self.memo, sorted(self.names), "c", True,
+                               worktree))
+            naming |= self._in_overlays(self.names)
+            return self.touched | naming
+        candidates = set(stored() if stored is not None else worktree.grep(pattern, "c"))
         regex = re.compile(_as_regex(pattern, False).encode(), re.M)
         candidates |= {rel for overlay in self.overlays for rel, data in overlay.items()
                        if data is not None and in_scope(rel) and FILE_SETS["c"](rel)
@@ -320,10 +331,10 @@ def scoped_patch_plans(tree: Path, rule_names: tuple[str, ...],
 
 
 def _grep(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files: str,
-          whole_words: bool) -> list[str]:
-    """The files of the worktree that match, searched once per run.  Many words are
-    searched as one PCRE alternation: git grep -F with a hundred words takes 20
-    times the CPU."""
+          whole_words: bool, worktree: TreeFiles | None = None) -> list[str]:
+    """The files of the worktree that match, searched once per run (through
+    `worktree`, a search cache's, when given).  Many words are searched as one PCRE
+    alternation: git grep -F with a hundred words takes 20 times the CPU."""
     key = (pattern if isinstance(pattern, str) else tuple(pattern), files, whole_words)
     if key in memo:
         return memo[key]
@@ -333,7 +344,7 @@ def _grep(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files: str,
         regex = re.compile(_as_regex(pattern, whole_words).encode(), re.M)
         memo[key] = [f for f in wider if _matches(root, f, regex)]
     else:
-        memo[key] = TreeFiles(root).grep(
+        memo[key] = (worktree or TreeFiles(root)).grep(
             pattern if isinstance(pattern, str) else _as_regex(pattern, whole_words), files)
     return memo[key]
 

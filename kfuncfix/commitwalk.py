@@ -11,6 +11,7 @@ resolved into text of neither side.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +22,14 @@ from unidiff.patch import PatchSet
 from kfuncfix import gitrun
 from kfuncfix.errors import KfuncfixError
 
-# Plumbing output that user configuration must not change.
-_DIFF = ("diff-tree", "-r", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-color",
-         "--no-commit-id", "--src-prefix=a/", "--dst-prefix=b/")
+# Plumbing output that user configuration must not change.  Each commit's diffs
+# are asked for in one process (--stdin: a line per commit and parent), headed by
+# the commit's id (--always: even when empty).
+_DIFF = ("diff-tree", "--stdin", "--always", "--root", "-r", "--no-renames", "--no-ext-diff",
+         "--no-textconv", "--no-color", "--src-prefix=a/", "--dst-prefix=b/")
+# A line of `diff-tree -p` that is a commit id alone heads a commit's patch (every
+# line of a patch starts with a space, +, -, @, \\ or a word of git's headers).
+_HEADER = re.compile(rb"^([0-9a-f]{40}|[0-9a-f]{64})$", re.M)
 
 
 @dataclass(frozen=True)
@@ -39,28 +45,37 @@ class Commit:
 
 def commits(root: Path | str, rev: str) -> list[Commit]:
     """The commits `check --git REV` lints: REV alone, or each commit of A..B."""
+    # rev-list --format: "commit SHA PARENTS" then the subject, for each commit.
     if ".." in rev:
         gitrun.revision_range(rev)
         listing = gitrun.text(root, "rev-list", "--reverse", "--topo-order", "--parents",
-                              "--end-of-options", rev, "--")
-        lines = [line.split() for line in listing.splitlines() if line]
-        if not lines:
-            raise KfuncfixError(f"{rev}: no commits in this range")
+                              "--format=%s", "--end-of-options", rev, "--")
     else:
         sha = gitrun.resolve_commit(root, rev)
         if sha is None:
             raise KfuncfixError(f"{rev}: not a commit of {os.fspath(root)}")
-        lines = [gitrun.text(root, "rev-list", "--parents", "-n", "1", sha, "--").split()]
-    return [commit(root, line[0], tuple(line[1:])) for line in lines]
+        listing = gitrun.text(root, "rev-list", "--parents", "--format=%s", "-n", "1", sha, "--")
+    lines = listing.split("\n")
+    heads = [line.split()[1:] for line in lines[0::2]]
+    if not heads or not heads[0]:
+        raise KfuncfixError(f"{rev}: no commits in this range")
+    subjects = lines[1::2]
+    pairs: list[tuple[str | None, str]] = []
+    for head in heads:
+        pairs += [(parent, head[0]) for parent in head[1:]] or [(None, head[0])]
+    per_pair = dict(zip(pairs, changes_of(root, pairs), strict=True))
+    return [_commit(head[0], subject, tuple(head[1:]), per_pair)
+            for head, subject in zip(heads, subjects, strict=True)]
 
 
-def commit(root: Path | str, sha: str, parents: tuple[str, ...]) -> Commit:
-    """One commit (a full object id, as rev-list gives it) with what it adds."""
-    subject = gitrun.text(root, "show", "-s", "--no-show-signature", "--format=%s", sha, "--")
+def _commit(sha: str, subject: str, parents: tuple[str, ...],
+            per_pair: dict[tuple[str | None, str], tuple[dict[str, set[int]], set[str]]]
+            ) -> Commit:
+    """One commit with what it adds, from its changes relative to each parent."""
     if not parents:  # a root commit adds all it holds
-        added, paths = changes(root, None, sha)
+        added, paths = per_pair[None, sha]
         return Commit(sha, subject, parents, added, frozenset(paths))
-    per_parent = [changes(root, parent, sha) for parent in parents]
+    per_parent = [per_pair[parent, sha] for parent in parents]
     everything = set().union(*(p for _, p in per_parent))
     new: dict[str, set[int]] = {}
     for path in everything:
@@ -73,23 +88,48 @@ def commit(root: Path | str, sha: str, parents: tuple[str, ...]) -> Commit:
     return Commit(sha, subject, parents, new, frozenset(everything))
 
 
-def changes(root: Path | str, parent: str | None,
-            sha: str) -> tuple[dict[str, set[int]], set[str]]:
-    """(lines added by file, every path changed) from parent (None: nothing) to sha."""
-    ends = ["--root", sha] if parent is None else [parent, sha]
-    names = gitrun.out(root, *_DIFF, "-z", "--name-only", *ends, "--").split(b"\0")
-    paths = [os.fsdecode(n) for n in names if n]
-    patch = gitrun.out(root, *_DIFF, "-p", "--unified=0", *ends, "--")
-    chunks = list(_per_file(patch))
-    if len(chunks) != len(paths):
-        raise KfuncfixError(f"git diff-tree {sha[:12]}: {len(paths)} file(s) listed but "
-                            f"{len(chunks)} in the patch")
-    added: dict[str, set[int]] = {}
-    for path, chunk in zip(paths, chunks, strict=True):
-        lines = added_in(chunk)
-        if lines:
-            added[path] = lines
-    return added, set(paths)
+def changes_of(root: Path | str, pairs: list[tuple[str | None, str]]
+               ) -> list[tuple[dict[str, set[int]], set[str]]]:
+    """(lines added by file, every path changed) from parent (None: nothing) to sha,
+    for each pair: two git processes for them all."""
+    if not pairs:
+        return []
+    request = "".join(f"{sha} {parent}\n" if parent else f"{sha}\n"
+                      for parent, sha in pairs).encode()
+    raw = gitrun.out(root, *_DIFF, "-z", "--raw", input=request)
+    patch = gitrun.out(root, *_DIFF, "-p", "--unified=0", input=request)
+    names = _names_per_commit(raw)
+    heads = list(_HEADER.finditer(patch))
+    wanted = [sha for _, sha in pairs]
+    if [sha for sha, _ in names] != wanted or [m.group(1).decode() for m in heads] != wanted:
+        raise KfuncfixError("git diff-tree: its output does not follow the commits asked for")
+    out = []
+    for (sha, paths), head, after in zip(names, heads, [*heads[1:], None], strict=True):
+        chunks = list(_per_file(patch[head.end() + 1:after.start() if after else len(patch)]))
+        if len(chunks) != len(paths):
+            raise KfuncfixError(f"git diff-tree {sha[:12]}: {len(paths)} file(s) listed but "
+                                f"{len(chunks)} in the patch")
+        added: dict[str, set[int]] = {}
+        for path, chunk in zip(paths, chunks, strict=True):
+            lines = added_in(chunk)
+            if lines:
+                added[path] = lines
+        out.append((added, set(paths)))
+    return out
+
+
+def _names_per_commit(raw: bytes) -> list[tuple[str, list[str]]]:
+    """(commit id, paths) of each commit in `diff-tree --stdin -z --raw` output: a
+    record (":modes ids status") is followed by its path; anything else is a commit
+    id heading the next commit's records."""
+    out: list[tuple[str, list[str]]] = []
+    fields = iter(raw.split(b"\0"))
+    for field_ in fields:
+        if field_.startswith(b":"):
+            out[-1][1].append(os.fsdecode(next(fields)))
+        elif field_:
+            out.append((field_.decode(), []))
+    return out
 
 
 def _per_file(patch: bytes) -> Iterator[bytes]:
