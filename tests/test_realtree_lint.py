@@ -5,10 +5,10 @@ Prints the ratios of `check --git` over 1 and 5 commits to one whole-tree
 `check` (best of two runs each, same tree, same run), wall and CPU time, with
 the index cache off and then warm.  The issue's targets are 0.5x and 1.25x;
 the assertions (cold, on CPU time) pin 1.25x for five commits and 1.1x for
-one (measured 0.85x).  A commit that changes a function's definition needs one pass over the
-tree's .c files (a set anywhere may register it), the pass a whole-tree check
-makes too, so one commit's floor is that pass plus Python's start, not half of
-a check; warm, a check is little more than Python's start.
+one (measured 0.85x).  A commit that changes a function's definition needs one
+pass over the tree's .c files (a set anywhere may register it), the pass a
+whole-tree check makes too, so one commit's floor is that pass plus Python's
+start, not half of a check; warm, a check is little more than Python's start.
 """
 
 from __future__ import annotations
