@@ -301,23 +301,24 @@ def test_a_configuration_that_compiles_none_of_the_changed_objects_is_no_pass(
     the series, and the check says so instead of passing."""
     from kfuncfix.outputs.build import BuildConfig, ConfigReport, StepReport, report_lines
     from kfuncfix.outputs.buildcache import ObjectResult
+    from kfuncfix.outputs.kbuild import NotBuilt
 
     config = BuildConfig(None)
     outside = ConfigReport(config, tmp_path, StepReport(0, "b" * 40, "base"),
                            [StepReport(1, "c" * 40, "bpf: Tag")],
-                           {"net/x.o": "needs CONFIG_X (not set)"})
+                           {"net/x.o": NotBuilt("needs CONFIG_X (not set)", True)})
     report = BuildReport([outside], "gcc 12", "v1.24")
     assert not outside.ok and not report.ok
     assert any(line.startswith("  FAIL: this configuration compiles none of the 1 object")
                for line in report_lines(report))
     built = ConfigReport(config, tmp_path, StepReport(0, "b" * 40, "base"),
                          [StepReport(1, "c" * 40, "bpf: Tag", [ObjectResult("k.o", True)])],
-                         {"net/x.o": "needs CONFIG_X (not set)"})
+                         {"net/x.o": NotBuilt("needs CONFIG_X (not set)", True)})
     docs_only = ConfigReport(config, tmp_path, StepReport(0, "b" * 40, "base"),
                              [StepReport(1, "c" * 40, "Documentation")], {})
     selftests = ConfigReport(config, tmp_path, StepReport(0, "b" * 40, "base"),
                              [StepReport(1, "c" * 40, "selftests/bpf: Tag")],
                              {"tools/testing/selftests/bpf/bpf_testmod/bpf_testmod.o":
-                              "tools/ is not part of the kernel build"})
+                              NotBuilt("tools/ is not part of the kernel build", False)})
     # Something compiled; nothing to compile; nothing any configuration compiles.
     assert built.ok and docs_only.ok and selftests.ok

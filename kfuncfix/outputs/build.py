@@ -48,6 +48,7 @@ from kfuncfix.outputs.kbuild import (
     Compiled,
     CompilerWarning,
     Kbuild,
+    NotBuilt,
     require_tools,
     source_deps,
     tool_version,
@@ -61,6 +62,9 @@ IndexAt = Callable[[str], TreeIndex]
 # Every file of the scratch worktree gets this mtime (2001-09-09): older than
 # any output, so Kbuild's prepare steps count as done on a warm build directory.
 OLD_MTIME = 1_000_000_000
+# Kbuild's reasons for leaving objects out, kept per base and configuration.
+NOT_BUILT = "not-built.json"
+NOT_BUILT_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -103,23 +107,13 @@ class StepReport:
         return [k for k in self.kfuncs if k.before is not None and k.before.ok and k.broken]
 
 
-# Kbuild's reasons (outputs.kbuild.why_not_built) that no configuration changes.
-_OUTSIDE_KBUILD = ("is not part of the kernel build", "has no Kbuild file",
-                   "not in a directory Kbuild builds")
-
-
-def outside_kbuild(reason: str) -> bool:
-    """Is an object left out for a reason no .config changes (tools/, no Kbuild file)?"""
-    return any(part in reason for part in _OUTSIDE_KBUILD)
-
-
 @dataclass
 class ConfigReport:
     config: BuildConfig
     build_dir: Path
     base: StepReport
     patches: list[StepReport]
-    not_built: dict[str, str]  # object -> why the configuration does not build it
+    not_built: dict[str, NotBuilt]  # object -> why the configuration does not build it
 
     @property
     def ok(self) -> bool:
@@ -130,13 +124,12 @@ class ConfigReport:
         """The series changes objects another configuration would build and this one
         builds none at all: nothing was proved (a pass would only say that no compiler
         ran).  Objects no configuration builds (tools/) do not count."""
-        return not self.objects and any(not outside_kbuild(why)
-                                        for why in self.not_built.values())
+        return not self.objects and any(why.configurable for why in self.not_built.values())
 
     @property
     def configurable(self) -> int:
         """How many objects this configuration leaves out that another could build."""
-        return sum(1 for why in self.not_built.values() if not outside_kbuild(why))
+        return sum(1 for why in self.not_built.values() if why.configurable)
 
     @property
     def objects(self) -> list[str]:
@@ -254,21 +247,15 @@ class _ConfigRun:
         self._worktree = False
         self._prepared = False
         self._base_results: dict[str, ObjectResult] = {}
-        self._not_built: dict[str, str | None] = {}
+        self._not_built: dict[str, NotBuilt | None] = {}
 
     def run(self) -> ConfigReport:
         self._check_stamp()
-        known = self.cache / "not-built.json"
-        if known.is_file():
-            try:
-                found = read_json(known)
-            except Unreadable:
-                found = None
-            self._not_built = found if isinstance(found, dict) else {}
+        self._not_built = self._known_not_built()
         objects = series_objects(self.commits)
         blobs = Blobs(self.root, self.base)
         latest: dict[str, ObjectResult] = {}
-        not_built: dict[str, str] = {}
+        not_built: dict[str, NotBuilt] = {}
         steps = [StepReport(0, self.base, "base")] + [
             StepReport(i, c.sha, c.subject) for i, c in enumerate(self.commits, 1)]
         try:
@@ -282,13 +269,14 @@ class _ConfigRun:
     # -- one step ----------------------------------------------------------------
 
     def _step(self, step: StepReport, objects: list[str], blobs: Blobs,
-              latest: dict[str, ObjectResult], not_built: dict[str, str]) -> None:
+              latest: dict[str, ObjectResult], not_built: dict[str, NotBuilt]) -> None:
         where = "base" if step.number == 0 else f"patch {step.number}/{len(self.commits)}"
         todo: list[str] = []
         found: dict[str, ObjectResult | None] = {}
         for obj in objects:
-            if self._not_built.get(obj):
-                not_built[obj] = str(self._not_built[obj])
+            known = self._not_built.get(obj)
+            if known is not None:
+                not_built[obj] = known
             if obj in not_built:
                 continue
             before = latest.get(obj)
@@ -384,13 +372,36 @@ class _ConfigRun:
             self.kbuild.prepare()
             self._prepared = True
 
-    def _why_not_built(self, obj: str) -> str | None:
+    def _why_not_built(self, obj: str) -> NotBuilt | None:
         """Kbuild's answer, kept with the results: it depends on the base and config only."""
         if obj not in self._not_built:
             self._not_built[obj] = self.kbuild.why_not_built(obj)
             self.cache.mkdir(parents=True, exist_ok=True)
-            (self.cache / "not-built.json").write_text(json.dumps(self._not_built, indent=1))
+            saved = {o: None if why is None else [why.why, why.configurable]
+                     for o, why in self._not_built.items()}
+            (self.cache / NOT_BUILT).write_text(json.dumps(
+                {"format": NOT_BUILT_FORMAT, "objects": saved}, indent=1))
         return self._not_built[obj]
+
+    def _known_not_built(self) -> dict[str, NotBuilt | None]:
+        """What earlier runs learned of Kbuild; nothing from a file of another format
+        (the first one held bare reason strings) or a damaged one."""
+        try:
+            found = read_json(self.cache / NOT_BUILT)
+        except Unreadable:
+            return {}
+        if not isinstance(found, dict) or found.get("format") != NOT_BUILT_FORMAT:
+            return {}
+        known: dict[str, NotBuilt | None] = {}
+        for obj, why in dict(found.get("objects") or {}).items():
+            if why is None:
+                known[obj] = None
+            elif (isinstance(why, list) and len(why) == 2 and isinstance(why[0], str)
+                    and isinstance(why[1], bool)):
+                known[obj] = NotBuilt(why[0], why[1])
+            else:
+                return {}
+        return known
 
     def _remove_worktree(self) -> None:
         if self._worktree:

@@ -43,6 +43,20 @@ ALWAYS_REACHED = frozenset({"arch", "lib"})  # reached through the top Makefile'
 
 
 @dataclass(frozen=True)
+class NotBuilt:
+    """Why a configuration does not build an object, from Kbuild's own lists;
+    `configurable`: another .config could build it, as opposed to what lies
+    outside the kernel's build whatever the configuration (tools/, a directory
+    without a Kbuild file)."""
+
+    why: str
+    configurable: bool
+
+    def __str__(self) -> str:
+        return self.why
+
+
+@dataclass(frozen=True)
 class CompilerWarning:
     """One warning as gcc printed it, with the path relative to the tree."""
 
@@ -225,11 +239,11 @@ class Kbuild:
 
     # -- what the configuration builds ------------------------------------------
 
-    def why_not_built(self, obj: str) -> str | None:
-        """None when the configuration builds obj; else the reason, from Kbuild's own lists."""
+    def why_not_built(self, obj: str) -> NotBuilt | None:
+        """None when the configuration builds obj; else why not (see NotBuilt)."""
         parts = obj.split("/")
         if len(parts) < 2:
-            return "not in a directory Kbuild builds"
+            return NotBuilt("not in a directory Kbuild builds", False)
         top = parts[0]
         reason = self._root_reason(top)
         if reason:
@@ -239,13 +253,13 @@ class Kbuild:
         for depth in range(first, len(parts) - 1):
             parent, child = "/".join(parts[:depth]), "/".join(parts[:depth + 1])
             if not self._has_kbuild_file(parent):
-                return f"{parent}/ has no Kbuild file"
+                return NotBuilt(f"{parent}/ has no Kbuild file", False)
             if child not in self._dir_lists(parent)[2]:
                 return self._unset(parent, parts[depth] + "/",
                                    f"{parent}/Makefile does not descend into {parts[depth]}/")
         directory = "/".join(parts[:-1])
         if not self._has_kbuild_file(directory):
-            return f"{directory}/ has no Kbuild file"
+            return NotBuilt(f"{directory}/ has no Kbuild file", False)
         built_in, modular, _ = self._dir_lists(directory)
         if obj in built_in or obj in modular:
             return None
@@ -254,7 +268,7 @@ class Kbuild:
     def _has_kbuild_file(self, directory: str) -> bool:
         return any((self.srctree / directory / name).is_file() for name in ("Kbuild", "Makefile"))
 
-    def _root_reason(self, top: str) -> str | None:
+    def _root_reason(self, top: str) -> NotBuilt | None:
         if top in ALWAYS_REACHED:
             return None
         text = self._kbuild_text(".")
@@ -263,9 +277,9 @@ class Kbuild:
             if found and f"{top}/" in found.group(2).split():
                 symbol = found.group(1)
                 if symbol and self._config_value(symbol) not in ("y", "m"):
-                    return f"needs CONFIG_{symbol} (not set)"
+                    return NotBuilt(f"needs CONFIG_{symbol} (not set)", True)
                 return None
-        return f"{top}/ is not part of the kernel build"
+        return NotBuilt(f"{top}/ is not part of the kernel build", False)
 
     def _kbuild_text(self, directory: str) -> str:
         for name in ("Kbuild", "Makefile"):
@@ -274,16 +288,20 @@ class Kbuild:
                 return path.read_text(encoding="utf-8", errors="replace").replace("\\\n", " ")
         return ""
 
-    def _unset(self, directory: str, name: str, fallback: str) -> str:
-        """Name the config symbols of the Makefile lines that mention name, when unset."""
+    def _unset(self, directory: str, name: str, fallback: str) -> NotBuilt:
+        """Name the config symbols of the Makefile lines that mention name, when unset.
+        Without one (`fallback`) the object still counts as one a configuration could
+        build: a .c file the Makefile never lists is most likely compiled inside
+        another object (`#include "ext.c"`), which a check must not pass unbuilt."""
         symbols: list[str] = []
         for line in self._kbuild_text(directory).splitlines():
             if re.search(rf"(?<![\w/.-]){re.escape(name)}(?![\w/.-])", line):
                 symbols += _CONFIG_SYMBOL.findall(line)
         unset = [s for s in dict.fromkeys(symbols) if self._config_value(s) not in ("y", "m")]
         if unset:
-            return "needs " + ", ".join(f"CONFIG_{s}" for s in unset) + " (not set)"
-        return fallback
+            return NotBuilt("needs " + ", ".join(f"CONFIG_{s}" for s in unset) + " (not set)",
+                            True)
+        return NotBuilt(fallback, True)
 
     def _config_value(self, symbol: str) -> str:
         path = self.objtree / ".config"
