@@ -160,11 +160,18 @@ def _scoped_plan(tree: Path, rule_names: tuple[str, ...], files: ScopedFiles) ->
 def _scope(root: Path, views: Views, commits: list[Commit], memo: GrepMemo,
            scans: ScanMemo) -> Scope:
     """The scope of the commits: their files at each commit and each parent."""
+    # A commit the worktree cannot stand in for: its files asked of git, once.
+    unviewed: dict[str, set[str]] = {}
+    for c in commits:
+        for sha in (c.sha, *c.parents):
+            if views.overlay(sha) is None:
+                unviewed.setdefault(sha, set()).update(p for p in c.paths if in_scope(p))
+    committed = {sha: read_at(root, sha, sorted(paths)) for sha, paths in unviewed.items()}
 
     def version(sha: str, rel: str) -> bytes | None:
         overlay = views.overlay(sha)
-        if overlay is None:  # a commit the worktree cannot stand in for: ask git
-            return read_at(root, sha, [rel]).get(rel)
+        if overlay is None:
+            return committed[sha].get(rel)
         return overlay[rel] if rel in overlay else _worktree(root, rel, views)
 
     pairs = [(rel, version(parent, rel) if parent else None, version(c.sha, rel))
