@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kfuncfix.engine.entryflags import CannotRewrite, mask, parse_call
+from kfuncfix.engine.edits import CannotRewrite
+from kfuncfix.engine.entryflags import mask, parse_call
 from kfuncfix.source import ctokens
 from kfuncfix.source.macros import ExpansionError, split_args
 from kfuncfix.source.prototype import parse_prototype_text

@@ -8,12 +8,8 @@ import pytest
 
 from kfuncfix.discover import discover
 from kfuncfix.engine import load_rule, plan
-from kfuncfix.engine.definitions import (
-    CannotRewrite,
-    DefinitionStyle,
-    rewrite_header,
-)
-from kfuncfix.engine.edits import Edit, apply_edits, offset_map
+from kfuncfix.engine.definitions import DefinitionStyle, rewrite_header
+from kfuncfix.engine.edits import CannotRewrite, Edit, apply_edits, offset_map
 from kfuncfix.engine.layout import indent, width
 from kfuncfix.source.scan import scan
 from tests.rewrite_helper import kfunc_source, small_tree

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from kfuncfix.engine.edits import Edit, apply_edits, offset_map
+from kfuncfix.engine.edits import CannotRewrite, Edit, apply_edits, offset_map
 from kfuncfix.engine.layout import (
     HSPACE,
     TAB_WIDTH,
@@ -37,10 +37,6 @@ LINE_ATTRIBUTES = frozenset({
     "notrace",
 })
 NOT_ATTRIBUTE_CALLS = frozenset({"typeof", "__typeof__", "__typeof", "_Atomic"})
-
-
-class CannotRewrite(Exception):
-    """This definition must be changed by hand; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from kfuncfix.engine.definitions import CannotRewrite, DefinitionStyle, rewrite_header
-from kfuncfix.engine.edits import Edit, apply_edits
+from kfuncfix.engine.definitions import DefinitionStyle, rewrite_header
+from kfuncfix.engine.edits import CannotRewrite, Edit, apply_edits
 from kfuncfix.engine.plan import FileChange
 from kfuncfix.engine.rule import Rule
 from kfuncfix.engine.sentences import respace, sentence_spacing

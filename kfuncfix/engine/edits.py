@@ -12,6 +12,12 @@ from dataclasses import dataclass
 from kfuncfix.errors import KfuncfixError
 
 
+class CannotRewrite(Exception):
+    """What a rule targets cannot be changed safely here (a definition made by a
+    macro, an entry whose flags hold a comment, ...): it is skipped and must be
+    changed by hand; the message says why."""
+
+
 @dataclass(frozen=True)
 class Edit:
     """Replace data[start:end] with `text`; `why` says what for (`tag bpf_foo`)."""

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kfuncfix.engine.edits import CannotRewrite
 from kfuncfix.engine.layout import line_end, line_start, width
 from kfuncfix.source import ctokens
 
@@ -29,10 +30,6 @@ MASK_RE = re.compile(
 BACKSLASH_RE = re.compile(rb"\\(?=\r?\n)")
 # A line break inside a call, with the blanks around it (and a macro's backslash).
 BREAK_RE = re.compile(rb"[ \t]*\\?\r?\n[ \t]*")
-
-
-class CannotRewrite(Exception):
-    """The entry is not one this module can change safely; the message says why."""
 
 
 @dataclass(frozen=True)

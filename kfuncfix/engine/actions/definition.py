@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from kfuncfix.engine.actions.base import DEFAULT_TARGET_KINDS, Action, AllowedSpan
-from kfuncfix.engine.definitions import CannotRewrite, DefinitionStyle, rewrite_header
+from kfuncfix.engine.definitions import DefinitionStyle, rewrite_header
+from kfuncfix.engine.edits import CannotRewrite
 from kfuncfix.engine.layout import after_eol, line_start
 from kfuncfix.engine.plan import ActionInputs, Recorder
 from kfuncfix.engine.schema import IDENT_RE, Table

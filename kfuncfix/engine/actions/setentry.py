@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from kfuncfix.engine.actions.base import Action, AllowedSpan
-from kfuncfix.engine.edits import Edit
+from kfuncfix.engine.edits import CannotRewrite, Edit
 from kfuncfix.engine.entryflags import (
-    CannotRewrite,
     FlagChange,
     mask,
     parse_call,
