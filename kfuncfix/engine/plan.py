@@ -58,11 +58,12 @@ class Skip:
 
     name: str  # a kfunc, a set, or `__diag_push` for a block
     file: str
-    line: int
+    line: int  # 0: about the file as a whole (a rule's own TOML)
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.name}: {self.reason}"
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.name}: {self.reason}"
 
 
 @dataclass(frozen=True)
