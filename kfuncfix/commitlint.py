@@ -87,17 +87,18 @@ def brought(added: dict[str, set[int]], run: Planned, parents: list[Planned],
 
 def lint_patch(tree: Path, rule_names: tuple[str, ...], patch_text: bytes,
                report: Report | None = None, with_fix: bool = False,
-               whole: bool = False) -> Linted:
+               whole: bool = False, cache: bool = True) -> Linted:
     """`check --patch`: what the patch brings to the tree, applied already or not.
     The trees before and after are indexed within the patch's scope
-    (`kfuncfix.commitscope`); `whole` indexes them whole (the reference)."""
+    (`kfuncfix.commitscope`); `whole` indexes them whole (the reference); `cache`
+    False: no index cache (--no-cache)."""
     patched = apply_in_memory(tree, patch_text)
     if whole:
         run = run_plan(Request(tree, rule_names, overlay=patched.overlay, lint=True))
         before = run_plan(Request(tree, rule_names, overlay=patched.before, lint=True))
     else:
         run, before = scoped_patch_plans(tree, rule_names, patched.before, patched.overlay,
-                                         report)
+                                         report, cache)
     return Linted(None, brought(patched.added_lines, run, [before], with_fix, undefined=False),
                   run)
 

@@ -25,13 +25,13 @@ from pathlib import Path
 
 from kfuncfix.commitview import Views, read_at
 from kfuncfix.commitwalk import Commit
-from kfuncfix.discover import discover_in
+from kfuncfix.discover import discover, discover_in
 from kfuncfix.discovery.facts import PrototypeMemo
 from kfuncfix.discovery.reader import ScanMemo
 from kfuncfix.grepcache import Searches
 from kfuncfix.indexcache import IndexCache, Store, default_dir, disabled_by_env
 from kfuncfix.model import TreeIndex
-from kfuncfix.pipeline import Conventions, Planned, Request, run_plan
+from kfuncfix.pipeline import Conventions, IndexLoader, Planned, Request, run_plan
 from kfuncfix.snapshot import Snapshot
 from kfuncfix.source.scan import scan
 from kfuncfix.treefiles import FILE_SETS, TreeFiles, _as_regex, in_scope
@@ -111,18 +111,19 @@ class ScopedFiles(TreeFiles):
 
 
 def scoped_plans(tree: Path, rule_names: tuple[str, ...], commits: list[Commit],
-                 report: Report | None = None) -> Callable[[str], Planned]:
+                 report: Report | None = None, cache: bool = True) -> Callable[[str], Planned]:
     """Plans of the trees of `commits` and their parents, indexed within their scope
     (see the module docstring); a tree the worktree cannot stand in for is read at
     its revision, whole.  `report` is shown the index of each commit (not of the
-    parents: their problems are not the commits')."""
+    parents: their problems are not the commits'); `cache` False: no index or
+    search cache (--no-cache)."""
     root = tree.resolve()
     mine = {c.sha for c in commits}
     if sum(1 for c in commits for p in c.paths if in_scope(p)) > MAX_SCOPED:
         # A tree-wide change: scanning each version of each file it touches would
         # cost more than indexing each tree whole.
         def whole(sha: str) -> Planned:
-            run = run_plan(Request(tree, rule_names, rev=sha, lint=True))
+            run = run_plan(Request(tree, rule_names, rev=sha, lint=True), _whole_index(cache))
             if report is not None and sha in mine:
                 report(run.index)
             return run
@@ -131,12 +132,12 @@ def scoped_plans(tree: Path, rule_names: tuple[str, ...], commits: list[Commit],
     views = Views(root)
     memo: GrepMemo = {}
     scans: ScanMemo = {}
-    scope = _scope(root, views, commits, memo, scans)
+    scope = _scope(root, views, commits, memo, scans, cache)
 
     def plan_at(sha: str) -> Planned:
         overlay = views.overlay(sha)
         if overlay is None:
-            run = run_plan(Request(tree, rule_names, rev=sha, lint=True))
+            run = run_plan(Request(tree, rule_names, rev=sha, lint=True), _whole_index(cache))
         else:
             run = _scoped_plan(tree, rule_names,
                                ScopedFiles(root, overlay, views, scope, memo, scans))
@@ -151,14 +152,15 @@ def scoped_plans(tree: Path, rule_names: tuple[str, ...], commits: list[Commit],
 def _scoped_plan(tree: Path, rule_names: tuple[str, ...], files: ScopedFiles) -> Planned:
     def index(snapshot: Snapshot, conventions: Conventions) -> TreeIndex:
         return discover_in(snapshot.files, conventions.tags, conventions.wrappers,
-                           conventions.macros, files.scans, files.prototypes)
+                           conventions.macros, files.scans, files.prototypes,
+                           files.scope.store is not None)
 
     return run_plan(Request(tree, rule_names, overlay=files.overlay, lint=True), index,
                     Snapshot(files.root, None, files.overlay, files=files))
 
 
 def _scope(root: Path, views: Views, commits: list[Commit], memo: GrepMemo,
-           scans: ScanMemo) -> Scope:
+           scans: ScanMemo, cache: bool) -> Scope:
     """The scope of the commits: their files at each commit and each parent."""
     # A commit the worktree cannot stand in for: its files asked of git, once.
     unviewed: dict[str, set[str]] = {}
@@ -178,7 +180,7 @@ def _scope(root: Path, views: Views, commits: list[Commit], memo: GrepMemo,
              for c in commits for rel in c.paths if in_scope(rel)
              for parent in c.parents or ("",)]
     overlays = [views.overlay(s) or {} for s in {s for c in commits for s in (c.sha, *c.parents)}]
-    return Scope(root, views, pairs, overlays, memo, scans)
+    return Scope(root, views, pairs, overlays, memo, scans, cache)
 
 
 class Scope:
@@ -201,7 +203,7 @@ class Scope:
     def __init__(self, root: Path, views: Views | None,
                  pairs: list[tuple[str, bytes | None, bytes | None]],
                  overlays: list[dict[str, bytes | None]], memo: GrepMemo,
-                 scans: ScanMemo) -> None:
+                 scans: ScanMemo, cache: bool = True) -> None:
         self.root = root
         self.views = views
         self.overlays = overlays
@@ -210,7 +212,9 @@ class Scope:
         self.touched = frozenset(rel for rel, _, _ in pairs)
         self.warnings: list[str] = []  # the index cache's, shown with the first index
         self.prototypes: PrototypeMemo = {}  # parsed once for every view of the run
-        store = None if disabled_by_env() else Store(default_dir(), self.warnings.append)
+        # The index and search caches (None: --no-cache, KFUNCFIX_NO_CACHE, or unusable).
+        store = Store(default_dir(), self.warnings.append) if cache and not disabled_by_env() \
+            else None
         self.store = store if store is not None and store.enabled else None
         # Scans of the touched files' versions, by blob id (a warm run scans none).
         self.cache = IndexCache(self.store) if self.store is not None else None
@@ -313,7 +317,8 @@ class Scope:
 
 def scoped_patch_plans(tree: Path, rule_names: tuple[str, ...],
                        before: dict[str, bytes | None], after: dict[str, bytes | None],
-                       report: Report | None = None) -> tuple[Planned, Planned]:
+                       report: Report | None = None,
+                       cache: bool = True) -> tuple[Planned, Planned]:
     """`check --patch`: the plans of the tree before and after the patch (each an
     overlay on the worktree as it is), indexed within the patch's scope."""
     root = tree.resolve()
@@ -325,7 +330,7 @@ def scoped_patch_plans(tree: Path, rule_names: tuple[str, ...],
         return overlay[rel] if rel in overlay else _worktree(root, rel, None)
 
     pairs = [(rel, version(before, rel), version(after, rel)) for rel in touched]
-    scope = Scope(root, None, pairs, [before, after], memo, scans)
+    scope = Scope(root, None, pairs, [before, after], memo, scans, cache)
 
     after_run = _scoped_plan(tree, rule_names,
                              ScopedFiles(root, after, None, scope, memo, scans))
@@ -335,6 +340,14 @@ def scoped_patch_plans(tree: Path, rule_names: tuple[str, ...],
     before_run = _scoped_plan(tree, rule_names,
                               ScopedFiles(root, before, None, scope, memo, scans))
     return after_run, before_run
+
+
+def _whole_index(cache: bool) -> IndexLoader | None:
+    """The pipeline's own discovery of a whole tree, without the cache if asked."""
+    if cache:
+        return None
+    return lambda snapshot, words: discover(snapshot.files, None, None, None, words.tags,
+                                           words.wrappers, words.macros, cache=False)
 
 
 def _grep(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files: str,

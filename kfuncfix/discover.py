@@ -150,11 +150,12 @@ def discover_in(
     macros: frozenset[str] = DEFAULT_MACROS,
     scans: ScanMemo | None = None,
     prototypes: PrototypeMemo | None = None,
+    cache: bool = True,
 ) -> TreeIndex:
     """`discover` through a caller's own file layer (`check --git` reads each commit
     as the worktree with what differs laid over it, see `kfuncfix.commitscope`);
     `scans` and `prototypes` share the scans of identical files and the parsed
-    prototypes between the caller's runs."""
+    prototypes between the caller's runs; `cache` False: no index cache (--no-cache)."""
     if not looks_like_kernel_tree(files.root):
         files.close()
         raise KfuncfixError(f"{files.root}: not a kernel tree (no Kconfig, Kbuild, "
@@ -163,7 +164,7 @@ def discover_in(
         # Scans are kept by blob id, so a commit's files and its parent's are scanned
         # once; the caller's file layer does its own searching (no search cache).
         return _run(files, KfuncMarks(tags, wrappers), macros, lambda _: None,
-                    not disabled_by_env(), cache_searches=False, scans=scans,
+                    cache and not disabled_by_env(), cache_searches=False, scans=scans,
                     prototypes=prototypes)
     finally:
         files.close()

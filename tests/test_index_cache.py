@@ -282,6 +282,29 @@ def test_no_cache_writes_nothing(tmp_path: Path, cache_dir: Path,
     assert not cache_dir.exists()
 
 
+def test_check_no_cache_writes_nothing_in_any_mode(tmp_path: Path, cache_dir: Path) -> None:
+    """`check --no-cache`, of the tree, of a commit and of a patch: no index or
+    search cache is read or written."""
+    root = make_tree(tmp_path / "t")
+    (root / "kernel/c.c").write_text(SHOWN)
+    subprocess.run(["git", "-C", str(root), "commit", "-qam", "show c_one"], check=True,
+                   env=dict(os.environ, GIT_AUTHOR_NAME="T", GIT_AUTHOR_EMAIL="t@example.org",
+                            GIT_COMMITTER_NAME="T", GIT_COMMITTER_EMAIL="t@example.org"))
+    patch = subprocess.run(["git", "-C", str(root), "format-patch", "-1", "--stdout"],
+                           capture_output=True, check=True).stdout
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    for args, stdin in ((["."], None), (["--git", "HEAD", "."], None),
+                        (["--patch", "-", "."], patch)):
+        out = subprocess.run([sys.executable, "-m", "kfuncfix", "check", "--no-cache", *args],
+                             cwd=root, input=stdin, capture_output=True, env=env)
+        assert out.returncode in (0, 1), out.stderr
+        assert not cache_dir.exists(), args
+    # Without the flag the same commit does use it.
+    subprocess.run([sys.executable, "-m", "kfuncfix", "check", "--git", "HEAD", "."],
+                   cwd=root, capture_output=True, env=env)
+    assert entries(cache_dir, "scan")
+
+
 def test_a_cache_others_can_write_is_not_used(tmp_path: Path, cache_dir: Path) -> None:
     root = make_tree(tmp_path / "t")
     cache_dir.mkdir()

@@ -95,6 +95,7 @@ def _row(rec: Record) -> str:
                    "A..B; REV need not be checked out.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "b4"]), default="text",
               show_default=True, help="Output format (b4: b4's review check JSON).")
+@NO_CACHE
 def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO | None,
                   git_rev: str | None, fmt: str) -> None:
     """Lint TREE: every change a rule would make is a finding.
@@ -126,7 +127,8 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
         from kfuncfix.commitscope import scoped_plans
 
         linted = lint_range(tree.resolve(), git_rev,
-                            lambda listed: scoped_plans(tree, rule_names, listed, report_index),
+                            lambda listed: scoped_plans(tree, rule_names, listed, report_index,
+                                                        not global_flag("no_cache")),
                             fmt == "json")
         for one in linted:
             blocks.append((one.title, one.findings))
@@ -137,7 +139,7 @@ def check_command(tree: Path, rule_names: tuple[str, ...], patch_file: BinaryIO 
         from kfuncfix.commitlint import lint_patch
 
         one = lint_patch(tree, rule_names, _mail_newlines(_read_patch(patch_file)), report_index,
-                         fmt == "json")
+                         fmt == "json", cache=not global_flag("no_cache"))
         blocks.append((one.title, one.findings))
         run = one.run
         report.planned(run.index)
