@@ -4,13 +4,14 @@ A change's findings can only come from what it changes: set entries and
 registrations in its files, and definitions in its files of kfuncs registered
 anywhere.  So the trees before and after (each commit and its parents, or the
 tree without and with a patch) are indexed with discovery's search for sets
-limited to a scope: the files the change touches, and the .c files naming a
-function whose definition it adds, removes or changes the header of (where
-a set may register it).  Everything else discovery searches for (definitions
-and declarations by name, the headers defining the rules' macros) it searches
-in the whole tree as before, each search done once per run on the worktree
-and corrected for the files a view replaces (`kfuncfix.commitview`: a commit
-is the worktree with what differs laid over it).
+limited to a scope (`Scope`): the files the change touches, and the files
+with sets, registrations or tags naming a function whose definition it adds,
+removes or changes the header of (where a set may register it).  Everything
+else discovery searches for (definitions and declarations by name, the
+headers defining the rules' macros) it searches in the whole tree as before,
+each search done once per run on the worktree (through the search cache) and
+corrected for the files a view replaces (`kfuncfix.commitview`: a commit is
+the worktree with what differs laid over it).
 
 The findings equal those of indexing each tree whole (`commitlint.full_plans`
 and `lint_patch(whole=True)` are kept as the reference: tests compare both).
@@ -97,7 +98,7 @@ class ScopedFiles(TreeFiles):
             return lambda: found
         # The worktree's answer holds for every file this view does not replace.
         worktree = _grep(self.root, self.memo, pattern, files, whole_words,
-                         self.scope.worktree())
+                         self.scope.worktree)
         found = sorted({*(f for f in worktree if f not in self.overlay),
                         *(f for f, data in self.overlay.items() if data is not None
                           and in_scope(f) and wanted(f) and regex.search(data))})
@@ -252,7 +253,7 @@ class Scope:
         return self._worktree
 
     def take_warnings(self) -> list[str]:
-        """The search cache's warnings, once."""
+        """The caches' warnings (a damaged entry), once."""
         taken, self.warnings = self.warnings, []
         return taken
 
@@ -275,9 +276,9 @@ class Scope:
         worktree = self.worktree()
         stored = worktree.grep_stored(pattern, "c")
         if stored is None and len(words) <= FEW_WORDS:
-            _grep(self.root, self.memo, sorted(words), "c", True, worktree)
+            _grep(self.root, self.memo, sorted(words), "c", True, self.worktree)
             naming = set(_grep(self.root, self.memo, sorted(self.names), "c", True,
-                               worktree))
+                               self.worktree))
             naming |= self._in_overlays(self.names)
             return self.touched | naming
         candidates = set(stored() if stored is not None else worktree.grep(pattern, "c"))
@@ -351,10 +352,11 @@ def _whole_index(cache: bool) -> IndexLoader | None:
 
 
 def _grep(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files: str,
-          whole_words: bool, worktree: TreeFiles | None = None) -> list[str]:
+          whole_words: bool, worktree: Callable[[], TreeFiles] | None = None) -> list[str]:
     """The files of the worktree that match, searched once per run (through
-    `worktree`, a search cache's, when given).  Many words are searched as one PCRE
-    alternation: git grep -F with a hundred words takes 20 times the CPU."""
+    `worktree()`, a search cache's, when given: made only when git grep runs).
+    Many words are searched as one PCRE alternation: git grep -F with a hundred
+    words takes 20 times the CPU."""
     key = (pattern if isinstance(pattern, str) else tuple(pattern), files, whole_words)
     if key in memo:
         return memo[key]
@@ -364,7 +366,7 @@ def _grep(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files: str,
         regex = re.compile(_as_regex(pattern, whole_words).encode(), re.M)
         memo[key] = [f for f in wider if _matches(root, f, regex)]
     else:
-        memo[key] = (worktree or TreeFiles(root)).grep(
+        memo[key] = (worktree() if worktree else TreeFiles(root)).grep(
             pattern if isinstance(pattern, str) else _as_regex(pattern, whole_words), files)
     return memo[key]
 
