@@ -45,21 +45,26 @@ class Commit:
 
 def commits(root: Path | str, rev: str) -> list[Commit]:
     """The commits `check --git REV` lints: REV alone, or each commit of A..B."""
-    # rev-list --format: "commit SHA PARENTS" then the subject, for each commit.
+    # rev-list --format: "commit SHA PARENTS", then the format's line, for each
+    # commit; the ':' keeps an empty subject's line (git leaves out an empty one).
     if ".." in rev:
         gitrun.revision_range(rev)
         listing = gitrun.text(root, "rev-list", "--reverse", "--topo-order", "--parents",
-                              "--format=%s", "--end-of-options", rev, "--")
+                              "--format=:%s", "--end-of-options", rev, "--")
     else:
         sha = gitrun.resolve_commit(root, rev)
         if sha is None:
             raise KfuncfixError(f"{rev}: not a commit of {os.fspath(root)}")
-        listing = gitrun.text(root, "rev-list", "--parents", "--format=%s", "-n", "1", sha, "--")
-    lines = listing.split("\n")
-    heads = [line.split()[1:] for line in lines[0::2]]
-    if not heads or not heads[0]:
+        listing = gitrun.text(root, "rev-list", "--parents", "--format=:%s", "-n", "1", sha,
+                              "--")
+    lines = listing.split("\n") if listing else []
+    if not lines:
         raise KfuncfixError(f"{rev}: no commits in this range")
-    subjects = lines[1::2]
+    heads = [line.split()[1:] for line in lines[0::2]]
+    subjects = [line[1:] for line in lines[1::2]]
+    if len(heads) != len(subjects) or not all(line.startswith("commit ") for line in lines[0::2]) \
+            or not all(line.startswith(":") for line in lines[1::2]):
+        raise KfuncfixError("git rev-list: its listing of the commits could not be read")
     pairs: list[tuple[str | None, str]] = []
     for head in heads:
         pairs += [(parent, head[0]) for parent in head[1:]] or [(None, head[0])]

@@ -65,6 +65,29 @@ def test_check_git_reads_names_git_quotes(tree: Path, name: str) -> None:
     assert errors(run("-q", "check", "--git", "HEAD~1..HEAD", cwd=tree)) == errors(result)
 
 
+def test_subjects_and_names_that_look_like_git_output_are_read_as_such(tree: Path) -> None:
+    """Every commit's diffs come from one git process, each headed by its commit id,
+    and the subjects from the listing of the commits: a file named like a commit id,
+    an empty subject or one starting with "commit " cannot shift them."""
+    head = git(tree, "rev-parse", "HEAD").decode().strip()
+    (tree / "kernel" / head).write_text("x\n")  # a file named as a commit id
+    git(tree, "add", "-A")
+    git(tree, "commit", "-qm", f"commit {head}")
+    (tree / "kernel/two.c").write_text(untagged("bpf_two", "two_ids"))
+    git(tree, "add", "-A")
+    git(tree, "commit", "-q", "--allow-empty-message", "-m", "")
+    (tree / "kernel/three.c").write_text(untagged("bpf_three", "three_ids"))
+    git(tree, "add", "-A")
+    git(tree, "commit", "-qm", "three")
+    result = run("check", "--git", "HEAD~3..HEAD", cwd=tree)
+    assert result.returncode == 1, result.stderr
+    blocks = [line for line in result.stdout.decode().splitlines()
+              if line.startswith("commit ")]
+    assert [b.split(" ", 2)[2] for b in blocks] == [
+        f'("commit {head}"): 0 findings', '(""): 1 finding', '("three"): 1 finding']
+    assert [e.split(":")[0] for e in errors(result)] == ["kernel/two.c", "kernel/three.c"]
+
+
 # --- 2: merges ---------------------------------------------------------------------
 
 def _branch_commit(tree: Path, path: str, text: str, message: str) -> None:
