@@ -11,7 +11,6 @@ the value is shown with repr() so that the message itself stays one line.
 
 from __future__ import annotations
 
-import email.policy
 import re
 
 from kfuncfix.errors import KfuncfixError
@@ -44,6 +43,8 @@ def check_header_value(value: str, source: str) -> str:
 
 def check_address(value: str, source: str) -> str:
     """`value` stripped if it is exactly one RFC 5322 address (`Name <a@b>` or `a@b`)."""
+    import email.policy  # the stdlib's mail parser, for the few commands that mail
+
     check_header_value(value, source)
     try:
         header = email.policy.default.header_factory("to", value)

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pycparser import c_generator, c_parser
-
 from kfuncfix.source import ctokens
 from kfuncfix.source.header import FunctionDef
 from kfuncfix.source.scan import SourceFile
@@ -124,7 +122,11 @@ def _param_name(tokens: list[str]) -> str | None:
 
 
 @lru_cache(maxsize=1)
-def _parser() -> c_parser.CParser:
+def _parser() -> Any:
+    """pycparser's parser, imported on first use: a run whose prototypes all come
+    from the index cache does without it (a tenth of Python's start)."""
+    from pycparser import c_parser
+
     return c_parser.CParser()
 
 
@@ -156,6 +158,8 @@ def parse_prototype_text(name: str, text: str) -> Prototype:
         ast = _parser().parse(source, filename="<prototype>")
     except Exception as exc:  # pycparser raises its own ParseError and a few others
         raise PrototypeError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+    from pycparser import c_generator
+
     decl = ast.ext[-1]
     gen = c_generator.CGenerator()
     functype = decl.type
