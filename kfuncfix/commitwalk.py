@@ -131,9 +131,12 @@ def _names_per_commit(raw: bytes) -> list[tuple[str, list[str]]]:
     fields = iter(raw.split(b"\0"))
     for field_ in fields:
         if field_.startswith(b":"):
-            out[-1][1].append(os.fsdecode(next(fields)))
+            path = next(fields, None)
+            if not out or path is None:
+                raise KfuncfixError("git diff-tree: a record without its commit or path")
+            out[-1][1].append(os.fsdecode(path))
         elif field_:
-            out.append((field_.decode(), []))
+            out.append((field_.decode("ascii", "replace"), []))
     return out
 
 
