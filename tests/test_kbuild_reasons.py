@@ -51,8 +51,10 @@ def test_reasons_kept_in_the_first_format_are_asked_again(tmp_path: Path) -> Non
     run = SimpleNamespace(cache=tmp_path)
     (tmp_path / NOT_BUILT).write_text(json.dumps({"net/x.o": "needs CONFIG_NET (not set)"}))
     assert _ConfigRun._known_not_built(run) == {}  # type: ignore[arg-type]
-    (tmp_path / NOT_BUILT).write_text('{"format": 2, "objects": {"net/x.o": ["why"')
-    assert _ConfigRun._known_not_built(run) == {}  # type: ignore[arg-type]
+    for damaged in ('{"format": 2, "objects": {"net/x.o": ["why"', '{"format": 2, "objects": [1]}',
+                    '{"format": 2, "objects": {"net/x.o": ["why", "yes"]}}', "[]"):
+        (tmp_path / NOT_BUILT).write_text(damaged)
+        assert _ConfigRun._known_not_built(run) == {}, damaged  # type: ignore[arg-type]
     (tmp_path / NOT_BUILT).write_text(json.dumps(
         {"format": 2, "objects": {"net/x.o": ["needs CONFIG_NET (not set)", True],
                                   "kernel/a.o": None}}))

@@ -390,10 +390,11 @@ class _ConfigRun:
             found = read_json(self.cache / NOT_BUILT)
         except Unreadable:
             return {}
-        if not isinstance(found, dict) or found.get("format") != NOT_BUILT_FORMAT:
+        objects = found.get("objects") if isinstance(found, dict) else None
+        if not isinstance(objects, dict) or found.get("format") != NOT_BUILT_FORMAT:
             return {}
         known: dict[str, NotBuilt | None] = {}
-        for obj, why in dict(found.get("objects") or {}).items():
+        for obj, why in objects.items():
             if why is None:
                 known[obj] = None
             elif (isinstance(why, list) and len(why) == 2 and isinstance(why[0], str)
