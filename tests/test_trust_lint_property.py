@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from functools import partial
 from pathlib import Path
 from unittest import mock
 
@@ -36,6 +37,10 @@ from tests.rewrite_helper import kfunc_source
 
 SAMPLE = Path(SAMPLE_INIT).parent / "tree"
 EXAMPLES = int(os.environ.get("KFUNCFIX_PROPERTY_EXAMPLES", "3"))
+# The ways the scope finds the files naming a change's functions, each forced
+# (without the cache, which may hold the files with sets and so choose for them):
+# one git grep for the names, and the names read in the files with sets.
+WAYS = ((commitscope.FEW_WORDS, False), (0, False))
 ENV = dict(os.environ, GIT_AUTHOR_NAME="T", GIT_AUTHOR_EMAIL="t@example.org",
            GIT_COMMITTER_NAME="T", GIT_COMMITTER_EMAIL="t@example.org")
 NAMES = ["kernel/caf\u00e9.c", "kernel/t\tab.c", "kernel/sp ace.c", "-dash.c",
@@ -179,8 +184,9 @@ def _lint_patch(root: Path, patch: bytes) -> list[Finding]:
     """check --patch, whose scoped indexes must find what whole ones find."""
     found = lint_patch(root, (), patch).findings
     assert found == lint_patch(root, (), patch, whole=True).findings
-    with mock.patch.object(commitscope, "FEW_WORDS", 0):
-        assert found == lint_patch(root, (), patch).findings
+    for few_words, cache in WAYS:
+        with mock.patch.object(commitscope, "FEW_WORDS", few_words):
+            assert found == lint_patch(root, (), patch, cache=cache).findings, few_words
     return found
 
 
@@ -202,13 +208,11 @@ def test_every_new_untagged_kfunc_is_reported(plan: list[tuple[object, ...]]) ->
         if history.git("rev-list", span).strip() == b"":
             return  # every step was skipped
         reference = lint_range(root, span, full_plans(root, ()))
-        # Both ways the scope finds the files naming a commit's functions: one git
-        # grep for the names, and the names read in the files with sets.
-        for few_words in (commitscope.FEW_WORDS, 0):
+        for few_words, cache in (*WAYS, (commitscope.FEW_WORDS, True)):
             with mock.patch.object(commitscope, "FEW_WORDS", few_words):
-                fast = lint_range(root, span, lambda cs: scoped_plans(root, (), cs))
+                fast = lint_range(root, span, partial(scoped_plans, root, (), cache=cache))
             assert [(c.commit, c.findings) for c in fast] == [
-                (c.commit, c.findings) for c in reference], few_words
+                (c.commit, c.findings) for c in reference], (few_words, cache)
         reported = set().union(*(untagged(c.findings) for c in fast))
         assert new <= reported, (plan, new - reported)
 
