@@ -22,17 +22,25 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from kfuncfix.commitview import Views, read_at
 from kfuncfix.commitwalk import Commit
-from kfuncfix.discover import discover, discover_in
+from kfuncfix.discover import discover_in
 from kfuncfix.discovery.facts import PrototypeMemo
 from kfuncfix.discovery.reader import ScanMemo
 from kfuncfix.grepcache import Searches
 from kfuncfix.indexcache import IndexCache, Store, default_dir, disabled_by_env
 from kfuncfix.model import TreeIndex
-from kfuncfix.pipeline import Conventions, IndexLoader, Planned, Request, run_plan
+from kfuncfix.pipeline import (
+    Conventions,
+    IndexLoader,
+    Planned,
+    Request,
+    discover_index,
+    run_plan,
+)
 from kfuncfix.snapshot import Snapshot
 from kfuncfix.source.scan import scan
 from kfuncfix.treefiles import FILE_SETS, TreeFiles, _as_regex, in_scope
@@ -60,13 +68,11 @@ class ScopedFiles(TreeFiles):
     shared through `memo` by every view of the range."""
 
     def __init__(self, root: Path, overlay: dict[str, bytes | None], views: Views | None,
-                 scope: Scope, memo: GrepMemo, scans: ScanMemo) -> None:
+                 scope: Scope) -> None:
         super().__init__(root, overlay)
         self.views = views
         self.scope = scope
-        self.memo = memo
-        self.scans = scans
-        self.prototypes = scope.prototypes
+        self.memo = scope.memo  # shared by every view of the run, as the scans are
 
     def gitlinks(self) -> list[str]:
         # The worktree's submodules, as every view of the run has them: listed once.
@@ -141,7 +147,7 @@ def scoped_plans(tree: Path, rule_names: tuple[str, ...], commits: list[Commit],
             run = run_plan(Request(tree, rule_names, rev=sha, lint=True), _whole_index(cache))
         else:
             run = _scoped_plan(tree, rule_names,
-                               ScopedFiles(root, overlay, views, scope, memo, scans))
+                               ScopedFiles(root, overlay, views, scope))
         if report is not None and sha in mine:
             run.index.warnings.extend(scope.take_warnings())
             report(run.index)
@@ -153,7 +159,7 @@ def scoped_plans(tree: Path, rule_names: tuple[str, ...], commits: list[Commit],
 def _scoped_plan(tree: Path, rule_names: tuple[str, ...], files: ScopedFiles) -> Planned:
     def index(snapshot: Snapshot, conventions: Conventions) -> TreeIndex:
         return discover_in(snapshot.files, conventions.tags, conventions.wrappers,
-                           conventions.macros, files.scans, files.prototypes,
+                           conventions.macros, files.scope.scans, files.scope.prototypes,
                            files.scope.store is not None)
 
     return run_plan(Request(tree, rule_names, overlay=files.overlay, lint=True), index,
@@ -334,21 +340,18 @@ def scoped_patch_plans(tree: Path, rule_names: tuple[str, ...],
     scope = Scope(root, None, pairs, [before, after], memo, scans, cache)
 
     after_run = _scoped_plan(tree, rule_names,
-                             ScopedFiles(root, after, None, scope, memo, scans))
+                             ScopedFiles(root, after, None, scope))
     if report is not None:
         after_run.index.warnings.extend(scope.take_warnings())
         report(after_run.index)
     before_run = _scoped_plan(tree, rule_names,
-                              ScopedFiles(root, before, None, scope, memo, scans))
+                              ScopedFiles(root, before, None, scope))
     return after_run, before_run
 
 
 def _whole_index(cache: bool) -> IndexLoader | None:
     """The pipeline's own discovery of a whole tree, without the cache if asked."""
-    if cache:
-        return None
-    return lambda snapshot, words: discover(snapshot.files, None, None, None, words.tags,
-                                           words.wrappers, words.macros, cache=False)
+    return None if cache else partial(discover_index, cache=False)
 
 
 def _grep(root: Path, memo: GrepMemo, pattern: str | Sequence[str], files: str,

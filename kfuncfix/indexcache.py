@@ -43,7 +43,7 @@ from typing import Any
 
 from kfuncfix import __version__
 from kfuncfix.source.header import FunctionDef
-from kfuncfix.source.prototype import Prototype, PrototypeError, prototype_of
+from kfuncfix.source.prototype import Prototype, PrototypeError, prototype_key, prototype_of
 from kfuncfix.source.scan import SCAN_FORMAT, SourceFile, freeze, scan, thaw
 
 FORMAT = 1  # bump when an entry's layout changes
@@ -258,8 +258,7 @@ class IndexCache:
         if self._prototypes is None:
             loaded = self.store.load("prototypes", ("prototypes",))
             self._prototypes = loaded if isinstance(loaded, dict) else {}
-        text = src.masked[func.start:func.params_end].decode("utf-8", "surrogateescape")
-        key = (func.name, text)
+        key = prototype_key(src, func)
         found = self._prototypes.get(key)
         if found is None:
             try:

@@ -107,7 +107,7 @@ def run_plan(request: Request, load: IndexLoader | None = None,
     # an error before the tree is read).
     candidates = (load_rules(names) if names
                   else load_rules([*extra, "all", DEFAULT_RULE]))
-    loader = load or _discover
+    loader = load or discover_index
     try:
         index = loader(snapshot, Conventions.of(candidates))
         index.snapshot = snapshot
@@ -168,6 +168,9 @@ def reader_for(index: TreeIndex, overlay: Mapping[str, bytes | None] | None = No
     return snapshot.read
 
 
-def _discover(snapshot: Snapshot, conventions: Conventions) -> TreeIndex:
+def discover_index(snapshot: Snapshot, conventions: Conventions,
+                   cache: bool | None = None) -> TreeIndex:
+    """The plain index loader: discovery of the snapshot for the rules' conventions
+    (`cache` False: without the index cache)."""
     return discover(snapshot.files, None, None, None, conventions.tags, conventions.wrappers,
-                    conventions.macros)
+                    conventions.macros, cache=cache)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from kfuncfix.discovery import risks
 from kfuncfix.model import Definition
 from kfuncfix.source.header import FunctionDef, analyze_header
-from kfuncfix.source.prototype import Prototype, PrototypeError, prototype_of
+from kfuncfix.source.prototype import Prototype, PrototypeError, prototype_key, prototype_of
 from kfuncfix.source.scan import SourceFile
 
 # The name a top-level statement declares: the identifier before its first `(`.
@@ -38,8 +38,7 @@ def remembered(parse: Parse, memo: PrototypeMemo) -> Parse:
     `check --git` indexes share most definitions, and pycparser is the costly part."""
 
     def parse_once(src: SourceFile, func: FunctionDef) -> Prototype:
-        key = (func.name, src.masked[func.start:func.params_end].decode("utf-8",
-                                                                        "surrogateescape"))
+        key = prototype_key(src, func)
         if key not in memo:
             try:
                 memo[key] = parse(src, func)

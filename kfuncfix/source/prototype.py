@@ -179,7 +179,13 @@ def parse_prototype_text(name: str, text: str) -> Prototype:
     return Prototype(name, return_type, tuple(out), variadic)
 
 
+def prototype_key(src: SourceFile, func: FunctionDef) -> tuple[str, str]:
+    """What `prototype_of` depends on: the name and the prototype's text (a memory of
+    parsed prototypes is keyed by it, whatever the file)."""
+    return func.name, src.masked[func.start : func.params_end].decode("utf-8",
+                                                                        "surrogateescape")
+
+
 def prototype_of(src: SourceFile, func: FunctionDef) -> Prototype:
     """The typed prototype of a definition found by the scan."""
-    text = src.masked[func.start : func.params_end].decode("utf-8", "surrogateescape")
-    return parse_prototype_text(func.name, text)
+    return parse_prototype_text(*prototype_key(src, func))
