@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -391,10 +392,12 @@ def _matches(root: Path, rel: str, regex: re.Pattern[bytes]) -> bool:
 
 
 def _worktree(root: Path, rel: str, views: Views | None) -> bytes | None:
+    """The worktree's rel if it is a regular file (as `TreeFiles.kind` has it): a
+    link may lead out of the tree, and opening a FIFO waits for a writer."""
     if views is not None and not views.is_tracked(rel):
         return None
+    path = root / rel
     try:
-        path = root / rel
-        return None if os.path.islink(path) else path.read_bytes()
+        return path.read_bytes() if stat.S_ISREG(os.lstat(path).st_mode) else None
     except OSError:
         return None

@@ -88,6 +88,26 @@ def test_subjects_and_names_that_look_like_git_output_are_read_as_such(tree: Pat
     assert [e.split(":")[0] for e in errors(result)] == ["kernel/two.c", "kernel/three.c"]
 
 
+def test_a_fifo_in_the_worktree_never_blocks_check_git(tree: Path) -> None:
+    """A tracked file replaced by a FIFO in the worktree: the commit views read it from
+    git, and nothing opens the FIFO (which would wait for a writer forever).  Many
+    changed names, so the scope reads the files with sets in Python."""
+    (tree / "kernel/a.c").write_text(untagged("bpf_a", "a_ids"))
+    git(tree, "add", "-A")
+    git(tree, "commit", "-qm", "add a")
+    (tree / "kernel/b.c").write_text(untagged("bpf_b", "b_ids") + "".join(
+        f"int f{n}(void) {{ return bpf_a(0); }}\n" for n in range(20)))
+    git(tree, "add", "-A")
+    git(tree, "commit", "-qm", "add b")
+    (tree / "kernel/k.c").unlink()
+    os.mkfifo(tree / "kernel/k.c")
+    result = subprocess.run([sys.executable, "-m", "kfuncfix", "-q", "check", "--git",
+                             "HEAD~1..HEAD", "."], cwd=tree, capture_output=True, env=ENV,
+                            timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert [e.split(":")[0] for e in errors(result)] == ["kernel/b.c"]
+
+
 # --- 2: merges ---------------------------------------------------------------------
 
 def _branch_commit(tree: Path, path: str, text: str, message: str) -> None:
